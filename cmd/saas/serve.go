@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/saasplatform/saas/internal/configvault"
+	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/platform/httpapi"
+	"github.com/saasplatform/saas/internal/platform/idempotency"
+	"github.com/saasplatform/saas/internal/platform/pg"
+)
+
+// service is one runnable part of the platform.
+type service struct {
+	name       string
+	migrations pg.Migrations
+	build      func(ctx context.Context, deps deps) (httpapi.API, error)
+}
+
+// deps is what services are built from.
+type deps struct {
+	cfg         config
+	pool        *pgxpool.Pool
+	idempotency *idempotency.Middleware
+}
+
+var services = []service{
+	{name: "config-vault", migrations: configvault.Migrations, build: buildConfigVault},
+}
+
+func buildConfigVault(ctx context.Context, d deps) (httpapi.API, error) {
+	var keygen *keycrypto.Pool
+	if d.cfg.RSAPoolSize > 0 {
+		var err error
+		if keygen, err = keycrypto.NewPool(map[int]int{2048: d.cfg.RSAPoolSize}); err != nil {
+			return httpapi.API{}, err
+		}
+		keygen.Start(ctx)
+	}
+	svc := configvault.NewService(d.pool, d.cfg.Keyring, keygen)
+	return configvault.NewAPI(svc, d.idempotency), nil
+}
+
+func selectServices(list string) ([]service, error) {
+	if strings.TrimSpace(list) == "" {
+		return services, nil
+	}
+	var out []service
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(services, func(s service) bool { return s.name == name })
+		if i < 0 {
+			var known []string
+			for _, s := range services {
+				known = append(known, s.name)
+			}
+			return nil, fmt.Errorf("--services: unknown service %q (known: %s)", name, strings.Join(known, ", "))
+		}
+		if !slices.ContainsFunc(out, func(s service) bool { return s.name == name }) {
+			out = append(out, services[i])
+		}
+	}
+	return out, nil
+}
+
+func migrationsOf(selected []service) []pg.Migrations {
+	sets := []pg.Migrations{idempotency.Migrations}
+	for _, s := range selected {
+		sets = append(sets, s.migrations)
+	}
+	return sets
+}
+
+// openDatabase creates the database if needed, connects and migrates.
+func openDatabase(ctx context.Context, cfg config, selected []service) (*pgxpool.Pool, error) {
+	if err := pg.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	pool, err := pg.Open(ctx, cfg.DatabaseURL, pg.MaxConns(cfg.DBMaxConns))
+	if err != nil {
+		return nil, err
+	}
+	if err := pg.Migrate(ctx, pool, migrationsOf(selected)...); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+func serve(ctx context.Context, cfg config, selected []service) error {
+	pool, err := openDatabase(ctx, cfg, selected)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	// Background work stops with the server, not with the signal: in-flight
+	// requests may still need the key pool while draining.
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	d := deps{cfg: cfg, pool: pool, idempotency: idempotency.New(pool, callerScope, idempotency.Options{})}
+	go purgeEvery(bg, d.idempotency, time.Hour)
+
+	var apis []httpapi.API
+	for _, s := range selected {
+		api, err := s.build(bg, d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		apis = append(apis, api)
+	}
+	extra := httpapi.Health(readiness(pool, migrationsOf(selected)))
+	for pattern, h := range docsRoutes(apis) {
+		extra[pattern] = h
+	}
+	handler, err := httpapi.Root(apis, extra)
+	if err != nil {
+		return err
+	}
+	return listenAndServe(ctx, cfg, handler)
+}
+
+// callerScope separates Idempotency-Keys of different callers. Until the IAM
+// service turns authentication on, every caller is the same anonymous one.
+func callerScope(*http.Request) string { return "anonymous" }
+
+// purgeEvery drops expired idempotency records; any replica may do it.
+func purgeEvery(ctx context.Context, m *idempotency.Middleware, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := m.Purge(ctx); err != nil {
+				slog.Warn("purging idempotency records failed", "error", err.Error())
+			} else if n > 0 {
+				slog.Info("purged idempotency records", "count", n)
+			}
+		}
+	}
+}
+
+func readiness(pool *pgxpool.Pool, sets []pg.Migrations) func(context.Context) error {
+	return func(ctx context.Context) error {
+		current, err := pg.Current(ctx, pool, sets...)
+		if err != nil {
+			return errors.New("database unreachable")
+		}
+		if !current {
+			return errors.New("database migrations pending")
+		}
+		return nil
+	}
+}
+
+// listenAndServe serves until ctx ends (SIGTERM or SIGINT), then stops
+// accepting connections and lets in-flight requests finish within the
+// shutdown timeout.
+func listenAndServe(ctx context.Context, cfg config, handler http.Handler) error {
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	slog.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	slog.Info("stopped")
+	return nil
+}
+
+func rotateMasterKey(ctx context.Context, cfg config) error {
+	pool, err := openDatabase(ctx, cfg, []service{services[0]})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := configvault.NewService(pool, cfg.Keyring, nil).RotateMasterKey(ctx)
+	if err != nil {
+		return err
+	}
+	slog.Info("master key rotated", "keys_resealed", n)
+	return nil
+}
+
+// docsRoutes is replaced when the docs pages land.
+func docsRoutes([]httpapi.API) map[string]http.Handler { return nil }

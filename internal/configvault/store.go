@@ -1,0 +1,226 @@
+package configvault
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	db "github.com/saasplatform/saas/gen/db/configvault"
+	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/platform/etag"
+	"github.com/saasplatform/saas/internal/platform/pg"
+	"github.com/saasplatform/saas/internal/platform/problem"
+)
+
+// constraints translates the database's verdicts (the source of truth for
+// uniqueness and ownership) into client errors; nothing is checked first.
+var constraints = pg.Constraints{
+	"tenants_domain_key":          problem.Conflict("a tenant with this domain already exists"),
+	"sites_domain_key":            problem.Conflict("a site with this domain already exists"),
+	"sites_tenant_id_fkey":        problem.Field("body.tenant_id", "no such tenant"),
+	"signing_keys_tenant_id_fkey": problem.Field("body.tenant_id", "no such tenant"),
+	"signing_keys_site_fkey":      problem.Field("body.site_id", "no such site in this tenant"),
+	"signing_keys_kid_key":        problem.Conflict("a key with this kid already exists"),
+}
+
+// store adapts the sqlc queries to the domain model.
+type store struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+}
+
+func newStore(pool *pgxpool.Pool) *store { return &store{pool: pool, q: db.New(pool)} }
+
+func classify(err error) error { return constraints.Classify(err) }
+
+func tenantFromRow(r db.ConfigvaultTenant) Tenant {
+	return Tenant{ID: r.ID, Name: r.Name, Domain: r.Domain, IsActive: r.IsActive, Version: r.Version,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func siteFromRow(r db.ConfigvaultSite) Site {
+	return Site{ID: r.ID, TenantID: r.TenantID, Name: r.Name, Domain: r.Domain, IsActive: r.IsActive,
+		Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func keyFromRow(r db.ConfigvaultSigningKey) SigningKey {
+	k := SigningKey{ID: r.ID, TenantID: r.TenantID, SiteID: r.SiteID, Kid: r.Kid,
+		Algorithm: keycrypto.Algorithm(r.Algorithm), PublicPEM: r.PublicKeyPem, PublicJWK: r.PublicJwk,
+		Status: KeyStatus(r.Status), ExpiresAt: r.ExpiresAt, Version: r.Version,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if r.KeySize != nil {
+		size := int(*r.KeySize)
+		k.KeySize = &size
+	}
+	return k
+}
+
+func mapRows[R, D any](rows []R, f func(R) D) []D {
+	out := make([]D, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}
+
+func (s *store) createTenant(ctx context.Context, t Tenant) (Tenant, error) {
+	row, err := s.q.CreateTenant(ctx, db.CreateTenantParams{ID: t.ID, Name: t.Name, Domain: t.Domain, IsActive: t.IsActive})
+	return tenantFromRow(row), classify(err)
+}
+
+func (s *store) tenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
+	row, err := s.q.GetTenant(ctx, id)
+	if err != nil {
+		return Tenant{}, notFoundOr(err, "tenant %s", id)
+	}
+	return tenantFromRow(row), nil
+}
+
+func (s *store) listTenants(ctx context.Context, after *uuid.UUID, isActive *bool, limit int) ([]Tenant, error) {
+	rows, err := s.q.ListTenants(ctx, db.ListTenantsParams{After: after, IsActive: isActive, RowLimit: int32(limit)})
+	return mapRows(rows, tenantFromRow), classify(err)
+}
+
+func (s *store) updateTenant(ctx context.Context, id uuid.UUID, p Patch, expected *int64) (Tenant, error) {
+	row, err := s.q.UpdateTenant(ctx, db.UpdateTenantParams{ID: id, Name: p.Name, Domain: p.Domain, IsActive: p.IsActive, ExpectedVersion: expected})
+	if err != nil {
+		return Tenant{}, s.explainMiss(err, func() error { _, err := s.tenant(ctx, id); return err })
+	}
+	return tenantFromRow(row), nil
+}
+
+func (s *store) deleteTenant(ctx context.Context, id uuid.UUID, expected *int64) error {
+	n, err := s.q.DeleteTenant(ctx, db.DeleteTenantParams{ID: id, ExpectedVersion: expected})
+	return s.deleted(n, err, func() error { _, err := s.tenant(ctx, id); return err })
+}
+
+func (s *store) createSite(ctx context.Context, st Site) (Site, error) {
+	row, err := s.q.CreateSite(ctx, db.CreateSiteParams{TenantID: st.TenantID, ID: st.ID, Name: st.Name, Domain: st.Domain, IsActive: st.IsActive})
+	return siteFromRow(row), classify(err)
+}
+
+func (s *store) site(ctx context.Context, id uuid.UUID) (Site, error) {
+	row, err := s.q.GetSite(ctx, id)
+	if err != nil {
+		return Site{}, notFoundOr(err, "site %s", id)
+	}
+	return siteFromRow(row), nil
+}
+
+func (s *store) listSites(ctx context.Context, tenantID, after *uuid.UUID, isActive *bool, limit int) ([]Site, error) {
+	rows, err := s.q.ListSites(ctx, db.ListSitesParams{TenantID: tenantID, After: after, IsActive: isActive, RowLimit: int32(limit)})
+	return mapRows(rows, siteFromRow), classify(err)
+}
+
+func (s *store) updateSite(ctx context.Context, id uuid.UUID, p Patch, expected *int64) (Site, error) {
+	row, err := s.q.UpdateSite(ctx, db.UpdateSiteParams{ID: id, Name: p.Name, Domain: p.Domain, IsActive: p.IsActive, ExpectedVersion: expected})
+	if err != nil {
+		return Site{}, s.explainMiss(err, func() error { _, err := s.site(ctx, id); return err })
+	}
+	return siteFromRow(row), nil
+}
+
+func (s *store) deleteSite(ctx context.Context, id uuid.UUID, expected *int64) error {
+	n, err := s.q.DeleteSite(ctx, db.DeleteSiteParams{ID: id, ExpectedVersion: expected})
+	return s.deleted(n, err, func() error { _, err := s.site(ctx, id); return err })
+}
+
+// sealedKey is a new key as the store writes it.
+type sealedKey struct {
+	SigningKey
+	ciphertext  []byte
+	masterKeyID string
+}
+
+func (s *store) createKey(ctx context.Context, k sealedKey) (SigningKey, error) {
+	var size *int32
+	if k.KeySize != nil {
+		v := int32(*k.KeySize)
+		size = &v
+	}
+	row, err := s.q.CreateKey(ctx, db.CreateKeyParams{
+		TenantID: k.TenantID, ID: k.ID, SiteID: k.SiteID, Kid: k.Kid, Algorithm: string(k.Algorithm), KeySize: size,
+		PublicKeyPem: k.PublicPEM, PublicJwk: k.PublicJWK, PrivateKeyCiphertext: k.ciphertext,
+		MasterKeyID: k.masterKeyID, ExpiresAt: k.ExpiresAt,
+	})
+	return keyFromRow(row), classify(err)
+}
+
+// key finds a key by its id or its kid: a UUID is never a valid thumbprint.
+func (s *store) key(ctx context.Context, ref string) (SigningKey, error) {
+	var row db.ConfigvaultSigningKey
+	var err error
+	if id, perr := uuid.Parse(ref); perr == nil && len(ref) == 36 {
+		row, err = s.q.GetKeyByID(ctx, id)
+	} else {
+		row, err = s.q.GetKeyByKid(ctx, ref)
+	}
+	if err != nil {
+		return SigningKey{}, notFoundOr(err, "key %s", ref)
+	}
+	return keyFromRow(row), nil
+}
+
+func (s *store) listKeys(ctx context.Context, tenantID uuid.UUID, siteID, after *uuid.UUID, status *KeyStatus, limit int) ([]SigningKey, error) {
+	rows, err := s.q.ListKeys(ctx, db.ListKeysParams{TenantID: tenantID, SiteID: siteID, After: after, Status: (*string)(status), RowLimit: int32(limit)})
+	return mapRows(rows, keyFromRow), classify(err)
+}
+
+func (s *store) activeKey(ctx context.Context, tenantID uuid.UUID, siteID *uuid.UUID) (SigningKey, error) {
+	row, err := s.q.ActiveKey(ctx, db.ActiveKeyParams{TenantID: tenantID, SiteID: siteID})
+	if err != nil {
+		return SigningKey{}, notFoundOr(err, "no usable active key")
+	}
+	return keyFromRow(row), nil
+}
+
+func (s *store) publishedKeys(ctx context.Context, tenantID uuid.UUID, siteID *uuid.UUID) ([]json.RawMessage, error) {
+	rows, err := s.q.PublishedKeys(ctx, db.PublishedKeysParams{TenantID: tenantID, SiteID: siteID})
+	return mapRows(rows, func(r db.ConfigvaultSigningKey) json.RawMessage { return r.PublicJwk }), classify(err)
+}
+
+func (s *store) setKeyStatus(ctx context.Context, id uuid.UUID, to KeyStatus, expected int64) (SigningKey, error) {
+	row, err := s.q.SetKeyStatus(ctx, db.SetKeyStatusParams{ID: id, Status: string(to), ExpectedVersion: &expected})
+	return keyFromRow(row), err
+}
+
+func (s *store) deleteKey(ctx context.Context, id uuid.UUID, expected *int64) error {
+	n, err := s.q.DeleteKey(ctx, db.DeleteKeyParams{ID: id, ExpectedVersion: expected})
+	return s.deleted(n, err, func() error { _, err := s.q.GetKeyByID(ctx, id); return notFoundOr(err, "key %s", id) })
+}
+
+// explainMiss tells why a conditional write touched no row: the row is gone
+// (404) or its version moved on (412).
+func (s *store) explainMiss(err error, exists func() error) error {
+	if !problem.Is(classify(err), problem.KindNotFound) {
+		return classify(err)
+	}
+	if missing := exists(); missing != nil {
+		return missing
+	}
+	return etag.Stale()
+}
+
+func (s *store) deleted(n int64, err error, exists func() error) error {
+	if err != nil {
+		return classify(err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if missing := exists(); missing != nil {
+		return missing
+	}
+	return etag.Stale()
+}
+
+// notFoundOr names the missing thing when err is "no rows".
+func notFoundOr(err error, format string, args ...any) error {
+	err = classify(err)
+	if problem.Is(err, problem.KindNotFound) {
+		return problem.NotFound(format+" not found", args...)
+	}
+	return err
+}

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/saasplatform/saas/internal/platform/problem"
+)
+
+// Root assembles the process's handler: every mounted API under its prefix,
+// the extra routes given (docs, health), 404 problems for everything else,
+// and the middleware chain around it all.
+func Root(apis []API, extra map[string]http.Handler) (http.Handler, error) {
+	mux := http.NewServeMux()
+	for _, api := range apis {
+		h, err := Mount(api)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(api.Prefix+"/", h)
+	}
+	for pattern, h := range extra {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/", NotFound)
+	return Chain(mux, RequestID, AccessLog, Recover), nil
+}
+
+// Health answers /healthz (the process is up) and /readyz (it can serve:
+// ready returns nil). Both are GET-only and cheap enough for tight probes.
+func Health(ready func(context.Context) error) map[string]http.Handler {
+	return map[string]http.Handler{
+		"/healthz": getOnly(func(w http.ResponseWriter, r *http.Request) {
+			writeStatus(w, http.StatusOK, "ok", nil)
+		}),
+		"/readyz": getOnly(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := ready(ctx); err != nil {
+				writeStatus(w, http.StatusServiceUnavailable, "unavailable", err)
+				return
+			}
+			writeStatus(w, http.StatusOK, "ready", nil)
+		}),
+	}
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string, err error) {
+	body := map[string]string{"status": status}
+	if err != nil {
+		body["reason"] = err.Error()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func getOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			problem.Write(w, r, problem.New(problem.KindMethodNotAllowed, "%s is not allowed here", r.Method))
+			return
+		}
+		h(w, r)
+	})
+}

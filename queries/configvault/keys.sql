@@ -1,0 +1,82 @@
+-- name: CreateKey :one
+INSERT INTO configvault.signing_keys (
+    tenant_id, id, site_id, kid, algorithm, key_size, public_key_pem, public_jwk,
+    private_key_ciphertext, master_key_id, status, expires_at
+) VALUES (
+    @tenant_id, @id, sqlc.narg(site_id), @kid, @algorithm, sqlc.narg(key_size), @public_key_pem, @public_jwk,
+    @private_key_ciphertext, @master_key_id, 'active', @expires_at
+)
+RETURNING *;
+
+-- name: GetKeyByID :one
+SELECT * FROM configvault.signing_keys WHERE id = @id;
+
+-- name: GetKeyByKid :one
+SELECT * FROM configvault.signing_keys WHERE kid = @kid;
+
+-- name: ListKeys :many
+-- A tenant's keys (site_id NULL) or one site's keys (site_id set).
+SELECT * FROM configvault.signing_keys
+WHERE tenant_id = @tenant_id
+  AND (sqlc.narg(site_id)::uuid IS NULL OR site_id = sqlc.narg(site_id))
+  AND (sqlc.narg(after)::uuid IS NULL OR id > sqlc.narg(after))
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
+ORDER BY id
+LIMIT @row_limit;
+
+-- name: ActiveKey :one
+-- The key that signs now: active, unexpired, owner active; a site's own key
+-- before its tenant's (when site_id is given), newest first.
+SELECT k.* FROM configvault.signing_keys k
+JOIN configvault.tenants t ON t.id = k.tenant_id
+LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = k.site_id
+WHERE k.tenant_id = @tenant_id
+  AND (k.site_id IS NULL OR k.site_id = sqlc.narg(site_id))
+  AND k.status = 'active'
+  AND k.expires_at > now()
+  AND t.is_active
+  AND (s.id IS NULL OR s.is_active)
+ORDER BY (k.site_id IS NOT NULL) DESC, k.id DESC
+LIMIT 1;
+
+-- name: PublishedKeys :many
+-- The JWKS: unexpired, unrevoked keys of an active owner — the tenant's own,
+-- plus one site's when site_id is given.
+SELECT k.* FROM configvault.signing_keys k
+JOIN configvault.tenants t ON t.id = k.tenant_id
+LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = k.site_id
+WHERE k.tenant_id = @tenant_id
+  AND (k.site_id IS NULL OR k.site_id = sqlc.narg(site_id))
+  AND k.status IN ('active', 'inactive')
+  AND k.expires_at > now()
+  AND t.is_active
+  AND (s.id IS NULL OR s.is_active)
+ORDER BY k.id;
+
+-- name: SetKeyStatus :one
+UPDATE configvault.signing_keys SET
+    status     = @status,
+    revoked_at = CASE WHEN @status = 'revoked' THEN coalesce(revoked_at, now()) END,
+    version    = version + 1,
+    updated_at = now()
+WHERE id = @id
+  AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version))
+RETURNING *;
+
+-- name: DeleteKey :execrows
+DELETE FROM configvault.signing_keys
+WHERE id = @id
+  AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version));
+
+-- name: KeysSealedWith :many
+-- For master-key rotation: keys not sealed under the current master key.
+SELECT tenant_id, id, private_key_ciphertext, master_key_id FROM configvault.signing_keys
+WHERE master_key_id <> @current_master_key_id
+ORDER BY id
+LIMIT @row_limit;
+
+-- name: ResealKey :execrows
+UPDATE configvault.signing_keys SET
+    private_key_ciphertext = @private_key_ciphertext,
+    master_key_id          = @master_key_id
+WHERE id = @id AND master_key_id = @previous_master_key_id;

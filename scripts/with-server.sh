@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Usage: scripts/with-server.sh BIN -- COMMAND...
+# Starts `BIN serve` on a free loopback port against a fresh database on the
+# server DATABASE_URL points at, waits until it is ready, runs COMMAND with
+# SAAS_TEST_URL set to the server's base URL, then stops the server (SIGTERM)
+# and drops the database. COMMAND's exit status is the script's.
+set -euo pipefail
+
+bin=$1; shift
+[ "${1:-}" = "--" ] && shift
+: "${DATABASE_URL:?DATABASE_URL must point at a PostgreSQL server}"
+
+# A fresh database name on the same server: replace the URL's path.
+db="saas_it_$$_$RANDOM"
+base=${DATABASE_URL%%\?*}
+query=""
+[[ "$DATABASE_URL" == *\?* ]] && query="?${DATABASE_URL#*\?}"
+server=${base%/*}
+test_url="$server/$db$query"
+maint_url="$server/postgres$query"
+
+port=""
+for _ in $(seq 1 50); do
+  candidate=$((20000 + RANDOM % 20000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
+done
+[ -n "$port" ] || { echo "with-server: no free port found" >&2; exit 1; }
+
+log=$(mktemp)
+DATABASE_URL="$test_url" SAAS_ADDR="127.0.0.1:$port" SAAS_RSA_POOL_SIZE=0 \
+  SAAS_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" SAAS_LOG_LEVEL=warn \
+  "$bin" serve >"$log" 2>&1 &
+pid=$!
+
+cleanup() {
+  kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  psql -q "$maint_url" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -f "$log"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then echo "with-server: the server exited:" >&2; cat "$log" >&2; exit 1; fi
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "with-server: the server never became ready:" >&2; cat "$log" >&2; exit 1; }
+
+SAAS_TEST_URL="http://127.0.0.1:$port" "$@"
