@@ -56,11 +56,15 @@ func run(ctx context.Context, cmd string, args []string) error {
 	if err != nil {
 		return err
 	}
+	// JSON logs from the first line on; the level is known once the
+	// configuration is.
+	var level slog.LevelVar
+	slog.SetDefault(slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: &level})}))
 	cfg, err := loadConfig(cmd != "migrate")
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	slog.SetDefault(slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})}))
+	level.Set(cfg.LogLevel)
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, selected)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	docspage "github.com/saasplatform/saas/internal/platform/docs"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
 	"github.com/saasplatform/saas/internal/platform/pg"
@@ -127,7 +128,11 @@ func serve(ctx context.Context, cfg config, selected []service) error {
 	if err != nil {
 		return err
 	}
-	return listenAndServe(ctx, cfg, handler)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return listenAndServe(ctx, cfg, handler, ln)
 }
 
 // callerScope separates Idempotency-Keys of different callers. Until the IAM
@@ -168,7 +173,7 @@ func readiness(pool *pgxpool.Pool, sets []pg.Migrations) func(context.Context) e
 // listenAndServe serves until ctx ends (SIGTERM or SIGINT), then stops
 // accepting connections and lets in-flight requests finish within the
 // shutdown timeout.
-func listenAndServe(ctx context.Context, cfg config, handler http.Handler) error {
+func listenAndServe(ctx context.Context, cfg config, handler http.Handler, ln net.Listener) error {
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           handler,
@@ -178,10 +183,6 @@ func listenAndServe(ctx context.Context, cfg config, handler http.Handler) error
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
 	}
 	slog.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
@@ -215,5 +216,12 @@ func rotateMasterKey(ctx context.Context, cfg config) error {
 	return nil
 }
 
-// docsRoutes is replaced when the docs pages land.
-func docsRoutes([]httpapi.API) map[string]http.Handler { return nil }
+// docsRoutes serves Swagger UI and ReDoc over the specs of the running services.
+func docsRoutes(apis []httpapi.API) map[string]http.Handler {
+	var specs []docspage.Spec
+	for _, a := range apis {
+		specs = append(specs, docspage.Spec{Name: a.Name, URL: a.Prefix + "/openapi.json"})
+	}
+	h := docspage.Handler(specs)
+	return map[string]http.Handler{docspage.DocsPath: h, docspage.AssetsPath: h, docspage.RedocPath: h}
+}

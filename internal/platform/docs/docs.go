@@ -159,7 +159,7 @@ func (a *asset) gzipped() []byte {
 	a.gzipOnce.Do(func() {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level never fails
-		_, _ = zw.Write(a.body)                                   // writes to a bytes.Buffer never fail
+		_, _ = zw.Write(a.body)                                  // writes to a bytes.Buffer never fail
 		_ = zw.Close()
 		a.gzipBody = buf.Bytes()
 	})

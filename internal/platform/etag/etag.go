@@ -33,6 +33,9 @@ func Expected(ifMatch *string) *int64 {
 	if !ok {
 		return &noMatch
 	}
+	if strings.Trim(digits, "0123456789") != "" || strings.HasPrefix(digits, "0") {
+		return &noMatch
+	}
 	v, err := strconv.ParseInt(digits, 10, 64)
 	if err != nil || v < 1 {
 		return &noMatch

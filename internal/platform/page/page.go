@@ -16,6 +16,7 @@ const (
 	DefaultLimit = 50
 	MaxLimit     = 500
 	version      = 1
+	cursorLen    = 23 // 17 bytes in unpadded base64
 )
 
 // Encode makes the cursor that continues after id.
@@ -31,8 +32,10 @@ func Decode(cursor *string) (*uuid.UUID, error) {
 	if cursor == nil {
 		return nil, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(*cursor)
-	if err != nil || len(b) != 17 || b[0] != version {
+	// Strict, and of the exact length, because the decoder would otherwise
+	// accept other spellings of the same bytes (stray bits, line breaks).
+	b, err := base64.RawURLEncoding.Strict().DecodeString(*cursor)
+	if err != nil || len(*cursor) != cursorLen || len(b) != 17 || b[0] != version {
 		return nil, problem.Field("query.cursor", "is not a cursor this API issued")
 	}
 	id, _ := uuid.FromBytes(b[1:])

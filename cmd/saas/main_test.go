@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigIsValidatedWithClearErrors(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string // part of the error; "" for valid
+	}{
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey()}, ""},
+		{map[string]string{}, "SAAS_MASTER_KEY is not set"},
+		{map[string]string{"SAAS_MASTER_KEY": "c2hvcnQ="}, "SAAS_MASTER_KEY"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_MASTER_KEY_PREVIOUS": "nope"}, "SAAS_MASTER_KEY_PREVIOUS entry 1"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_DB_MAX_CONNS": "0"}, "SAAS_DB_MAX_CONNS"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_SHUTDOWN_TIMEOUT": "soon"}, "SAAS_SHUTDOWN_TIMEOUT"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_LOG_LEVEL": "loud"}, "SAAS_LOG_LEVEL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_RSA_POOL_SIZE": "-1"}, "SAAS_RSA_POOL_SIZE"},
+	} {
+		for _, k := range []string{"SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE"} {
+			t.Setenv(k, tc.env[k])
+		}
+		_, err := loadConfig(true)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: unexpected error %v", tc.env, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: error %v, want one mentioning %s", tc.env, err, tc.want)
+		}
+		if err != nil && tc.env["SAAS_MASTER_KEY"] != "" && strings.Contains(err.Error(), tc.env["SAAS_MASTER_KEY"]) {
+			t.Errorf("an error message reveals the master key: %v", err)
+		}
+	}
+}
+
+func TestDevMasterKeyIsCreatedOnceAndReused(t *testing.T) {
+	file := t.TempDir() + "/sub/master.key"
+	t.Setenv("SAAS_MASTER_KEY", "")
+	t.Setenv("SAAS_MASTER_KEY_PREVIOUS", "")
+	t.Setenv("SAAS_DEV_MASTER_KEY_FILE", file)
+	a, err := loadConfig(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := loadConfig(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Keyring.CurrentID() != b.Keyring.CurrentID() {
+		t.Fatal("a restart must reuse the development master key")
+	}
+}
+
+func TestSelectServices(t *testing.T) {
+	all, err := selectServices("")
+	if err != nil || len(all) != len(services) {
+		t.Fatal(all, err)
+	}
+	one, err := selectServices(" config-vault , config-vault")
+	if err != nil || len(one) != 1 || one[0].name != "config-vault" {
+		t.Fatal(one, err)
+	}
+	if _, err := selectServices("config-vault,nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatal(err)
+	}
+}
+
+// SIGTERM (here: the context ending) lets the in-flight request finish,
+// refuses new connections and returns.
+func TestGracefulShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = io.WriteString(w, "finished")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- listenAndServe(ctx, config{ShutdownTimeout: 5 * time.Second}, handler, ln) }()
+
+	url := "http://" + ln.Addr().String() + "/"
+	type result struct {
+		body string
+		err  error
+	}
+	inflight := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(url)
+		if err != nil {
+			inflight <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		inflight <- result{string(b), err}
+	}()
+	<-started
+	cancel()
+	// New connections are refused once shutdown has begun.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting connections during shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	if r := <-inflight; r.err != nil || r.body != "finished" {
+		t.Fatalf("in-flight request: %q %v", r.body, r.err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not stop")
+	}
+}

@@ -1,0 +1,92 @@
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/saasplatform/saas/"
+
+// services are the bounded contexts: internal/<dir>, gen/{api,db}/<dir>.
+var services = []string{"configvault", "uam", "iam", "content"}
+
+func serviceOf(pkg string) string {
+	for _, s := range services {
+		for _, prefix := range []string{"internal/" + s, "gen/api/" + s, "gen/db/" + s} {
+			if pkg == module+prefix || strings.HasPrefix(pkg, module+prefix+"/") {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// violation says why from may not import to, or "".
+func violation(from, to string) string {
+	if !strings.HasPrefix(to, module) {
+		return ""
+	}
+	switch {
+	case strings.HasPrefix(to, module+"cmd/") && !strings.HasPrefix(from, module+"cmd/"):
+		return "nothing imports cmd"
+	case strings.HasPrefix(from, module+"internal/platform/") && strings.HasPrefix(to, module+"internal/") &&
+		!strings.HasPrefix(to, module+"internal/platform/"):
+		return "the platform imports no service"
+	case strings.HasPrefix(from, module+"internal/platform/") && serviceOf(to) != "":
+		return "the platform imports no service's generated server or queries"
+	}
+	if fromSvc, toSvc := serviceOf(from), serviceOf(to); fromSvc != "" && toSvc != "" && fromSvc != toSvc {
+		return "services talk to each other through gen/client only"
+	}
+	return ""
+}
+
+func TestDependencyRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-test", "-f", `{{.ImportPath}}|{{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`, module+"...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		// "pkg [pkg.test]" is pkg compiled for its tests; "pkg.test" is the test main.
+		path, imports, _ := strings.Cut(line, "|")
+		from := strings.Fields(path)[0]
+		if strings.HasSuffix(from, ".test") {
+			continue
+		}
+		for _, to := range strings.Fields(imports) {
+			checked++
+			if why := violation(from, to); why != "" {
+				t.Errorf("%s imports %s: %s", strings.TrimPrefix(from, module), strings.TrimPrefix(to, module), why)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no imports were checked")
+	}
+}
+
+// The rules themselves, so that a rule that can never fire is caught.
+func TestViolation(t *testing.T) {
+	for _, tc := range []struct {
+		from, to string
+		bad      bool
+	}{
+		{"internal/configvault", "internal/platform/problem", false},
+		{"internal/configvault", "gen/api/configvault", false},
+		{"internal/configvault", "gen/db/configvault", false},
+		{"internal/iam", "gen/client/configvault", false},
+		{"internal/iam", "internal/configvault", true},
+		{"internal/iam", "gen/db/configvault", true},
+		{"internal/iam", "internal/configvault/keycrypto", true},
+		{"internal/platform/httpapi", "internal/configvault", true},
+		{"internal/platform/httpapi", "gen/api/configvault", true},
+		{"internal/configvault", "cmd/saas", true},
+		{"cmd/saas", "internal/configvault", false},
+	} {
+		if got := violation(module+tc.from, module+tc.to) != ""; got != tc.bad {
+			t.Errorf("%s -> %s: violation=%v, want %v", tc.from, tc.to, got, tc.bad)
+		}
+	}
+}
