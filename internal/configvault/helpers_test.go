@@ -11,7 +11,6 @@ import (
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
 )
 
-
 const cryptoSHA256 = crypto.SHA256
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

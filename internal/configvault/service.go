@@ -83,7 +83,9 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (Tenant, error
 	return s.store.createTenant(ctx, Tenant{ID: newID(), Name: name, Domain: domain, IsActive: in.IsActive})
 }
 
-func (s *Service) Tenant(ctx context.Context, id uuid.UUID) (Tenant, error) { return s.store.tenant(ctx, id) }
+func (s *Service) Tenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
+	return s.store.tenant(ctx, id)
+}
 
 func (s *Service) ListTenants(ctx context.Context, q ListQuery, isActive *bool) ([]Tenant, *string, error) {
 	after, limit, err := q.bounds()
@@ -207,7 +209,9 @@ func (s *Service) CreateKey(ctx context.Context, in NewKey) (SigningKey, error) 
 }
 
 // Key finds a key by id or kid.
-func (s *Service) Key(ctx context.Context, ref string) (SigningKey, error) { return s.store.key(ctx, ref) }
+func (s *Service) Key(ctx context.Context, ref string) (SigningKey, error) {
+	return s.store.key(ctx, ref)
+}
 
 // ListKeys lists a tenant's keys (siteID nil: site keys included) or a site's.
 func (s *Service) ListKeys(ctx context.Context, q ListQuery, tenantID *uuid.UUID, siteID *uuid.UUID, status *KeyStatus) ([]SigningKey, *string, error) {

@@ -48,4 +48,3 @@ func FuzzExpected(f *testing.F) {
 		}
 	})
 }
-
