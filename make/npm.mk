@@ -18,13 +18,14 @@ NODE_BIN  := node_modules/.bin
 SERVICES ?= $(sort $(basename $(notdir $(wildcard openapi/*.yaml))))
 SERVICE_SPECS = $(SERVICES:%=openapi/%.yaml)
 
-TS_OUT       := gen/ts
-# A property with a `default` is optional in requests: without this, openapi-typescript 7 makes it
-# required everywhere (e.g. is_active in TenantCreate).
+TS_OUT      := gen/ts
+DOCS_OUT    := gen/docs
+TS_TEST_DIR := test/ts
+TS_TEST_OUT := test/ts/build
+
+# A property with a `default` stays optional: without this flag openapi-typescript 7 makes it
+# required everywhere, request bodies included (e.g. is_active in TenantCreate).
 OPENAPI_TS_FLAGS := --default-non-nullable=false
-DOCS_OUT     := gen/docs
-TS_TEST_DIR  := test/ts
-TS_TEST_OUT  := test/ts/build
 
 # Browser assets embedded into the binary (gen/docs/assets), with the license texts that must
 # travel with them. ReDoc's bundle is copied with one change: its footer logo is an <img> from
@@ -78,8 +79,12 @@ generate-docs: $(NPM_STAMP) scripts/docs.go.tmpl
 # Needs a running server: the root Makefile starts `saas serve` and exports SAAS_TEST_URL.
 # The build output keeps the repository layout (test/ts/build/test/ts/*.test.js next to
 # test/ts/build/gen/ts/src/*.js), so the tests' relative imports resolve unchanged.
+# Only the compiled *.test.js files are handed to node --test, never helpers or the client.
+TS_TESTS = $(sort $(patsubst $(TS_TEST_DIR)/%.test.ts,$(TS_TEST_OUT)/$(TS_TEST_DIR)/%.test.js,$(wildcard $(TS_TEST_DIR)/*.test.ts)))
+
 test-ts: $(NPM_STAMP)
+	$(if $(TS_TESTS),,$(error test-ts: no $(TS_TEST_DIR)/*.test.ts found))
 	@test -n "$${SAAS_TEST_URL:-}" || { echo "test-ts: SAAS_TEST_URL is not set: start 'saas serve' and export its base URL, e.g. SAAS_TEST_URL=http://127.0.0.1:8000" >&2; exit 2; }
 	rm -rf $(TS_TEST_OUT)
 	$(NODE_BIN)/tsc -p $(TS_TEST_DIR)
-	node --test $(sort $(patsubst $(TS_TEST_DIR)/%.test.ts,$(TS_TEST_OUT)/$(TS_TEST_DIR)/%.test.js,$(wildcard $(TS_TEST_DIR)/*.test.ts)))
+	node --enable-source-maps --test $(TS_TESTS)

@@ -3,8 +3,6 @@ package configvault_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -33,20 +31,16 @@ type env struct {
 	c       *client.ClientWithResponses
 	http    *http.Client
 	base    string // server URL, without the prefix
-	pool    *pgxpool.Pool
-	keyring *keycrypto.Keyring
+	pool      *pgxpool.Pool
+	masterKey keycrypto.MasterKey
+	keyring   *keycrypto.Keyring
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	t.Parallel()
 	pool := dbtest.New(t, idempotency.Migrations, configvault.Migrations)
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	mk, err := keycrypto.ParseMasterKey(base64.StdEncoding.EncodeToString(raw[:]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	mk := newMasterKey(t)
 	kr, err := keycrypto.NewKeyring(mk)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +61,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, c: c, http: hc, base: srv.URL, pool: pool, keyring: kr}
+	return &env{t: t, c: c, http: hc, base: srv.URL, pool: pool, masterKey: mk, keyring: kr}
 }
 
 var ctx = context.Background()

@@ -1,0 +1,60 @@
+package configvault_test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"testing"
+
+	client "github.com/saasplatform/saas/gen/client/configvault"
+	"github.com/saasplatform/saas/internal/configvault"
+	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+)
+
+func newMasterKey(t *testing.T) keycrypto.MasterKey {
+	t.Helper()
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	mk, err := keycrypto.ParseMasterKey(base64.StdEncoding.EncodeToString(raw[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mk
+}
+
+func TestRotateMasterKeyResealsEveryKey(t *testing.T) {
+	e := newEnv(t)
+	ten := e.tenant("rotate")
+	var keys []client.SigningKey
+	for _, alg := range []client.KeyAlgorithm{client.ES256, client.EdDSA, client.ES256} {
+		keys = append(keys, e.key(client.SigningKeyCreate{TenantId: ten.Id, Algorithm: &alg}))
+	}
+	fresh := newMasterKey(t)
+	next, err := keycrypto.NewKeyring(fresh, e.masterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := configvault.NewService(e.pool, next, nil)
+	n, err := svc.RotateMasterKey(ctx)
+	if err != nil || n != len(keys) {
+		t.Fatalf("resealed %d keys (%v), want %d", n, err, len(keys))
+	}
+	if n, err := svc.RotateMasterKey(ctx); err != nil || n != 0 {
+		t.Fatalf("a second run resealed %d (%v), want 0", n, err)
+	}
+	var stale int
+	if err := e.pool.QueryRow(ctx, "SELECT count(*) FROM configvault.signing_keys WHERE master_key_id <> $1", next.CurrentID()).Scan(&stale); err != nil || stale != 0 {
+		t.Fatalf("%d keys still sealed under an old master key (%v)", stale, err)
+	}
+	// Every key still signs, under the new master key alone.
+	alone, err := keycrypto.NewKeyring(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.keyring = alone
+	for _, k := range keys {
+		signer := e.storedSigner(k)
+		if _, err := keycrypto.SignJWT(signer, keycrypto.Algorithm(k.Algorithm), k.Kid, []byte(`{}`), "at+jwt"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
