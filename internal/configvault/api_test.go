@@ -27,10 +27,10 @@ import (
 // env is one service instance over a fresh database, reached through the
 // generated client whose every response is validated against the spec.
 type env struct {
-	t       *testing.T
-	c       *client.ClientWithResponses
-	http    *http.Client
-	base    string // server URL, without the prefix
+	t         *testing.T
+	c         *client.ClientWithResponses
+	http      *http.Client
+	base      string // server URL, without the prefix
 	pool      *pgxpool.Pool
 	masterKey keycrypto.MasterKey
 	keyring   *keycrypto.Keyring
