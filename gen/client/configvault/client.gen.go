@@ -608,10 +608,14 @@ type ClientInterface interface {
 
 	// DeleteKey Delete a key
 	//
+	// Deletes the key for good; tokens it signed no longer verify once caches expire.
+	//
 	// Corresponds with DELETE /keys/{key} (the `DeleteKey` operationId).
 	DeleteKey(ctx context.Context, key KeyRef, params *DeleteKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetKey Read a key
+	//
+	// The key by its id or its kid, public parts only; the private key is never returned.
 	//
 	// Corresponds with GET /keys/{key} (the `GetKey` operationId).
 	GetKey(ctx context.Context, key KeyRef, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -639,10 +643,14 @@ type ClientInterface interface {
 
 	// ListSites List sites of every tenant
 	//
+	// Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+	//
 	// Corresponds with GET /sites (the `ListSites` operationId).
 	ListSites(ctx context.Context, params *ListSitesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSiteWithBody Create a site for a tenant
+	//
+	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -651,6 +659,8 @@ type ClientInterface interface {
 
 	// CreateSite Create a site for a tenant
 	//
+	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /sites (the `CreateSite` operationId).
@@ -658,10 +668,14 @@ type ClientInterface interface {
 
 	// DeleteSite Delete a site with its keys
 	//
+	// Deletes the site together with its keys, in one transaction.
+	//
 	// Corresponds with DELETE /sites/{site_id} (the `DeleteSite` operationId).
 	DeleteSite(ctx context.Context, siteId SiteID, params *DeleteSiteParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSite Read a site
+	//
+	// The site with its ETag, for a later conditional update or delete.
 	//
 	// Corresponds with GET /sites/{site_id} (the `GetSite` operationId).
 	GetSite(ctx context.Context, siteId SiteID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -693,6 +707,8 @@ type ClientInterface interface {
 
 	// ListSiteKeys List a site's keys
 	//
+	// The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+	//
 	// Corresponds with GET /sites/{site_id}/keys (the `ListSiteKeys` operationId).
 	ListSiteKeys(ctx context.Context, siteId SiteID, params *ListSiteKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -705,10 +721,14 @@ type ClientInterface interface {
 
 	// ListTenants List tenants
 	//
+	// Every tenant, oldest first, optionally only active or only inactive ones.
+	//
 	// Corresponds with GET /tenants (the `ListTenants` operationId).
 	ListTenants(ctx context.Context, params *ListTenantsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTenantWithBody Create a tenant
+	//
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -717,6 +737,8 @@ type ClientInterface interface {
 
 	// CreateTenant Create a tenant
 	//
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /tenants (the `CreateTenant` operationId).
@@ -724,10 +746,14 @@ type ClientInterface interface {
 
 	// DeleteTenant Delete a tenant with its sites and keys
 	//
+	// Deletes the tenant together with all its sites and keys, in one transaction.
+	//
 	// Corresponds with DELETE /tenants/{tenant_id} (the `DeleteTenant` operationId).
 	DeleteTenant(ctx context.Context, tenantId TenantID, params *DeleteTenantParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTenant Read a tenant
+	//
+	// The tenant with its ETag, for a later conditional update or delete.
 	//
 	// Corresponds with GET /tenants/{tenant_id} (the `GetTenant` operationId).
 	GetTenant(ctx context.Context, tenantId TenantID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -759,6 +785,8 @@ type ClientInterface interface {
 
 	// ListTenantKeys List a tenant's keys, site keys included
 	//
+	// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+	//
 	// Corresponds with GET /tenants/{tenant_id}/keys (the `ListTenantKeys` operationId).
 	ListTenantKeys(ctx context.Context, tenantId TenantID, params *ListTenantKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -770,6 +798,8 @@ type ClientInterface interface {
 	GetTenantActiveKey(ctx context.Context, tenantId TenantID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTenantSites List a tenant's sites
+	//
+	// The sites of one tenant, oldest first; 404 if the tenant does not exist.
 	//
 	// Corresponds with GET /tenants/{tenant_id}/sites (the `ListTenantSites` operationId).
 	ListTenantSites(ctx context.Context, tenantId TenantID, params *ListTenantSitesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -817,6 +847,8 @@ func (c *Client) CreateKey(ctx context.Context, params *CreateKeyParams, body Cr
 
 // DeleteKey Delete a key
 //
+// Deletes the key for good; tokens it signed no longer verify once caches expire.
+//
 // Corresponds with DELETE /keys/{key} (the `DeleteKey` operationId).
 func (c *Client) DeleteKey(ctx context.Context, key KeyRef, params *DeleteKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteKeyRequest(c.Server, key, params)
@@ -831,6 +863,8 @@ func (c *Client) DeleteKey(ctx context.Context, key KeyRef, params *DeleteKeyPar
 }
 
 // GetKey Read a key
+//
+// The key by its id or its kid, public parts only; the private key is never returned.
 //
 // Corresponds with GET /keys/{key} (the `GetKey` operationId).
 func (c *Client) GetKey(ctx context.Context, key KeyRef, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -898,6 +932,8 @@ func (c *Client) RevokeKey(ctx context.Context, key KeyRef, params *RevokeKeyPar
 
 // ListSites List sites of every tenant
 //
+// Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+//
 // Corresponds with GET /sites (the `ListSites` operationId).
 func (c *Client) ListSites(ctx context.Context, params *ListSitesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSitesRequest(c.Server, params)
@@ -912,6 +948,8 @@ func (c *Client) ListSites(ctx context.Context, params *ListSitesParams, reqEdit
 }
 
 // CreateSiteWithBody Create a site for a tenant
+//
+// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
 //
 // Takes any type of body and a specified content type.
 //
@@ -930,6 +968,8 @@ func (c *Client) CreateSiteWithBody(ctx context.Context, params *CreateSiteParam
 
 // CreateSite Create a site for a tenant
 //
+// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /sites (the `CreateSite` operationId).
@@ -947,6 +987,8 @@ func (c *Client) CreateSite(ctx context.Context, params *CreateSiteParams, body 
 
 // DeleteSite Delete a site with its keys
 //
+// Deletes the site together with its keys, in one transaction.
+//
 // Corresponds with DELETE /sites/{site_id} (the `DeleteSite` operationId).
 func (c *Client) DeleteSite(ctx context.Context, siteId SiteID, params *DeleteSiteParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteSiteRequest(c.Server, siteId, params)
@@ -961,6 +1003,8 @@ func (c *Client) DeleteSite(ctx context.Context, siteId SiteID, params *DeleteSi
 }
 
 // GetSite Read a site
+//
+// The site with its ETag, for a later conditional update or delete.
 //
 // Corresponds with GET /sites/{site_id} (the `GetSite` operationId).
 func (c *Client) GetSite(ctx context.Context, siteId SiteID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1032,6 +1076,8 @@ func (c *Client) GetSiteJWKS(ctx context.Context, siteId SiteID, reqEditors ...R
 
 // ListSiteKeys List a site's keys
 //
+// The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+//
 // Corresponds with GET /sites/{site_id}/keys (the `ListSiteKeys` operationId).
 func (c *Client) ListSiteKeys(ctx context.Context, siteId SiteID, params *ListSiteKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSiteKeysRequest(c.Server, siteId, params)
@@ -1064,6 +1110,8 @@ func (c *Client) GetSiteActiveKey(ctx context.Context, siteId SiteID, reqEditors
 
 // ListTenants List tenants
 //
+// Every tenant, oldest first, optionally only active or only inactive ones.
+//
 // Corresponds with GET /tenants (the `ListTenants` operationId).
 func (c *Client) ListTenants(ctx context.Context, params *ListTenantsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListTenantsRequest(c.Server, params)
@@ -1078,6 +1126,8 @@ func (c *Client) ListTenants(ctx context.Context, params *ListTenantsParams, req
 }
 
 // CreateTenantWithBody Create a tenant
+//
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1096,6 +1146,8 @@ func (c *Client) CreateTenantWithBody(ctx context.Context, params *CreateTenantP
 
 // CreateTenant Create a tenant
 //
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /tenants (the `CreateTenant` operationId).
@@ -1113,6 +1165,8 @@ func (c *Client) CreateTenant(ctx context.Context, params *CreateTenantParams, b
 
 // DeleteTenant Delete a tenant with its sites and keys
 //
+// Deletes the tenant together with all its sites and keys, in one transaction.
+//
 // Corresponds with DELETE /tenants/{tenant_id} (the `DeleteTenant` operationId).
 func (c *Client) DeleteTenant(ctx context.Context, tenantId TenantID, params *DeleteTenantParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteTenantRequest(c.Server, tenantId, params)
@@ -1127,6 +1181,8 @@ func (c *Client) DeleteTenant(ctx context.Context, tenantId TenantID, params *De
 }
 
 // GetTenant Read a tenant
+//
+// The tenant with its ETag, for a later conditional update or delete.
 //
 // Corresponds with GET /tenants/{tenant_id} (the `GetTenant` operationId).
 func (c *Client) GetTenant(ctx context.Context, tenantId TenantID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1198,6 +1254,8 @@ func (c *Client) GetTenantJWKS(ctx context.Context, tenantId TenantID, reqEditor
 
 // ListTenantKeys List a tenant's keys, site keys included
 //
+// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+//
 // Corresponds with GET /tenants/{tenant_id}/keys (the `ListTenantKeys` operationId).
 func (c *Client) ListTenantKeys(ctx context.Context, tenantId TenantID, params *ListTenantKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListTenantKeysRequest(c.Server, tenantId, params)
@@ -1229,6 +1287,8 @@ func (c *Client) GetTenantActiveKey(ctx context.Context, tenantId TenantID, reqE
 }
 
 // ListTenantSites List a tenant's sites
+//
+// The sites of one tenant, oldest first; 404 if the tenant does not exist.
 //
 // Corresponds with GET /tenants/{tenant_id}/sites (the `ListTenantSites` operationId).
 func (c *Client) ListTenantSites(ctx context.Context, tenantId TenantID, params *ListTenantSitesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2553,12 +2613,16 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteKeyWithResponse Delete a key
 	//
+	// Deletes the key for good; tokens it signed no longer verify once caches expire.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /keys/{key} (the `DeleteKey` operationId).
 	DeleteKeyWithResponse(ctx context.Context, key KeyRef, params *DeleteKeyParams, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
 
 	// GetKeyWithResponse Read a key
+	//
+	// The key by its id or its kid, public parts only; the private key is never returned.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2594,12 +2658,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListSitesWithResponse List sites of every tenant
 	//
+	// Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /sites (the `ListSites` operationId).
 	ListSitesWithResponse(ctx context.Context, params *ListSitesParams, reqEditors ...RequestEditorFn) (*ListSitesResponse, error)
 
 	// CreateSiteWithBodyWithResponse Create a site for a tenant
+	//
+	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2608,6 +2676,8 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSiteWithResponse Create a site for a tenant
 	//
+	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /sites (the `CreateSite` operationId).
@@ -2615,12 +2685,16 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteSiteWithResponse Delete a site with its keys
 	//
+	// Deletes the site together with its keys, in one transaction.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /sites/{site_id} (the `DeleteSite` operationId).
 	DeleteSiteWithResponse(ctx context.Context, siteId SiteID, params *DeleteSiteParams, reqEditors ...RequestEditorFn) (*DeleteSiteResponse, error)
 
 	// GetSiteWithResponse Read a site
+	//
+	// The site with its ETag, for a later conditional update or delete.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2656,6 +2730,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListSiteKeysWithResponse List a site's keys
 	//
+	// The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /sites/{site_id}/keys (the `ListSiteKeys` operationId).
@@ -2672,12 +2748,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListTenantsWithResponse List tenants
 	//
+	// Every tenant, oldest first, optionally only active or only inactive ones.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /tenants (the `ListTenants` operationId).
 	ListTenantsWithResponse(ctx context.Context, params *ListTenantsParams, reqEditors ...RequestEditorFn) (*ListTenantsResponse, error)
 
 	// CreateTenantWithBodyWithResponse Create a tenant
+	//
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2686,6 +2766,8 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTenantWithResponse Create a tenant
 	//
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /tenants (the `CreateTenant` operationId).
@@ -2693,12 +2775,16 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteTenantWithResponse Delete a tenant with its sites and keys
 	//
+	// Deletes the tenant together with all its sites and keys, in one transaction.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /tenants/{tenant_id} (the `DeleteTenant` operationId).
 	DeleteTenantWithResponse(ctx context.Context, tenantId TenantID, params *DeleteTenantParams, reqEditors ...RequestEditorFn) (*DeleteTenantResponse, error)
 
 	// GetTenantWithResponse Read a tenant
+	//
+	// The tenant with its ETag, for a later conditional update or delete.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2734,6 +2820,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListTenantKeysWithResponse List a tenant's keys, site keys included
 	//
+	// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /tenants/{tenant_id}/keys (the `ListTenantKeys` operationId).
@@ -2749,6 +2837,8 @@ type ClientWithResponsesInterface interface {
 	GetTenantActiveKeyWithResponse(ctx context.Context, tenantId TenantID, reqEditors ...RequestEditorFn) (*GetTenantActiveKeyResponse, error)
 
 	// ListTenantSitesWithResponse List a tenant's sites
+	//
+	// The sites of one tenant, oldest first; 404 if the tenant does not exist.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4688,6 +4778,8 @@ func (c *ClientWithResponses) CreateKeyWithResponse(ctx context.Context, params 
 
 // DeleteKeyWithResponse Delete a key
 //
+// Deletes the key for good; tokens it signed no longer verify once caches expire.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /keys/{key} (the `DeleteKey` operationId).
@@ -4700,6 +4792,8 @@ func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, key Key
 }
 
 // GetKeyWithResponse Read a key
+//
+// The key by its id or its kid, public parts only; the private key is never returned.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4759,6 +4853,8 @@ func (c *ClientWithResponses) RevokeKeyWithResponse(ctx context.Context, key Key
 
 // ListSitesWithResponse List sites of every tenant
 //
+// Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /sites (the `ListSites` operationId).
@@ -4771,6 +4867,8 @@ func (c *ClientWithResponses) ListSitesWithResponse(ctx context.Context, params 
 }
 
 // CreateSiteWithBodyWithResponse Create a site for a tenant
+//
+// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4785,6 +4883,8 @@ func (c *ClientWithResponses) CreateSiteWithBodyWithResponse(ctx context.Context
 
 // CreateSiteWithResponse Create a site for a tenant
 //
+// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /sites (the `CreateSite` operationId).
@@ -4798,6 +4898,8 @@ func (c *ClientWithResponses) CreateSiteWithResponse(ctx context.Context, params
 
 // DeleteSiteWithResponse Delete a site with its keys
 //
+// Deletes the site together with its keys, in one transaction.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /sites/{site_id} (the `DeleteSite` operationId).
@@ -4810,6 +4912,8 @@ func (c *ClientWithResponses) DeleteSiteWithResponse(ctx context.Context, siteId
 }
 
 // GetSiteWithResponse Read a site
+//
+// The site with its ETag, for a later conditional update or delete.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4869,6 +4973,8 @@ func (c *ClientWithResponses) GetSiteJWKSWithResponse(ctx context.Context, siteI
 
 // ListSiteKeysWithResponse List a site's keys
 //
+// The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /sites/{site_id}/keys (the `ListSiteKeys` operationId).
@@ -4897,6 +5003,8 @@ func (c *ClientWithResponses) GetSiteActiveKeyWithResponse(ctx context.Context, 
 
 // ListTenantsWithResponse List tenants
 //
+// Every tenant, oldest first, optionally only active or only inactive ones.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /tenants (the `ListTenants` operationId).
@@ -4909,6 +5017,8 @@ func (c *ClientWithResponses) ListTenantsWithResponse(ctx context.Context, param
 }
 
 // CreateTenantWithBodyWithResponse Create a tenant
+//
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4923,6 +5033,8 @@ func (c *ClientWithResponses) CreateTenantWithBodyWithResponse(ctx context.Conte
 
 // CreateTenantWithResponse Create a tenant
 //
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /tenants (the `CreateTenant` operationId).
@@ -4936,6 +5048,8 @@ func (c *ClientWithResponses) CreateTenantWithResponse(ctx context.Context, para
 
 // DeleteTenantWithResponse Delete a tenant with its sites and keys
 //
+// Deletes the tenant together with all its sites and keys, in one transaction.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /tenants/{tenant_id} (the `DeleteTenant` operationId).
@@ -4948,6 +5062,8 @@ func (c *ClientWithResponses) DeleteTenantWithResponse(ctx context.Context, tena
 }
 
 // GetTenantWithResponse Read a tenant
+//
+// The tenant with its ETag, for a later conditional update or delete.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5007,6 +5123,8 @@ func (c *ClientWithResponses) GetTenantJWKSWithResponse(ctx context.Context, ten
 
 // ListTenantKeysWithResponse List a tenant's keys, site keys included
 //
+// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /tenants/{tenant_id}/keys (the `ListTenantKeys` operationId).
@@ -5034,6 +5152,8 @@ func (c *ClientWithResponses) GetTenantActiveKeyWithResponse(ctx context.Context
 }
 
 // ListTenantSitesWithResponse List a tenant's sites
+//
+// The sites of one tenant, oldest first; 404 if the tenant does not exist.
 //
 // Returns a wrapper object for the known response body format(s).
 //
