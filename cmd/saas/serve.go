@@ -15,7 +15,7 @@ import (
 
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
-	docspage "github.com/saasplatform/saas/internal/platform/docs"
+	"github.com/saasplatform/saas/internal/platform/docspage"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
 	"github.com/saasplatform/saas/internal/platform/pg"

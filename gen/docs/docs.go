@@ -5,7 +5,7 @@
 // node_modules at the versions pinned in package-lock.json. Nothing is loaded from a CDN: the one
 // remote image in ReDoc's bundle (its footer logo) is replaced by an empty data: URI.
 //
-// The pages themselves are served by internal/platform/docs (package docspage).
+// The pages themselves are served by internal/platform/docspage.
 package docs
 
 import "embed"
