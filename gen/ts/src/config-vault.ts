@@ -11,10 +11,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List tenants */
+        /**
+         * List tenants
+         * @description Every tenant, oldest first, optionally only active or only inactive ones.
+         */
         get: operations["listTenants"];
         put?: never;
-        /** Create a tenant */
+        /**
+         * Create a tenant
+         * @description Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+         */
         post: operations["createTenant"];
         delete?: never;
         options?: never;
@@ -32,7 +38,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read a tenant */
+        /**
+         * Read a tenant
+         * @description The tenant with its ETag, for a later conditional update or delete.
+         */
         get: operations["getTenant"];
         /**
          * Update a tenant
@@ -40,7 +49,10 @@ export interface paths {
          */
         put: operations["updateTenant"];
         post?: never;
-        /** Delete a tenant with its sites and keys */
+        /**
+         * Delete a tenant with its sites and keys
+         * @description Deletes the tenant together with all its sites and keys, in one transaction.
+         */
         delete: operations["deleteTenant"];
         options?: never;
         head?: never;
@@ -57,7 +69,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List a tenant's sites */
+        /**
+         * List a tenant's sites
+         * @description The sites of one tenant, oldest first; 404 if the tenant does not exist.
+         */
         get: operations["listTenantSites"];
         put?: never;
         post?: never;
@@ -77,7 +92,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List a tenant's keys, site keys included */
+        /**
+         * List a tenant's keys, site keys included
+         * @description Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+         */
         get: operations["listTenantKeys"];
         put?: never;
         post?: never;
@@ -140,10 +158,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List sites of every tenant */
+        /**
+         * List sites of every tenant
+         * @description Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+         */
         get: operations["listSites"];
         put?: never;
-        /** Create a site for a tenant */
+        /**
+         * Create a site for a tenant
+         * @description Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+         */
         post: operations["createSite"];
         delete?: never;
         options?: never;
@@ -161,7 +185,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read a site */
+        /**
+         * Read a site
+         * @description The site with its ETag, for a later conditional update or delete.
+         */
         get: operations["getSite"];
         /**
          * Update a site
@@ -169,7 +196,10 @@ export interface paths {
          */
         put: operations["updateSite"];
         post?: never;
-        /** Delete a site with its keys */
+        /**
+         * Delete a site with its keys
+         * @description Deletes the site together with its keys, in one transaction.
+         */
         delete: operations["deleteSite"];
         options?: never;
         head?: never;
@@ -186,7 +216,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List a site's keys */
+        /**
+         * List a site's keys
+         * @description The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+         */
         get: operations["listSiteKeys"];
         put?: never;
         post?: never;
@@ -273,11 +306,17 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read a key */
+        /**
+         * Read a key
+         * @description The key by its id or its kid, public parts only; the private key is never returned.
+         */
         get: operations["getKey"];
         put?: never;
         post?: never;
-        /** Delete a key */
+        /**
+         * Delete a key
+         * @description Deletes the key for good; tokens it signed no longer verify once caches expire.
+         */
         delete: operations["deleteKey"];
         options?: never;
         head?: never;
