@@ -223,6 +223,8 @@ func TestInvalidInputIsRefusedWithTheField(t *testing.T) {
 		{"limit not a number", "GET", tenants + "?limit=ten", "", "", 400, "query.limit"},
 		{"forged cursor", "GET", tenants + "?cursor=AAAA", "", "", 400, "query.cursor"},
 		{"bad filter", "GET", tenants + "?is_active=maybe", "", "", 400, "query.is_active"},
+		{"misspelt filter", "GET", tenants + "?is_activ=true", "", "", 400, "query.is_activ"},
+		{"query on a create", "POST", tenants + "?name=x", "application/json", `{"name":"a","domain":"q.example"}`, 400, "query.name"},
 		{"expires too long", "POST", configvault.Prefix + "/keys", "application/json", `{"tenant_id":"` + ten.Id.String() + `","expires_in_days":3651}`, 400, "body.expires_in_days"},
 		{"expires zero", "POST", configvault.Prefix + "/keys", "application/json", `{"tenant_id":"` + ten.Id.String() + `","expires_in_days":0}`, 400, "body.expires_in_days"},
 		{"key size for EC", "POST", configvault.Prefix + "/keys", "application/json", `{"tenant_id":"` + ten.Id.String() + `","algorithm":"ES256","key_size":2048}`, 400, "body.key_size"},

@@ -91,6 +91,10 @@ func Mount(api API) (http.Handler, error) {
 			routeProblem(w, r, router)
 			return
 		}
+		if err := knownQuery(r, route); err != nil {
+			problem.Write(w, r, err)
+			return
+		}
 		if err := readBody(w, r, route, maxBody); err != nil {
 			problem.Write(w, r, err)
 			return
@@ -152,6 +156,33 @@ func routeProblem(w http.ResponseWriter, r *http.Request, router routers.Router)
 	sort.Strings(allowed)
 	w.Header().Set("Allow", strings.Join(allowed, ", "))
 	problem.Write(w, r, problem.New(problem.KindMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+}
+
+// knownQuery refuses query parameters the operation does not declare: a
+// misspelt filter must not silently return everything.
+func knownQuery(r *http.Request, route *routers.Route) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	declared := map[string]bool{}
+	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, p := range params {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
+				declared[p.Value.Name] = true
+			}
+		}
+	}
+	var fields []problem.FieldError
+	for name := range r.URL.Query() {
+		if !declared[name] {
+			fields = append(fields, problem.FieldError{Field: "query." + name, Message: "is not a parameter of this operation"})
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	sort.Slice(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
+	return problem.Invalid("the request has unknown query parameters", fields...)
 }
 
 // readBody enforces the body limit and media type, then buffers the body so
