@@ -167,7 +167,7 @@ type KeyAlgorithm string
 // KeyStatus defines model for KeyStatus.
 type KeyStatus string
 
-// Name A display name; surrounding white space is trimmed, control characters are refused.
+// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 type Name = string
 
 // NextCursor Pass as `cursor` for the next page; null on the last page.
@@ -246,7 +246,7 @@ type Site struct {
 	Id       openapi_types.UUID `json:"id"`
 	IsActive bool               `json:"is_active"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name      Name               `json:"name"`
 	TenantId  openapi_types.UUID `json:"tenant_id"`
 	UpdatedAt time.Time          `json:"updated_at"`
@@ -258,7 +258,7 @@ type SiteCreate struct {
 	Domain   Domain `json:"domain"`
 	IsActive *bool  `json:"is_active,omitempty"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name     Name               `json:"name"`
 	TenantId openapi_types.UUID `json:"tenant_id"`
 }
@@ -277,7 +277,7 @@ type SiteUpdate struct {
 	Domain   *Domain `json:"domain,omitempty"`
 	IsActive *bool   `json:"is_active,omitempty"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name *Name `json:"name,omitempty"`
 }
 
@@ -290,7 +290,7 @@ type Tenant struct {
 	Id       openapi_types.UUID `json:"id"`
 	IsActive bool               `json:"is_active"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name      Name      `json:"name"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -301,7 +301,7 @@ type TenantCreate struct {
 	Domain   Domain `json:"domain"`
 	IsActive *bool  `json:"is_active,omitempty"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name Name `json:"name"`
 }
 
@@ -319,7 +319,7 @@ type TenantUpdate struct {
 	Domain   *Domain `json:"domain,omitempty"`
 	IsActive *bool   `json:"is_active,omitempty"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name *Name `json:"name,omitempty"`
 }
 
@@ -376,7 +376,7 @@ type Unprocessable = Problem
 
 // CreateKeyParams defines parameters for CreateKey.
 type CreateKeyParams struct {
-	// IdempotencyKey A unique key for this create; retries with the same key and body get the first answer.
+	// IdempotencyKey A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -421,7 +421,7 @@ type ListSitesParams struct {
 
 // CreateSiteParams defines parameters for CreateSite.
 type CreateSiteParams struct {
-	// IdempotencyKey A unique key for this create; retries with the same key and body get the first answer.
+	// IdempotencyKey A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -463,7 +463,7 @@ type ListTenantsParams struct {
 
 // CreateTenantParams defines parameters for CreateTenant.
 type CreateTenantParams struct {
-	// IdempotencyKey A unique key for this create; retries with the same key and body get the first answer.
+	// IdempotencyKey A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -5189,91 +5189,93 @@ func (sh *strictHandler) ListTenantSites(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F1tc9u2lv4rZ7h35sp7KclW7PTG/uQmTm/iNPVEyWZmm2wEkUcSagpgAdCOmvF/38EB+CaRkpzYrpv6",
-	"UyKSAA6A8/4cwF+CSM5TKVAYHRx+CWbIYlT036csmuFTKYySif0do44UTw2XIjgM/iMvIZFiClHCbWOY",
-	"swVEtgmYGcI5LkCj6QVhoPD3jCuMg0OjMgwDHc1wzmyPZpFicBhoo7iYBldXYXDylk1Xx3o7Q9BG2dFQ",
-	"GG4WYNgU5ATMjGu4QKW5FO43gkItMxXhdYd+JSPmxmsa/t2bV/kAkUJmMP7Kga7CIGWKzdHky5wpLVXz",
-	"qCOBn82niL4Y5eOnCi+4zDSkbEqDc/v57xmqRRAGgs3teK5NUKVkzj6/QjE1s+DwYG8QBnMu8t97YcOC",
-	"vIhxnkqDIlqc4mKVwGPIBP89c3s9kcrthludI1BoFEcNl9zMiGzN5u5TJmIYy3gBUzT0ZsKVNsCEvkRV",
-	"zMcxYjmhCjVdS07LzAYHB1vMbPIzM9Gsec0tC+ZLnbOWm9mMiSkC1zBmGmOQ4ggYaMMSBCnohcJJZl/R",
-	"pPf3Bu2zmXQdCa3TeLzFNPRxZPgFPueJwQYO+kUkC2D0CXQsX+6AVCDtUy7y5xOWaNyxcmW3q42duP7k",
-	"GgQNvD2WMkEmiKZTXLzBSfPKnuPinxp4DB0G7969eEbkcKNhdM7jEXTsir95/hR+ePzo32Bm2XycKi7M",
-	"TkFUysyspOmcuKBd8irL+Xh/eTVTZgwq2+n//Xrc/V/W/WO3++RT9+O//hE0LfUpLoaGmUyvXetzXGjg",
-	"nl20YaZVPDV1VlvMfyi7bsF/9UuF3Hdvdb8Y3mkqPudmlYQzNkXQ/I/WQRNqVx0zxgnLEhMcHuyGdr34",
-	"PJvbH7u0XO5XyXpcGJyiIhqG3OCLZy2qmhukjW7ZOPv+E4/Xbt5EqjkzwWGQZfTl6pa8RcGEaaPB0Nt1",
-	"VLgvvpWOK9tYp1JoJG3+I4vf4O8ZatqgSAqDgv7L0jThzsL0UyXHCc7/9Zt25mY7JjhzrdygqzNWblir",
-	"huYssXRbHaWAwYRjEtvnXFywhMdHMEKlpNIjSLg2GpBFMxiz2H3ZC67C4KkUk4RHdz4Lr2SjhOlZbj3w",
-	"M9eGi6kTKehYW4Of2TxNEBjEmSMJIZZzxsVO6Gadr0fdAC2ZESBB5UkCKhOCiylN/rlUYx7HKO589gpj",
-	"6+GwREPConNn71HNuS7tkExREQ0gEGNNFHsFgWsIvh6hQz61y2EtbQut1pRzQfpb4GWp7ioeZO7NNQ3k",
-	"P+vTNzTEa2mey0zEd7noryXoLJoVvhx0yCTBGK1vq8FIYEKaGSqvUXZouc8URlLE3PbynPEE47vmlFHu",
-	"QYycw+IMToKePNf2Dmk6Fgtw60SqBTr7e49C2N87CGF/8CQEa1PgYPdRCL1ezy3iO8EyM5OK/3G3y/e0",
-	"ImRMIZBwiSk5I05BevJSJSPUmo0TvOvtXVZTl0wDeZZjnEiFTqkxiPlkggqFybVdj0yjH8TS8Ix0YpPz",
-	"/uz1EGZSG2sOoZOg9Yd0CDGfcqNDmC3SGQr7QBp9BMzAXGoDg4NHVkcrFtnPd0Kwc2MKY4iYxi4XGoXm",
-	"1lNMnKevjbRvE3mJqmu/sTqisKo5AUFY934fbeWv9Zr9tTB4bu3YiWVEO/NUWZVpuLPQZONWF+T9DJUL",
-	"Xa0hvGBJZj36ELA37cHIxis9Z19GIYzIseqRP2V/WseiV/gTo14TSXPLSVNsjj1L/+NXT1/Z4GPRmRz/",
-	"hpGxnb18f9q0pWk2TngEL4e/vIb3OAbLOR3yqA/2ftg5AoEXqCBiiiKzVPELazbLcNQSXl8slky38E2P",
-	"k6lU3MzmlrZIXTRMMgyw8ek5j5ufG4o4UVgX9NfgzfA4CIOTp0EY/HJ6VlmTsoVo7CfTWO1H82lj48+N",
-	"jRebd8vS6WYR0mK5EVv2bLjKjTZksP9yg3O9aanttl8VXTOl2GKVINth0/i1fWr0mV++HwLLPymzOHwq",
-	"nCNm2aPckMHB4yAMzvy/J/m/8bPhceMSlzFMZT+KoDIPSMkZv5DnGDd28pp891XOj7lOE7YAq0uOQGdK",
-	"WU/CavXLGTcIOmURRehG8fkcY6u3KLFVUWZkDHwE31tSSD4iag/Hw+A1fjZtuZwzpjUwDaM8lePSJQgC",
-	"PxvK4xyByJIEyMdDSJg2RXrHvnA2yAUnKyNXzP2yUaZ4+sn+wQ/gzRTEMsrmKMyqrMdoGE+aZZfChaao",
-	"FylzsLBOam498ygi3I6pK7p6hbctX2jDRNSsPHTBT8sRahgYbpLmVu7BKg+9e/MCOHkGk4XlHBIALmKQ",
-	"k3z1eo2RaFX86G0+ekFhkzxWPOwVrcCqgno95Uu5yU/M1ILXmBnsGk52dnVzP6dcob5WG6e1NwTHoVVG",
-	"nzT/o2G53wyPYS7jLMk0jLn1MIj/rVycPCXH4SQeHBzsPaGkyhoxqGy5tyWriq1IKr18f1pJLEFn+J/j",
-	"7uDgcUgZvcf7mUp2Go23M6yffrs831JF+wbnTXlTS5G31JQO1XB28jN0hhmxxhm9OcXFCzGRzdTk+ZOG",
-	"HdioK0qR2TLfFFYSJdtseZbG1+TAJQly3VaSM2W6qDCznuErDFZb8tqGhWWyrcLpNVGpUb1eVp9SK5LR",
-	"2MV/LDmryC6lU8ObEuecYC4+xWyhaym7R48PKjm7R48PNiTtriON0CH7TnJIFp6yxkfgB4fB7v6/dyru",
-	"gP0dPtr9YRDu7z55/LFp8ArTLite+yrPuFOSxu0+KQNGb7sJXmBixSW3kwrYWGPxkWtRflYLMraVjesw",
-	"+rLaL5quZ59X3CUG6/xR2MmtDGY1NbNqMCuI0aaOKh7LihASIfXemmfmhKE+n6+xQnERqK4j2Yez21ug",
-	"ErhowCvyXPCGZbLf3AM96ONkv1BhDZO5njIz+FVq7NpbVF37Qm/VhO8OtqJVUpdXtG2tbkZmDd4PaX1H",
-	"zLFx5+dcVJ/u3SgvfMvmXzXMy0FBfxc9dDOa5aa0iVv7v7Q+WVqezVrBzfkm9ILn3D9dMzg6vj/dYB1P",
-	"jDLFzWJoP3UEjpGpJhD/GH6kN8CiCLUGI89RQIfBy/dvd4BrnWEM4wU5qi+OfwaN6oJHGMJEyTkwyDSq",
-	"f2pI5JQL66LSYzPDD+KX48zMYNDb9eVS3SrSN1VMmB6csGhWAfccNLsEAHLjQL+jnIYPwhMBJlNCA4qJ",
-	"VBHOrWssRe+DFe1JIi+dPqSxK/iHwytkWuYiDxWy2EYEyGJK/XExdXUNHR+zpkwZTfEARQDU6FKRHxg4",
-	"NeC+t7GDR3PNDLmChE8wWkQJJbWsV788mHH1J+5Vvcsw78r2GmOCBssGzqTXe/PPqq8391g0soxk9/6d",
-	"SoLDoM/ZvH+x15csM7NBn97UmI2eOyiHi4nMwSLm4HNfbzBkbAhnCTNWYwerqI8bO/SLRZMLiTgKi6o7",
-	"YWbM0BMH3BelDlWu1b0P4oP4bzjzSX63JQphisJyGMYwQ4Vhjs9QVRCKSC1S+65zfDLsDg4ed396+jNk",
-	"IkaXrkw9+TBn2qCyve58EEBkOnBBoeVDJyZM2C7jVHLL3mdFysMRQuykZxgD0/Dy/emwZ+k9xUXJKIcw",
-	"cophBJ05c6nosGy4E8IozxuPoHOBik8WNJNDD+qXY2TC8AS4sdT6qNo297nmEXSMFTLBkkM/kaJpWMys",
-	"S0PZtdvpwQl1EpfzEcjNDBUth6utErLSTQ+OKd0jJ8BEWX/lQ13pdhy4hkxkBDnSomai7MAuzytSCnY4",
-	"Oy6absqmXNB2cuFq76gUUsWoDiFlWi/VEI5ZdF7NRFOvVmK03zoqaaNSy9HJWzYdHYFGEVvFY1uVqLMU",
-	"4DwDHXrxcSJPkAHVaTj5svxo18Ql1iGR2uQNoTPa3xuMdnrVfqnAwZkeoo2k1bK+Rzgdm6fGruJoCSYd",
-	"gasqOKTyD6MWG6oPtVPOUKtABDZlXECn7Nx032CasAXGh2C9jdHOUb1Ph8b6OgHqvFIL2BntDwajnSM7",
-	"zuWMJ1ipeazU7NSqUEIY7e8+GfWsOOTbnbpcx2AfZjJTmhbn5ALVwiPuXMOoDZceORjwyf7BDztHQFl6",
-	"xygusU+2ZrkKiExHwiMUDkLzauw4ZdEMu4PervUNST/OjEn1Yb9/eXnZY/S6J9W079vq/qsXT09eD0+o",
-	"TZmZpxIjPoX/ITcuDHytZXAY7PV23ZcyRcFSHhwGj3q7vUcBwcAzslX9HDhLpW6ohfvJazkNjHYoZVzV",
-	"UkVUJDShckjKPXGjvUGBvLhFG7J0uQpyLzxo+kGcu+KhUmUyu53ERcu60C1lYdlfxIURcoWs1XrgX5v9",
-	"nPKT/lJZ7tVH5/GhNj/KeHELBUDet7+q+5ZWEJaL3wa7e3dUgORoir+63qhe7r3u++I7omJ/d7etQbES",
-	"/UoNIDXZ29ykVgtDjR5tblSWqVGLJ5tbFFV9tsFgsA1d1SIY2gYfdm1qWRa4lC44sXfufP9adR0/WjbW",
-	"2XzO1KL0I1nV77GeHJvqEuO2PZMa6H85x8WVUwLWEK2qg2feQOWYthX8qZTxkXeWrHmzQ2EMQtKxBlRQ",
-	"+BMRuoMN2nsOvRVpdv1/lTT7UnQnxjVZ2m+bh6tPus+suL+5RVHtZxvsDbZhqJWauzvjR7fuzpas8mEY",
-	"TNG0lrxbT9haFx7n5e7nPA5hJZo68oc7Cn/dmpclQ7LCeD+hOfVl8DXe2b3bQtCG6XxTKeh3xNs3zqAU",
-	"5S7xJ4W8rdx5PY3kT3Bcfayr134e/JDT9XU9hi3e2nElICKJwUjOre/mHpFDfgSeAGsOmIDK53mgYR1w",
-	"LqY20vJxHVCleBGoQcSEkAbGCEUoB5393Sc7q5J17D+4YaW+BV8XtdzfmZK/toNy363Cz+zc2wQoUudr",
-	"XZR+jLcrRRWh0EamuvCfxpmx8cxCN6RE8nxIVW7qwlKS3Souz4pPHgTmQWA2C4xzrrvWU9goNY4pb0Fi",
-	"imMsejnpZw0HZW/I9vTgjSWBLE9dRJYsz4pYULsHkfjbBApuvz2P51FmM4NTtsmS0xg8DO1bkBNASvEV",
-	"SaskRm1c9jAsEqUJpZWlqKaTZeXwL51syf8vHGhS59NXXBsa8tp86g6jXoUbP8wRys1fLp1rti0aDtsa",
-	"f9JUFxcBuMm3nX6tlRRufb7z462GVr64pOk8FZV/26l5JKi68/c8/r9JUavghEuiZleuZICqmFTkzQkZ",
-	"BUGNFsAlmrQvM/TgTHHe1DMUHJcHpSoHA6285a1K2QtBS2D+LKo/s+WgMAcP5DDP/u6TXktWmIqF7m1a",
-	"uCgeu/OEcD7mQyr4u0sFVzH/9lywwRqG0yDnhWHtf/EFx1vnhal7I6dIYkqQHiXrcKFD4MKJuGJCW0Mq",
-	"RVsS+OuE92uywGEF3XQ3LrijEg8u3y24fGsYtEgOEwfVGKfRErUmi+vtrXYKPb8nzKCCYoos8RC69ewc",
-	"bzemhj0v3qoD05YVtpN5yAGL+O4cIp8E1m7TGzyga6kkf8ELBc9Zk+eUV3dQMQMmsYZUIR3J4O4Q41jG",
-	"iyOQc24Mxvk354ipL3GiM9bWuSK+99mmubzA1VsXVrnblSregLK9HRfJV1Ju5SLdjTz6Mt4HufwOMmxr",
-	"jJFjvHY10OAg9X+7PNe9nNMardNZkRejcrf8rJaV2zTJnBKoHcGiLAO8Row1CFm916bVUNH5+FsUDuq/",
-	"MdKu3ZcwRFO5M2FJUuhKxG7lTsR1IlO7P/HrReeObU2Nmyq3eZWp0fLsqg5LdyWvQq3wnOWrb7E8Tbya",
-	"l32tQ9x1HpHbVmtyZhPKL7kAnUoWj2B/dx94hbtj6bK7LifQnjc7dc7en546W76n7pbzV7VjjWuzWEtR",
-	"yl8qn3U/MX/Kf7Hqon479r9R9PrlQY1WCaR7gnSKEZ/wCHwx8zkuoFvlAoGXVC1ZIJYhYKKxYkr+2W4r",
-	"XH74T698KYl/8KjukPNz2K44B6ErR8VByMsbFgR/LKSV6U+2hGjqiEz9HtZ2WMYfDLmPwMxtGpfKGbv1",
-	"hiU/N/M3BUhqh5+aTIQp+CeXifzJFrBIUVLigcVOJhLUGkbFmT06seEuEXYV8h75mGfaFVqV2ImQUA3q",
-	"IdOo114gdwTM3QS6ATB5m6eD7yVkUjshe8egSX6+9AE2+S5hk/rRxjbgZAUtKRVAxbz1vxQI+daYiRfk",
-	"OmrCkqQ8TpOfCbsWhvK18vwNKArhx1TEU52YvBQP1fa3lMRay7sFpuI3okgz1Jmqxai1hibLvd0AxlLw",
-	"6i17Qm0xSJkgf4g/7s6z8ljLGs16XeVVXGd/64hLC5ZyI0r3trynPwdPWS95OaLyIIHfA6ay1hwVqMr1",
-	"Xakt0JVjf8xFxEU+IIRM5AdXlu+2075MrRaZXQNscVz9ALfcT7iluM2jEXD5dnSlYmfaOHYtxuKSXf4m",
-	"i9JVDutsSje/Fxc3XgeDWZcEe0BZNiTDHqCVm4RWClF0y0rZZf8nnqIkizH+9jzzltK4DexSA1TW2Q/o",
-	"lDOhi2uksWGP5rEVxJ01NuMBdvm7wy4rvFTBYG4EeNlCINYfnHlbPRZSLcuvasUa0O+TAttA/Y66e3tQ",
-	"5s8/rFJFb/+CJ1fuaWXnsj3SngG/tcazKmytdDlaUF3knS7LG9fgXhcXQvUjutqpe2HXpn+xR5zpif3S",
-	"fO8dyEuRM4wzt5mmv8khYvD821s+y6Ubjob5atKlYzru+yPK+Xl8imuYJnJMTqj7O6a9+l8obOp9WL2G",
-	"Ly2QrJpHm/pDPmH+R5pq9x6Wf7uyqf/qHXkTmV9BQ+dOq3f7ua5lZpZjPd87hQZXH6/+PwAA//8=",
+	"7D1rUxu5ln/lVO+tumZv2wYDyQ18YgiZm5DJUHGyqdohG8vdx7aGttQjqSGeFP99S0fql91+kABhMnxK",
+	"3N2Sjo7O+yG+BJGcplKgMDo4+BJMkMWo6L/HLJrgsRRGycT+jlFHiqeGSxEcBP+RV5BIMYYo4XYwTNkM",
+	"IjsEzAThAmeg0XSCMFD4R8YVxsGBURmGgY4mOGV2RjNLMTgItFFcjIPr6zA4ecfGi2u9myBoo+xqKAw3",
+	"MzBsDHIEZsI1XKLSXAr3G0GhlpmK8KZLv5YRc+s1Lf/+7et8gUghMxh/5ULXYZAyxaZocjRnSkvVvOpA",
+	"4GfzKaIvBvn6qcJLLjMNKRvT4tx+/keGahaEgWBTu54bE1QhmbLPr1GMzSQ42N/phcGUi/z3TtiAkJcx",
+	"TlNpUESzU5wtAngEmeB/ZO6sR1K503DYgdYOGAm9/X1IFReGDROEo/7xy5cQTZhikd19CDqLJsA0MHj/",
+	"/uXzrUNQaBRHDVfcTGizmk3dAkzEMJTxDMZo6M2IK22ACX2FqsCCI98SDZU9tO0mluCjt78/j4+UGYPK",
+	"zvl/v52ff+7ttM/PPz89+fivfwSNyBr9wkw0aT5GS9X56eXU6pA1YWKMwDUMmcYYpDgEBtqwBEEKeqFw",
+	"lNlXhJG9nd7yrY7aDoSle3yywZnro8jwS3zBE4MNRPmrSGbA6BNoWVLfAqlA2qdc5M9HLNG4ZVnVnuUy",
+	"CuX6kxsQNLDLUMoEmSCYTnH2FkfNmL3A2T818BhanoQsONxoGFzweAAti/G3L47h6ZPdf4OZZNMhkeNW",
+	"AVTKzKSE6YJIZDkzV9D5ZG8VxRy1/5e1/9xuP/vUXkYxpzjrG2YyvRLXFzjTwD25aMPMUo7XNFkNmf9Q",
+	"Fm/Bf3VLGd91b3W3WN4JPz7lZhGEMzZG0PzPpYsmNK66ZowjliUmONjfDi2++DSb2h/bhC73qyQ9LgyO",
+	"UREMfW7w5fMl0p8bpINecnD2/Scerzy8kVRTZoKDIMvoy8UjeYeCCbMMBkNvV0HhvvhWOK7tYJ1KoZEU",
+	"xE8sfot/ZKjpgCIpDAr6L0vThDul1U2VHCY4/dfv2mmwzYjgzI1yiy7uWLllrRiassTCbWWUAgYjjkls",
+	"n3NxyRIeH8IAlZJKDyDh2mhAFk1gyGL3ZSe4DoNjKUYJj+59F17IRgnTk1y14GeuDRdjx1LQsuoLP7Np",
+	"miAwiDMHEkIsp4yLrdDtOsdHXTvN6RggRuVJAioTgosxbf6FVEMexyjuffcKY2s0sURDwqILZ0KgmnJd",
+	"6iGZoiIYQCDGmiD2AgJXAHwzQPt8bNFh1fASWK2e54Lkt8CrUtxVjNLcQGxayH/WpW9oiTfSvJCZiO8T",
+	"6W+kM2ty8xBapJJgiNZc1tYsYkKaCSovUbYI3WcKIylibmd5wXiC8X1TyiC3IAbOYHEKJ0EPnht7jzAd",
+	"iRk4PJFogdbezm4Iezv7Iez1noVgdQrsb++G0Ol0HBLfC5aZiVT8z/tF33GFyZhCIOYSYzJGnID04KVK",
+	"Rqi1NYfv+3jnxdQV00CW5RBHUqETagxiPhqhQmFyadch1egXsTA8J5nY5A88f9OHidTGqkNoJWiclR/z",
+	"MTc6hMksnaCwD6TRh8AMTKU20NvfrTgFWyHYvTGFMURMY5sLjUJzaykmzg3QRtq3ibxC1bbfWBlRaNUc",
+	"gCCsW7+7G9lrnWZ7LQxeWD12YgnR7jxVVmQa7jQ06bhFhHyYoHLesFWElyzJrEUfAnbGHRhYZ6bj9Msg",
+	"hAEZVh2yp+xPa1h0Cnti0GkCaWopaYzN7mxpf/zm4SsHfCwmk8PfMTJ2slcfTpuONM2GCY/gVf/XN/AB",
+	"h2App0UW9f7O061DEHiJCiKmyG1LFb+0arP0cC3gdWSxZLyBbXqUjKXiZjK1sEXqsmGTYYCNTy943Pzc",
+	"kBOLwpqgvwVv+0dBGJwcB2Hw6+lZBSflCNE4T6axOo/m48bBnxsHz9afloXT7SIkZLkVl5xZf5Earctg",
+	"/+UGp3odqu2xXxdTM6XYbBEgO2HT+rVzarSZX33oA8s/KQNDfCycIWbJozyQ3v6TIAzO/L8n+b/x8/5R",
+	"I4pLH6ZyHoVTmTukZIxfyguMGyd5Q7b7IuXHXKcJmwEJMzkCF9DY3q7IKpAiQtCZUtbIsAL/asINgk5Z",
+	"RM67UXw6xfgQIhdGI/HFxSXXfJggOJlFdmhl0lYeFRnymCuMLEQsAXmJSvEY9RapGB8X6MyLuXVOfhi8",
+	"wc9mWdDpjGltlx7kMScX10EQ+NlQwOkQRJYkQJYjQsK0KeJQ9oXTbM7lWVi5YkTMq3ry0p/t7T8Fr/wg",
+	"llE2RWEWJUiMhvGkWSKQE9LkSyPFI2bW9M11cu6bhJuxSkUDLHCMpTZtmIiaRZIuqHTe7w0Dw03SPMo9",
+	"WKTM929fAid7YzSztENsxUVsqdRjr9Po31aZmt7mqxcQNnF5xW5fkDWsyv43E+kURP3ETM0ljpnBtuGk",
+	"vRcP93PKFeobjXG6YI3LHVoR90nzPxvQ/bZ/BFMZZ0lmGdLaLUT/li9OjomfT+Le/v7OMwrVrGCDypF7",
+	"DbUoLotQ1asPp5VwFbT6/zlqW96mOOGTvUwlW40mgVPXn36/uthQ8PsBF00BXguR1/8UgdVwdvILtPoZ",
+	"kcYZvTnF2Usxks3Q5FGZhhNYKytKltkwihVWwi+bHHmWxjekwDkOctNWQj5lEKpQ3p7gKwRWQ3ntwMIy",
+	"hFeh9Bqr1KBezavHNIp4NHZeJUvOKrxLQdrwttg5B5iLTzGb6VogcPfJfiUSuPtkf00o8CbcCC2yGogP",
+	"yW6gWPQh+MWht733762KkWF/h7vbT3vh3vazJx+bFq8Q7bzgta/yOD6FftzpkzBg9Lad4CUmll1yPamA",
+	"DTUWH7kR5Wc112VT3rgJoc+L/WLoavJ5zV24sU4fhZ7cSGFWAz6LCrOS2lo3UcViWWBCAqQ+W/POHDPU",
+	"9/M1Wigu3N9VIHsneXMNVKZDGrIgeYR5DZrsNw9ADnrv2yMqrGV6bibMDH6VGLvxEVVxX8itGvPdw1Es",
+	"5dR5jC7D1e3wrMGHwa3viTjWnvyUi+rTnVulhW85/OuGfbkE099FDt2OZLktaeJw/5eWJ3PoWS8V3J5v",
+	"Qy54yv3uksHB8ePJBmt4YpQpbmZ9+6kDcIhMNZUGHMFP9AZYFKHWYOQFCmgxePXh3RZwrTOMYTgjQ/Xl",
+	"0S+gUV3yCEMYKTkFBplG9U8NiRxzYU1UemwmeC5+PcrMBHqdbV/X1a7mD8eKCdOBExZNKilDl/CdSyty",
+	"41KJhzkM58IDASZTQgOKkVQRTq1pLEXn3LL2KJFXTh7S2pWsisuCyLSMcB4oZLH1CJDFFFDkYuyqJVre",
+	"Z02ZMpr8AfIAaNCVIjswcGLAfW99B58jNhPkChI+wmgWJRTUslb9/GLGVbW4V/Upw3wqO2uMCRosBziV",
+	"Xp/NP6u+Xj9jMcgSkj379yoJDoIuZ9Pu5U5XssxMel16UyM2eu4SRFyMZJ6CYi4p76sY+oz14Sxhxkrs",
+	"YDGX5NYOPbJocyEBR25R9STMhBl64soBigKKKtXqzrk4F/8NZz514I5EIYxRWArDGCaoMMyzPlRrhCJS",
+	"s9S+ax2d9Nu9/Sftn49/gUzE6MKVqQcfpkwbVHbWrXMBBKZLWSi0dOjYhAk7ZZxKbsn7rAh5OECInPQE",
+	"Y2AaXn047XcsvKc4KwnlAAZOMAygNWUuwB2WA7dCGOTR6AG0LlHx0Yx2cuBLBco1MmF4AtxYaL1XbYf7",
+	"CPYAWsYymWDJgd9IMTQsdtampSzutjpwQpPE5X4EcjNBRehwFVtCVqbpwBGFe+QImCiruryrK92JA9eQ",
+	"iYwSmYTUTJQTWPS8JqFgl7PrommnbMwFHScXrkiQajZVjOoAUqb1XLHjkEUX1Ug0zWo5Rvujo0I5qgkd",
+	"nLxj48EhaBSxFTx2VJnLlgKcZaBDzz6O5SkRQdUfjr8sPVqcuMA6JFKbfCC0Bns7vcFWpzovlU041UOw",
+	"Ebda0vd5U0fmqbFYHMwlXwfgahUOqKjEqNmagkfthDPUih6BjRkX0ConN+23mCZshvEBWGtjsHVYn9Pl",
+	"eH31AU1eqTBsDfZ6vcHWoV3nasITrJRZViqBarUtIQz2tp8NOpYd8uNOXayjtwcTmSlNyDm5RDXzeXyu",
+	"YbAs2z1wycVne/tPtw6BovSOUFxgn3TNfG0RqY6ERyhcYs6LsaOURRNs9zrb1jYk+TgxJtUH3e7V1VWH",
+	"0euOVOOuH6u7r18en7zpn9CYMjJPhUt8DP9DZlwY+ArO4CDY6Wy7L2WKgqU8OAh2O9ud3YCSyxPSVd08",
+	"HZdK3VBh97OXchoYnVDKuKqFiqj0aERFlhR74kZ7hQJ5yYw2pOlyEeRe+FTsubhwJUmlyGT2OImK5mWh",
+	"Q2Wh2V/GhRJytbPVwuXfmu2c8pPuXP3w9Udn8aE2P8l4dgdlRd62v67blpYR5kvqets791TW5GCKv7qK",
+	"qV6Xvur74juCYm97e9mAAhPdSmUhDdlZP6RWYUODdtcPKovfaMSz9SOKWkE7oNfbBK5qaQ0dg3e71o0s",
+	"y2ZKE5zIOze+f6uajh8tGetsOmVqVtqRrGr3WEuOjXWZObczkxjofrnA2bUTAlYRLYqD515B5Zlyy/hj",
+	"KeNDbyxZ9WaXwhiEpP4LVFDYExG6DgztLYfOAje7+b+Km32Bu2PjGi/tLduHq3p6yKS4t35EUUNoB+z0",
+	"NiGohUq+e6NHh3enSxbpMAzGaJYW0ltL2GoXHudF9Bc8DmHBmzr0XSiFvW7Vy5wiWSC8n9Gc+uL6Gu1s",
+	"3295acN2vqnA9Aei7VsnUPJy5+iTXN6l1HkzieT7Qq4/1sVrN3d+yOj6uhnDJdbaUcUhIo7BSE6t7eYe",
+	"kUF+CB4Aqw6YgMrnuaNhDXAuxtbT8n4dUP154ahBxISQBoYIhSsHrb3tZ1uLnHXkP7hlob4BXRcV4j+Y",
+	"kL+xgfLQtcIv7MLrBChC5ytNlG6Md8tFFabQRqa6sJ+GmbH+zEw3hETyeEiVb+rMUoK9lF2eF588Mswj",
+	"w6xnGGdct62lsJZrHFHeAccUzTF6PuhnFQdFb0j3dOCtBYE0T51F5jTPAlvQuEeW+Ns4Cu68PY3nXmYz",
+	"gVO0yYLT6Dz07VuQI0AK8RVBqyRGbVz0MCwCpQmFlaWohpNlpaWY+mXy/wuXNKnT6WuuDS15Yzp1La7X",
+	"4doP8wzl+i/nuqXtiIYWXuP7V3VxY4Hb/LKe2lpJ4cZdox/v1LXyxSVNXVpU/m235jNB1ZN/4P7/bbJa",
+	"JU84x2oWcyUBVNmkwm+OycgJatQALtCkfZmhT84UXayeoOCobL+qtBtafstHlbwXgpbAfIer7wRzqTCX",
+	"HsjTPHvbzzpLosJULPRgw8JF8di9B4TzNR9DwT9cKLia818eCzZYy+E08HmhWLtffMHxxnFhmt7IMRKb",
+	"UkqPgnU40yFw4VhcMaEZtQ4tCwJ/HfN+TRQ4rGQ33T0OrlXi0eS7A5NvBYEWwWGioBrhNGqipcHi+ngr",
+	"nUJP7wkzqKDYIkt8Ct1ado62G0PDnhbv1IBZFhW2m3mMAYv4/gwiHwTW7tAbLKAbiSR/bQw5z1mT5ZRX",
+	"d1AxAyaxhlQhtWRw18Q4lPHsEOSUG4Nx/s0FYupLnKhz2xpXRPc+2jSVl7h4l8MidbtSxVsQtndjIvlK",
+	"yo1MpPvhR1/G+8iXP0CEbYUycoS3XAw0GEjd368udCentEbtdFbExajcLe/VsnybJpkTArUWLIoywBvE",
+	"WIOQ1dtylioq6rq/Q+ag+Rs97dotDH00lZsY5jiF7m5sVy5vXMUytYsev5517lnX1KipckdYGRote1d1",
+	"WJoreRVqheYsXX2L5mmi1bzsa1XGXeceuR21ImY2oviSc9CpZPEQ9rb3gFeoO5YuuutiAsvjZqfO2Pvu",
+	"obP52+/uOH5Va2tcGcWa81L+UvGsh5nzp/gXqyL123P/a1mvWzZqLOVAun1IpxjxEY/AFzNf4AzaVSoQ",
+	"eEXVkkXGMgRMNFZUyT+X6woXH/7ulS8l8I8W1T1Sfp62K/ogdKVVHIS8umVG8G0hS4n+ZMMUTT0jU7/d",
+	"dXlaxjeGPMTEzF0ql0qP3WrFkvfN/E0TJLXmpyYVYQr6yXkif7JBWqQoKfGJxVYmEtQaBkXPHnVsuKuJ",
+	"XYW8z3xMM+0KrcrciZBQdeoh06hXXkt3CMzdL7omYfIuDwc/yJRJrUP2npMmeX/pY9rkh0yb1FsblyVO",
+	"FrIlpQCoqLfulyJDvnHOxDNyPWvCkqRsp8l7wm6UQ/lafv6GLArlj6mIp7oxeSUeq+3vKIi1knaLnIo/",
+	"iCLMUCeqJUptqWsyP9st5FgKWr1jS2iZD1IGyB/9j/uzrHyuZYVkvanwKi7Jv/OMy5Jcyq0I3buynr5P",
+	"PmU15+UZlUcO/BFyKivVUZFVubkptUF25ci3udAlts6rCiETeePK/N122pep1TyzGyRbHFU/plseZrql",
+	"uM2jMeHy7dmVip5ZRrErcywu2OVvsihN5bBOpnSffHFx401yMKuCYI9ZljXBsMfUym2mVgpWdGil6LL/",
+	"w1FRksUYf3uceUNu3CTtUkuorNIf0Cp3QhfXSGPdHs1jy4hbK3TGY9rl7552WaClSg7mVhIvGzDE6saZ",
+	"d9W2kGpZflUq1hL9PiiwSarfQfdgG2W+f7NKNXv7F+xceaCVnfP6SHsC/NYazyqzLYXLwYLqMp90nt+4",
+	"Bve6uBCqG9HVTu1Li5vu5Q5Rpgf2S/O9dyCvRE4wTt1mGpW/RdDRb2e+l0s3tIb5atK5Nh33/SHF/Hx+",
+	"imsYJ3JIRqj7g6ud+t89bJq9X72GLy0yWTWLNvVNPmH+p59q9x6WfxGzaf7qHXkjmV9BQ32n1bv93NQy",
+	"M/O+np+dXIPrj9f/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -161,7 +161,7 @@ type KeyAlgorithm string
 // KeyStatus defines model for KeyStatus.
 type KeyStatus string
 
-// Name A display name; surrounding white space is trimmed, control characters are refused.
+// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 type Name = string
 
 // NextCursor Pass as `cursor` for the next page; null on the last page.
@@ -240,7 +240,7 @@ type Site struct {
 	Id       openapi_types.UUID `json:"id"`
 	IsActive bool               `json:"is_active"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name      Name               `json:"name"`
 	TenantId  openapi_types.UUID `json:"tenant_id"`
 	UpdatedAt time.Time          `json:"updated_at"`
@@ -252,7 +252,7 @@ type SiteCreate struct {
 	Domain   Domain `json:"domain"`
 	IsActive *bool  `json:"is_active,omitempty"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name     Name               `json:"name"`
 	TenantId openapi_types.UUID `json:"tenant_id"`
 }
@@ -271,7 +271,7 @@ type SiteUpdate struct {
 	Domain   *Domain `json:"domain,omitempty"`
 	IsActive *bool   `json:"is_active,omitempty"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name *Name `json:"name,omitempty"`
 }
 
@@ -284,7 +284,7 @@ type Tenant struct {
 	Id       openapi_types.UUID `json:"id"`
 	IsActive bool               `json:"is_active"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name      Name      `json:"name"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -295,7 +295,7 @@ type TenantCreate struct {
 	Domain   Domain `json:"domain"`
 	IsActive *bool  `json:"is_active,omitempty"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name Name `json:"name"`
 }
 
@@ -313,7 +313,7 @@ type TenantUpdate struct {
 	Domain   *Domain `json:"domain,omitempty"`
 	IsActive *bool   `json:"is_active,omitempty"`
 
-	// Name A display name; surrounding white space is trimmed, control characters are refused.
+	// Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
 	Name *Name `json:"name,omitempty"`
 }
 
@@ -370,7 +370,7 @@ type Unprocessable = Problem
 
 // CreateKeyParams defines parameters for CreateKey.
 type CreateKeyParams struct {
-	// IdempotencyKey A unique key for this create; retries with the same key and body get the first answer.
+	// IdempotencyKey A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -415,7 +415,7 @@ type ListSitesParams struct {
 
 // CreateSiteParams defines parameters for CreateSite.
 type CreateSiteParams struct {
-	// IdempotencyKey A unique key for this create; retries with the same key and body get the first answer.
+	// IdempotencyKey A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -457,7 +457,7 @@ type ListTenantsParams struct {
 
 // CreateTenantParams defines parameters for CreateTenant.
 type CreateTenantParams struct {
-	// IdempotencyKey A unique key for this create; retries with the same key and body get the first answer.
+	// IdempotencyKey A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 

@@ -412,7 +412,7 @@ export interface components {
             field: string;
             message: string;
         };
-        /** @description A display name; surrounding white space is trimmed, control characters are refused. */
+        /** @description A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused. */
         Name: string;
         /**
          * Format: hostname
@@ -647,7 +647,7 @@ export interface components {
         KeyStatusFilter: components["schemas"]["KeyStatus"];
         /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
         IfMatch: string;
-        /** @description A unique key for this create; retries with the same key and body get the first answer. */
+        /** @description A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer. */
         IdempotencyKey: string;
     };
     requestBodies: never;
@@ -698,7 +698,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A unique key for this create; retries with the same key and body get the first answer. */
+                /** @description A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -989,7 +989,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A unique key for this create; retries with the same key and body get the first answer. */
+                /** @description A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -1212,7 +1212,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A unique key for this create; retries with the same key and body get the first answer. */
+                /** @description A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
