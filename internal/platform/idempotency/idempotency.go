@@ -192,7 +192,7 @@ ON CONFLICT (scope, key) DO UPDATE SET
     created_at = excluded.created_at,
     response_status = NULL, response_headers = NULL, response_body = NULL
 WHERE k.created_at < now() - make_interval(secs => $8)
-   OR (k.state = 'in_flight' AND k.locked_until <= now())
+   OR (k.state = 'in_flight' AND k.locked_until <= now() AND k.request_hash = excluded.request_hash)
 RETURNING k.claim`
 
 // claim returns a claim id if this request may run, or the record that

@@ -92,7 +92,8 @@ func (f *fixture) do(t *testing.T, c call) answer {
 	}
 	req, err := http.NewRequest(c.method, f.srv.URL+c.path, strings.NewReader(c.body))
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return answer{header: http.Header{}}
 	}
 	for _, k := range c.keys {
 		req.Header.Add(idempotency.Header, k)
@@ -102,12 +103,13 @@ func (f *fixture) do(t *testing.T, c call) answer {
 	}
 	resp, err := f.srv.Client().Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err) // not Fatal: do also runs on goroutines of its own
+		return answer{header: http.Header{}}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
 	}
 	return answer{resp.StatusCode, resp.Header, string(b)}
 }
@@ -181,13 +183,15 @@ func TestKeyReusedForAnotherRequest(t *testing.T) {
 func TestRepetitionWhileInFlightIsRefused(t *testing.T) {
 	t.Parallel()
 	entered, release := make(chan struct{}), make(chan struct{})
+	enter, unblock := sync.OnceFunc(func() { close(entered) }), sync.OnceFunc(func() { close(release) })
 	f := newFixture(t, idempotency.Options{}, func(f *fixture, w http.ResponseWriter, r *http.Request) {
 		if f.calls.Load() == 0 {
-			close(entered)
+			enter()
 			<-release
 		}
 		f.creator(w, r)
 	})
+	t.Cleanup(unblock) // runs before the server's Close, which waits for handlers
 	firstDone := make(chan answer)
 	go func() { firstDone <- f.do(t, post("slow", "x")) }()
 	<-entered
@@ -205,7 +209,7 @@ func TestRepetitionWhileInFlightIsRefused(t *testing.T) {
 				a.status, a.header.Get("Retry-After"), a.body)
 		}
 	}
-	close(release)
+	unblock()
 	if first := <-firstDone; first.status != http.StatusCreated || first.replayed() {
 		t.Errorf("first call: %d replayed=%v", first.status, first.replayed())
 	}
@@ -417,13 +421,15 @@ func TestPassThrough(t *testing.T) {
 func TestAbandonedRequestIsTakenOver(t *testing.T) {
 	t.Parallel()
 	stalled, resume := make(chan struct{}), make(chan struct{})
+	stall, unblock := sync.OnceFunc(func() { close(stalled) }), sync.OnceFunc(func() { close(resume) })
 	f := newFixture(t, idempotency.Options{Lease: 300 * time.Millisecond}, func(f *fixture, w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Stall") != "" {
-			close(stalled)
+			stall()
 			<-resume
 		}
 		f.creator(w, r)
 	})
+	t.Cleanup(unblock) // runs before the server's Close, which waits for handlers
 	stalledDone := make(chan struct{})
 	go func() {
 		defer close(stalledDone)
@@ -447,7 +453,7 @@ func TestAbandonedRequestIsTakenOver(t *testing.T) {
 	if successor.status != http.StatusCreated || successor.replayed() {
 		t.Fatalf("after the lease: %d replayed=%v, want a fresh 201", successor.status, successor.replayed())
 	}
-	close(resume)
+	unblock()
 	<-stalledDone
 	if a := f.do(t, post("k", "x")); a.body != successor.body {
 		t.Errorf("replay %s, want the successor's %s", a.body, successor.body)

@@ -41,7 +41,7 @@ const migrateLock int64 = 0x736161732d6d6967
 // (replicas, or all four services in their own deployments) migrate one after
 // the other instead of racing on CREATE SCHEMA and the version tables. It
 // needs two connections of the pool: one holding the lock, one for goose.
-func Migrate(ctx context.Context, pool *pgxpool.Pool, sets ...Migrations) (err error) {
+func Migrate(ctx context.Context, pool *pgxpool.Pool, sets ...Migrations) error {
 	if err := validate(sets); err != nil {
 		return err
 	}

@@ -30,8 +30,9 @@ const connectTimeout = 5 * time.Second
 type Option func(*pgxpool.Config)
 
 // MaxConns sets the pool size explicitly, overriding the URL's pool_max_conns
-// and the default. It exists so the size comes from the caller's validated
-// configuration rather than from the environment behind its back.
+// and the default; n <= 0 keeps them. It exists so the size comes from the
+// caller's validated configuration rather than from the environment behind
+// its back.
 func MaxConns(n int32) Option {
 	return func(c *pgxpool.Config) {
 		if n > 0 {

@@ -39,6 +39,7 @@ func TestOpenPoolSettings(t *testing.T) {
 		{"MaxConns option", "", []pg.Option{pg.MaxConns(3)}, 3, 5 * time.Second},
 		{"pool_max_conns in the URL", "pool_max_conns=5", nil, 5, 5 * time.Second},
 		{"option beats the URL", "pool_max_conns=5", []pg.Option{pg.MaxConns(2)}, 2, 5 * time.Second},
+		{"MaxConns(0) keeps the default", "", []pg.Option{pg.MaxConns(0)}, wantDefault, 5 * time.Second},
 		{"connect_timeout in the URL", "connect_timeout=9", nil, wantDefault, 9 * time.Second},
 	}
 	for _, tt := range tests {
