@@ -114,7 +114,7 @@ if [[ ! -s $data_dir/PG_VERSION ]]; then
 
 		# Private development cluster made by scripts/dev-postgres.sh.
 		listen_addresses = '127.0.0.1'
-		port = 55432
+		port = $private_port
 		unix_socket_directories = '$socket_dir'
 		fsync = off
 		synchronous_commit = off

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/saasplatform/saas/internal/configvault"
@@ -60,5 +61,10 @@ func TestMigrateAndRotateMasterKeyCommands(t *testing.T) {
 	t.Setenv("SAAS_MASTER_KEY_PREVIOUS", "")
 	if err := run(ctx, "rotate-master-key", nil); err == nil {
 		t.Fatal("rotating without the key that sealed the rows must fail")
+	}
+	// Nor does the server start with it: it would fail at the first signature.
+	t.Setenv("SAAS_ADDR", "127.0.0.1:0")
+	if err := run(ctx, "serve", nil); err == nil || !strings.Contains(err.Error(), "which is not configured") {
+		t.Fatalf("serve with a master key that opens no stored key: %v", err)
 	}
 }

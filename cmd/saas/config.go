@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,6 +33,7 @@ const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/saas?sslmode=disa
 // envDoc lists every variable; `saas help` prints it and the README repeats it.
 const envDoc = `Environment:
   SAAS_ADDR                  listen address (default :8000)
+  SAAS_SERVICES              comma-separated services to run, like --services (default: all)
   DATABASE_URL               PostgreSQL URL (default ` + defaultDatabaseURL + `);
                              the database is created if missing
   SAAS_DB_MAX_CONNS          connection pool size (default 4 x cores, at least 8)
@@ -50,6 +52,9 @@ func loadConfig(needKeys bool) (config, error) {
 	var errs []error
 	if v := os.Getenv("SAAS_ADDR"); v != "" {
 		c.Addr = v
+		if _, port, err := net.SplitHostPort(v); err != nil || !validPort(port) {
+			errs = append(errs, fmt.Errorf("SAAS_ADDR=%q: want host:port or :port, such as :8000", v))
+		}
 	}
 	if v := os.Getenv("DATABASE_URL"); v != "" {
 		c.DatabaseURL = v
@@ -141,6 +146,11 @@ func devMasterKey(file string) (string, error) {
 	}
 	slog.Warn("SAAS_MASTER_KEY is not set: generated a development master key; set SAAS_MASTER_KEY in production", "file", file)
 	return key, nil
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 func newMasterKey() string {

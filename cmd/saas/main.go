@@ -47,10 +47,18 @@ func run(ctx context.Context, cmd string, args []string) error {
 		fmt.Println(newMasterKey())
 		return nil
 	}
+	switch cmd {
+	case "serve", "migrate", "rotate-master-key":
+	default:
+		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	services := fs.String("services", os.Getenv("SAAS_SERVICES"), "comma-separated services to run (default: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected arguments %q", cmd, fs.Args())
 	}
 	selected, err := selectServices(*services)
 	if err != nil {
@@ -71,8 +79,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	case "migrate":
 		_, err := openDatabase(ctx, cfg, selected)
 		return err
-	case "rotate-master-key":
+	default: // rotate-master-key
 		return rotateMasterKey(ctx, cfg)
 	}
-	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }

@@ -23,8 +23,11 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_SHUTDOWN_TIMEOUT": "soon"}, "SAAS_SHUTDOWN_TIMEOUT"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_LOG_LEVEL": "loud"}, "SAAS_LOG_LEVEL"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_RSA_POOL_SIZE": "-1"}, "SAAS_RSA_POOL_SIZE"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ADDR": "nonsense"}, "SAAS_ADDR"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ADDR": ":99999"}, "SAAS_ADDR"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ADDR": "127.0.0.1:8000"}, ""},
 	} {
-		for _, k := range []string{"SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE"} {
+		for _, k := range []string{"SAAS_ADDR", "SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE"} {
 			t.Setenv(k, tc.env[k])
 		}
 		_, err := loadConfig(true)
@@ -36,6 +39,17 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		}
 		if err != nil && tc.env["SAAS_MASTER_KEY"] != "" && strings.Contains(err.Error(), tc.env["SAAS_MASTER_KEY"]) {
 			t.Errorf("an error message reveals the master key: %v", err)
+		}
+	}
+}
+
+func TestCommandLineIsChecked(t *testing.T) {
+	t.Setenv("SAAS_MASTER_KEY", "")
+	t.Setenv("SAAS_DEV_MASTER_KEY_FILE", "")
+	for _, args := range [][]string{{"frobnicate"}, {"migrate", "extra"}, {"serve", "--services", "nope"}} {
+		err := run(context.Background(), args[0], args[1:])
+		if err == nil || strings.Contains(err.Error(), "SAAS_MASTER_KEY is not set") {
+			t.Errorf("saas %v: %v, want an error about the command line", args, err)
 		}
 	}
 }

@@ -49,6 +49,11 @@ func buildConfigVault(ctx context.Context, d deps) (httpapi.API, error) {
 		keygen.Start(ctx)
 	}
 	svc := configvault.NewService(d.pool, d.cfg.Keyring, keygen)
+	// A master key that cannot open the stored keys would only surface when
+	// IAM asks for a signature; refuse to start instead.
+	if err := svc.CheckKeyring(ctx); err != nil {
+		return httpapi.API{}, err
+	}
 	return configvault.NewAPI(svc, d.idempotency), nil
 }
 
@@ -203,7 +208,11 @@ func listenAndServe(ctx context.Context, cfg config, handler http.Handler, ln ne
 }
 
 func rotateMasterKey(ctx context.Context, cfg config) error {
-	pool, err := openDatabase(ctx, cfg, []service{services[0]})
+	vault, err := selectServices("config-vault")
+	if err != nil {
+		return err
+	}
+	pool, err := openDatabase(ctx, cfg, vault)
 	if err != nil {
 		return err
 	}
@@ -223,5 +232,6 @@ func docsRoutes(apis []httpapi.API) map[string]http.Handler {
 		specs = append(specs, docspage.Spec{Name: a.Name, URL: a.Prefix + "/openapi.json"})
 	}
 	h := docspage.Handler(specs)
-	return map[string]http.Handler{docspage.DocsPath: h, docspage.AssetsPath: h, docspage.RedocPath: h}
+	return map[string]http.Handler{docspage.DocsPath: h, docspage.DocsPath + "/": h, docspage.AssetsPath: h,
+		docspage.RedocPath: h, docspage.RedocPath + "/": h}
 }

@@ -31,7 +31,7 @@ func NewAPI(svc *Service, idem *idempotency.Middleware) httpapi.API {
 		BaseRouter:       http.NewServeMux(),
 		ErrorHandlerFunc: httpapi.RequestErrorHandler,
 	})
-	return httpapi.API{Name: "config-vault", Prefix: Prefix, Spec: spec, Handler: idem.Wrap(h)}
+	return httpapi.API{Name: "config-vault", Prefix: Prefix, Spec: spec, Handler: h, Idempotent: idem.Wrap(h)}
 }
 
 // RotateMasterKey re-encrypts every private key sealed under an earlier master

@@ -34,6 +34,7 @@ type env struct {
 	pool      *pgxpool.Pool
 	masterKey keycrypto.MasterKey
 	keyring   *keycrypto.Keyring
+	svc       *configvault.Service
 }
 
 func newEnv(t *testing.T) *env {
@@ -61,7 +62,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, c: c, http: hc, base: srv.URL, pool: pool, masterKey: mk, keyring: kr}
+	return &env{t: t, c: c, http: hc, base: srv.URL, pool: pool, masterKey: mk, keyring: kr, svc: svc}
 }
 
 var ctx = context.Background()
@@ -286,8 +287,8 @@ func TestUnknownRoutesAndMethodsAreProblems(t *testing.T) {
 	}{
 		{"GET", "/nowhere", 404, ""},
 		{"GET", configvault.Prefix + "/nowhere", 404, ""},
-		{"PATCH", configvault.Prefix + "/tenants/" + ten.Id.String(), 405, "DELETE, GET, PUT"},
-		{"DELETE", configvault.Prefix + "/tenants", 405, "GET, POST"},
+		{"PATCH", configvault.Prefix + "/tenants/" + ten.Id.String(), 405, "DELETE, GET, HEAD, PUT"},
+		{"DELETE", configvault.Prefix + "/tenants", 405, "GET, HEAD, POST"},
 		{"POST", configvault.Prefix + "/openapi.json", 405, "GET, HEAD"},
 	} {
 		resp, doc := e.raw(tc.method, tc.path, "", "")

@@ -3,6 +3,7 @@ package configvault
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -31,23 +32,38 @@ func siteOut(s Site) api.Site {
 	return api.Site{Id: s.ID, TenantId: s.TenantID, Name: s.Name, Domain: s.Domain, IsActive: s.IsActive, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 
-func keyOut(k SigningKey) api.SigningKey {
+// keyOut renders a key with its effective status (expired included) as of
+// now. A stored JWK that does not decode is an internal error, as in jwksOut.
+func (h handlers) keyOut(k SigningKey) (api.SigningKey, error) {
 	var jwk api.JWK
-	_ = json.Unmarshal(k.PublicJWK, &jwk) // written by keycrypto, so well-formed
+	if err := json.Unmarshal(k.PublicJWK, &jwk); err != nil {
+		return api.SigningKey{}, fmt.Errorf("configvault: public JWK of key %s: %w", k.ID, err)
+	}
 	return api.SigningKey{Id: k.ID, TenantId: k.TenantID, SiteId: k.SiteID, Kid: k.Kid, Algorithm: api.KeyAlgorithm(k.Algorithm),
-		KeySize: k.KeySize, PublicKey: k.PublicPEM, PublicJwk: jwk, Status: api.KeyStatus(k.Status),
-		ExpiresAt: k.ExpiresAt, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt}
+		KeySize: k.KeySize, PublicKey: k.PublicPEM, PublicJwk: jwk, Status: api.KeyStatus(k.StatusAt(h.svc.now())),
+		ExpiresAt: k.ExpiresAt, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt}, nil
 }
 
-func keysOut(keys []SigningKey, next *string) api.SigningKeyList {
-	return api.SigningKeyList{Items: mapRows(keys, keyOut), NextCursor: next}
+func (h handlers) keysOut(keys []SigningKey, next *string) (api.SigningKeyList, error) {
+	list := api.SigningKeyList{Items: make([]api.SigningKey, len(keys)), NextCursor: next}
+	for i, k := range keys {
+		var err error
+		if list.Items[i], err = h.keyOut(k); err != nil {
+			return api.SigningKeyList{}, err
+		}
+	}
+	return list, nil
 }
 
-func jwksOut(raw []json.RawMessage) (api.JWKS, error) {
+// jwksOut renders a key set; it takes a service result and its error as they come.
+func jwksOut(raw []json.RawMessage, err error) (api.JWKS, error) {
+	if err != nil {
+		return api.JWKS{}, err
+	}
 	set := api.JWKS{Keys: make([]api.JWK, len(raw))}
 	for i, r := range raw {
 		if err := json.Unmarshal(r, &set.Keys[i]); err != nil {
-			return api.JWKS{}, err
+			return api.JWKS{}, fmt.Errorf("configvault: published JWK: %w", err)
 		}
 	}
 	return set, nil
@@ -55,6 +71,8 @@ func jwksOut(raw []json.RawMessage) (api.JWKS, error) {
 
 func location(kind string, id uuid.UUID) string { return Prefix + "/" + kind + "/" + id.String() }
 
+// orTrue reads an optional is_active: absent means active. The HTTP layer
+// does not fill in the spec's defaults, so the handlers apply them.
 func orTrue(b *bool) bool { return b == nil || *b }
 
 // Tenants
@@ -100,7 +118,7 @@ func (h handlers) DeleteTenant(ctx context.Context, r api.DeleteTenantRequestObj
 }
 
 func (h handlers) ListTenantSites(ctx context.Context, r api.ListTenantSitesRequestObject) (api.ListTenantSitesResponseObject, error) {
-	items, next, err := h.svc.ListSites(ctx, ListQuery{Cursor: r.Params.Cursor, Limit: r.Params.Limit}, &r.TenantId, r.Params.IsActive, true)
+	items, next, err := h.svc.ListTenantSites(ctx, ListQuery{Cursor: r.Params.Cursor, Limit: r.Params.Limit}, r.TenantId, r.Params.IsActive)
 	if err != nil {
 		return nil, err
 	}
@@ -108,35 +126,35 @@ func (h handlers) ListTenantSites(ctx context.Context, r api.ListTenantSitesRequ
 }
 
 func (h handlers) ListTenantKeys(ctx context.Context, r api.ListTenantKeysRequestObject) (api.ListTenantKeysResponseObject, error) {
-	keys, next, err := h.svc.ListKeys(ctx, ListQuery{Cursor: r.Params.Cursor, Limit: r.Params.Limit}, &r.TenantId, nil, (*KeyStatus)(r.Params.Status))
+	keys, next, err := h.svc.ListTenantKeys(ctx, ListQuery{Cursor: r.Params.Cursor, Limit: r.Params.Limit}, r.TenantId, (*KeyStatus)(r.Params.Status))
 	if err != nil {
 		return nil, err
 	}
-	return api.ListTenantKeys200JSONResponse(keysOut(keys, next)), nil
+	list, err := h.keysOut(keys, next)
+	if err != nil {
+		return nil, err
+	}
+	return api.ListTenantKeys200JSONResponse(list), nil
 }
 
 func (h handlers) GetTenantActiveKey(ctx context.Context, r api.GetTenantActiveKeyRequestObject) (api.GetTenantActiveKeyResponseObject, error) {
-	k, err := h.svc.ActiveKey(ctx, &r.TenantId, nil)
+	k, err := h.svc.TenantActiveKey(ctx, r.TenantId)
 	if err != nil {
 		return nil, err
 	}
-	return api.GetTenantActiveKey200JSONResponse{Body: keyOut(k), Headers: api.GetTenantActiveKey200ResponseHeaders{ETag: etag.Of(k.Version)}}, nil
+	body, err := h.keyOut(k)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetTenantActiveKey200JSONResponse{Body: body, Headers: api.GetTenantActiveKey200ResponseHeaders{ETag: etag.Of(k.Version)}}, nil
 }
 
 func (h handlers) GetTenantJWKS(ctx context.Context, r api.GetTenantJWKSRequestObject) (api.GetTenantJWKSResponseObject, error) {
-	set, err := h.jwks(ctx, &r.TenantId, nil)
+	set, err := jwksOut(h.svc.TenantJWKS(ctx, r.TenantId))
 	if err != nil {
 		return nil, err
 	}
 	return api.GetTenantJWKS200JSONResponse{Body: set, Headers: api.GetTenantJWKS200ResponseHeaders{CacheControl: jwksMaxAge}}, nil
-}
-
-func (h handlers) jwks(ctx context.Context, tenantID, siteID *uuid.UUID) (api.JWKS, error) {
-	raw, err := h.svc.JWKS(ctx, tenantID, siteID)
-	if err != nil {
-		return api.JWKS{}, err
-	}
-	return jwksOut(raw)
 }
 
 // Sites
@@ -151,7 +169,7 @@ func (h handlers) CreateSite(ctx context.Context, r api.CreateSiteRequestObject)
 }
 
 func (h handlers) ListSites(ctx context.Context, r api.ListSitesRequestObject) (api.ListSitesResponseObject, error) {
-	items, next, err := h.svc.ListSites(ctx, ListQuery{Cursor: r.Params.Cursor, Limit: r.Params.Limit}, r.Params.TenantId, r.Params.IsActive, false)
+	items, next, err := h.svc.ListSites(ctx, ListQuery{Cursor: r.Params.Cursor, Limit: r.Params.Limit}, r.Params.TenantId, r.Params.IsActive)
 	if err != nil {
 		return nil, err
 	}
@@ -182,23 +200,31 @@ func (h handlers) DeleteSite(ctx context.Context, r api.DeleteSiteRequestObject)
 }
 
 func (h handlers) ListSiteKeys(ctx context.Context, r api.ListSiteKeysRequestObject) (api.ListSiteKeysResponseObject, error) {
-	keys, next, err := h.svc.ListKeys(ctx, ListQuery{Cursor: r.Params.Cursor, Limit: r.Params.Limit}, nil, &r.SiteId, (*KeyStatus)(r.Params.Status))
+	keys, next, err := h.svc.ListSiteKeys(ctx, ListQuery{Cursor: r.Params.Cursor, Limit: r.Params.Limit}, r.SiteId, (*KeyStatus)(r.Params.Status))
 	if err != nil {
 		return nil, err
 	}
-	return api.ListSiteKeys200JSONResponse(keysOut(keys, next)), nil
+	list, err := h.keysOut(keys, next)
+	if err != nil {
+		return nil, err
+	}
+	return api.ListSiteKeys200JSONResponse(list), nil
 }
 
 func (h handlers) GetSiteActiveKey(ctx context.Context, r api.GetSiteActiveKeyRequestObject) (api.GetSiteActiveKeyResponseObject, error) {
-	k, err := h.svc.ActiveKey(ctx, nil, &r.SiteId)
+	k, err := h.svc.SiteActiveKey(ctx, r.SiteId)
 	if err != nil {
 		return nil, err
 	}
-	return api.GetSiteActiveKey200JSONResponse{Body: keyOut(k), Headers: api.GetSiteActiveKey200ResponseHeaders{ETag: etag.Of(k.Version)}}, nil
+	body, err := h.keyOut(k)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetSiteActiveKey200JSONResponse{Body: body, Headers: api.GetSiteActiveKey200ResponseHeaders{ETag: etag.Of(k.Version)}}, nil
 }
 
 func (h handlers) GetSiteJWKS(ctx context.Context, r api.GetSiteJWKSRequestObject) (api.GetSiteJWKSResponseObject, error) {
-	set, err := h.jwks(ctx, nil, &r.SiteId)
+	set, err := jwksOut(h.svc.SiteJWKS(ctx, r.SiteId))
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +234,8 @@ func (h handlers) GetSiteJWKS(ctx context.Context, r api.GetSiteJWKSRequestObjec
 // Keys
 
 func (h handlers) CreateKey(ctx context.Context, r api.CreateKeyRequestObject) (api.CreateKeyResponseObject, error) {
-	in := NewKey{TenantID: r.Body.TenantId, SiteID: r.Body.SiteId, ExpiresInDays: 365}
+	// Absent fields stay zero, which the service reads as its defaults.
+	in := NewKey{TenantID: r.Body.TenantId, SiteID: r.Body.SiteId}
 	if r.Body.Algorithm != nil {
 		in.Algorithm = string(*r.Body.Algorithm)
 	}
@@ -223,7 +250,11 @@ func (h handlers) CreateKey(ctx context.Context, r api.CreateKeyRequestObject) (
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateKey201JSONResponse{Body: keyOut(k), Headers: api.CreateKey201ResponseHeaders{
+	body, err := h.keyOut(k)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateKey201JSONResponse{Body: body, Headers: api.CreateKey201ResponseHeaders{
 		Location: location("keys", k.ID), ETag: etag.Of(k.Version)}}, nil
 }
 
@@ -232,7 +263,11 @@ func (h handlers) GetKey(ctx context.Context, r api.GetKeyRequestObject) (api.Ge
 	if err != nil {
 		return nil, err
 	}
-	return api.GetKey200JSONResponse{Body: keyOut(k), Headers: api.GetKey200ResponseHeaders{ETag: etag.Of(k.Version)}}, nil
+	body, err := h.keyOut(k)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetKey200JSONResponse{Body: body, Headers: api.GetKey200ResponseHeaders{ETag: etag.Of(k.Version)}}, nil
 }
 
 func (h handlers) DeleteKey(ctx context.Context, r api.DeleteKeyRequestObject) (api.DeleteKeyResponseObject, error) {
@@ -247,7 +282,11 @@ func (h handlers) keyState(ctx context.Context, ref string, to KeyStatus, ifMatc
 	if err != nil {
 		return api.KeyStateJSONResponse{}, err
 	}
-	return api.KeyStateJSONResponse{Body: keyOut(k), Headers: api.KeyStateResponseHeaders{ETag: etag.Of(k.Version)}}, nil
+	body, err := h.keyOut(k)
+	if err != nil {
+		return api.KeyStateJSONResponse{}, err
+	}
+	return api.KeyStateJSONResponse{Body: body, Headers: api.KeyStateResponseHeaders{ETag: etag.Of(k.Version)}}, nil
 }
 
 func (h handlers) ActivateKey(ctx context.Context, r api.ActivateKeyRequestObject) (api.ActivateKeyResponseObject, error) {

@@ -3,6 +3,7 @@ package configvault_test
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"sync"
 	"testing"
 
 	client "github.com/saasplatform/saas/gen/client/configvault"
@@ -10,16 +11,32 @@ import (
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
 )
 
+// masterKeys remembers the bytes of each test master key by its id, for
+// tests that check the sealing itself.
+var masterKeys sync.Map
+
 func newMasterKey(t *testing.T) keycrypto.MasterKey {
 	t.Helper()
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	mk, err := keycrypto.ParseMasterKey(base64.StdEncoding.EncodeToString(raw[:]))
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	mk, err := keycrypto.ParseMasterKey(base64.StdEncoding.EncodeToString(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
+	masterKeys.Store(mk.ID, raw)
 	return mk
 }
+
+func rawMasterKey(t *testing.T, id string) []byte {
+	t.Helper()
+	raw, ok := masterKeys.Load(id)
+	if !ok {
+		t.Fatalf("master key %s was not made by newMasterKey", id)
+	}
+	return raw.([]byte)
+}
+
+func b64std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func TestRotateMasterKeyResealsEveryKey(t *testing.T) {
 	e := newEnv(t)

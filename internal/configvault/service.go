@@ -3,6 +3,9 @@ package configvault
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,18 +17,40 @@ import (
 	"github.com/saasplatform/saas/internal/platform/problem"
 )
 
+const (
+	// DefaultKeyLifetimeDays is how long a new key lives when its creator
+	// does not say (NewKey.ExpiresInDays 0, expires_in_days absent).
+	DefaultKeyLifetimeDays = 365
+	// MaxKeyLifetimeDays bounds expires_in_days; the spec repeats it.
+	MaxKeyLifetimeDays = 3650
+	// maxStatusAttempts bounds how often a key state change without
+	// If-Match reads the key again after losing a race to another change.
+	// Every lost race means another change was applied, so only that many
+	// changes landing within one request's read-write windows exhaust it.
+	maxStatusAttempts = 16
+)
+
 // Service holds the use cases of the Config Vault; handlers call one method each.
 type Service struct {
 	store   *store
 	keyring *keycrypto.Keyring
-	keygen  *keycrypto.Pool // optional: pre-generated RSA keys
-	now     func() time.Time
+	// generate makes a key pair: the pool's Generate (pre-generated RSA
+	// keys when keygen is given, inline otherwise); tests replace it.
+	generate func(keycrypto.Spec) (*keycrypto.Material, error)
+	// generating is a semaphore bounding the key generations running at
+	// once: RSA generation burns up to seconds of CPU and cannot be
+	// interrupted, so more of them than there are processors only queue.
+	generating chan struct{}
+	now        func() time.Time
 }
 
 // NewService wires the use cases to a database and the master keyring.
 // keygen may be nil; keys are then generated inline.
 func NewService(pool *pgxpool.Pool, keyring *keycrypto.Keyring, keygen *keycrypto.Pool) *Service {
-	return &Service{store: newStore(pool), keyring: keyring, keygen: keygen, now: time.Now}
+	return &Service{
+		store: newStore(pool), keyring: keyring, generate: keygen.Generate,
+		generating: make(chan struct{}, runtime.GOMAXPROCS(0)), now: time.Now,
+	}
 }
 
 // Patch is a partial update; nil fields keep their value.
@@ -100,6 +125,8 @@ func (s *Service) ListTenants(ctx context.Context, q ListQuery, isActive *bool) 
 	return items, next, nil
 }
 
+// UpdateTenant changes the fields present in p if the tenant's version is
+// one that ifMatch names (any, without If-Match).
 func (s *Service) UpdateTenant(ctx context.Context, id uuid.UUID, p Patch, ifMatch *string) (Tenant, error) {
 	p, err := p.validated()
 	if err != nil {
@@ -134,9 +161,9 @@ func (s *Service) CreateSite(ctx context.Context, in NewSite) (Site, error) {
 
 func (s *Service) Site(ctx context.Context, id uuid.UUID) (Site, error) { return s.store.site(ctx, id) }
 
-// ListSites lists every tenant's sites, or one tenant's; a tenant that does not
-// exist is a 404 only when asked for by path (requireTenant).
-func (s *Service) ListSites(ctx context.Context, q ListQuery, tenantID *uuid.UUID, isActive *bool, requireTenant bool) ([]Site, *string, error) {
+// ListSites lists the sites of every tenant, or only of tenantID when it is
+// given (a filter: a tenant that does not exist simply has no sites).
+func (s *Service) ListSites(ctx context.Context, q ListQuery, tenantID *uuid.UUID, isActive *bool) ([]Site, *string, error) {
 	after, limit, err := q.bounds()
 	if err != nil {
 		return nil, nil, err
@@ -145,12 +172,20 @@ func (s *Service) ListSites(ctx context.Context, q ListQuery, tenantID *uuid.UUI
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(rows) == 0 && requireTenant {
-		if _, err := s.store.tenant(ctx, *tenantID); err != nil {
-			return nil, nil, err
-		}
-	}
 	items, next := page.Cut(rows, limit, func(st Site) uuid.UUID { return st.ID })
+	return items, next, nil
+}
+
+// ListTenantSites lists one tenant's sites; the tenant must exist (404).
+func (s *Service) ListTenantSites(ctx context.Context, q ListQuery, tenantID uuid.UUID, isActive *bool) ([]Site, *string, error) {
+	items, next, err := s.ListSites(ctx, q, &tenantID, isActive)
+	if err == nil && len(items) == 0 {
+		// Only an empty page needs telling "no such tenant" from "no sites".
+		_, err = s.store.tenant(ctx, tenantID)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
 	return items, next, nil
 }
 
@@ -167,13 +202,14 @@ func (s *Service) DeleteSite(ctx context.Context, id uuid.UUID, ifMatch *string)
 	return s.store.deleteSite(ctx, id, etag.Expected(ifMatch))
 }
 
-// NewKey is the input of CreateKey.
+// NewKey is the input of CreateKey. Zero values mean the defaults: RS256
+// (2048 bits for RSA) and DefaultKeyLifetimeDays.
 type NewKey struct {
 	TenantID      uuid.UUID
 	SiteID        *uuid.UUID
-	Algorithm     string
-	KeySize       *int
-	ExpiresInDays int
+	Algorithm     string // "" means RS256
+	KeySize       *int   // nil means keycrypto.DefaultRSAKeySize for RSA
+	ExpiresInDays int    // 0 means DefaultKeyLifetimeDays
 }
 
 // CreateKey generates a key pair, seals the private key under the master key
@@ -183,10 +219,21 @@ func (s *Service) CreateKey(ctx context.Context, in NewKey) (SigningKey, error) 
 	if err != nil {
 		return SigningKey{}, err
 	}
-	if in.ExpiresInDays < 1 || in.ExpiresInDays > 3650 {
-		return SigningKey{}, problem.Field("body.expires_in_days", "must be between 1 and 3650")
+	days := in.ExpiresInDays
+	if days == 0 {
+		days = DefaultKeyLifetimeDays
 	}
-	m, err := s.keygen.Generate(spec)
+	if days < 1 || days > MaxKeyLifetimeDays {
+		return SigningKey{}, problem.Field("body.expires_in_days", fmt.Sprintf("must be between 1 and %d", MaxKeyLifetimeDays))
+	}
+	// Generation is by far the costliest step (seconds of CPU for a large
+	// RSA key), so a key whose tenant or site does not exist is refused
+	// before it. The foreign keys still decide at insert, should the owner
+	// be deleted meanwhile.
+	if err := s.store.keyOwnerExists(ctx, in.TenantID, in.SiteID); err != nil {
+		return SigningKey{}, err
+	}
+	m, err := s.generateKey(ctx, spec)
 	if err != nil {
 		return SigningKey{}, err
 	}
@@ -199,7 +246,7 @@ func (s *Service) CreateKey(ctx context.Context, in NewKey) (SigningKey, error) 
 	k := SigningKey{
 		ID: id, TenantID: in.TenantID, SiteID: in.SiteID, Kid: m.Kid, Algorithm: spec.Algorithm,
 		PublicPEM: string(m.PublicPEM), PublicJWK: m.PublicJWK, Status: KeyActive,
-		ExpiresAt: s.now().Add(time.Duration(in.ExpiresInDays) * 24 * time.Hour).UTC().Truncate(time.Microsecond),
+		ExpiresAt: s.now().Add(time.Duration(days) * 24 * time.Hour).UTC().Truncate(time.Microsecond),
 	}
 	if spec.KeySize > 0 {
 		size := spec.KeySize
@@ -208,101 +255,214 @@ func (s *Service) CreateKey(ctx context.Context, in NewKey) (SigningKey, error) 
 	return s.store.createKey(ctx, sealedKey{SigningKey: k, ciphertext: ciphertext, masterKeyID: masterKeyID})
 }
 
+// generateKey runs the generator once a slot of the generating semaphore is
+// free. Waiting for one follows the request: a request cancelled or timed out
+// meanwhile gives up without generating.
+func (s *Service) generateKey(ctx context.Context, spec keycrypto.Spec) (*keycrypto.Material, error) {
+	busy := func(cause error) error {
+		return &problem.Error{Kind: problem.KindUnavailable, Detail: "the server is busy generating other keys; retry shortly",
+			RetryAfter: time.Second, Err: cause}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, busy(err)
+	}
+	select {
+	case s.generating <- struct{}{}:
+	case <-ctx.Done():
+		return nil, busy(ctx.Err())
+	}
+	defer func() { <-s.generating }()
+	return s.generate(spec)
+}
+
 // Key finds a key by id or kid.
 func (s *Service) Key(ctx context.Context, ref string) (SigningKey, error) {
 	return s.store.key(ctx, ref)
 }
 
-// ListKeys lists a tenant's keys (siteID nil: site keys included) or a site's.
-func (s *Service) ListKeys(ctx context.Context, q ListQuery, tenantID *uuid.UUID, siteID *uuid.UUID, status *KeyStatus) ([]SigningKey, *string, error) {
+// ListTenantKeys lists a tenant's keys, its sites' included; the tenant must
+// exist (404). status filters by effective status (expired included).
+func (s *Service) ListTenantKeys(ctx context.Context, q ListQuery, tenantID uuid.UUID, status *KeyStatus) ([]SigningKey, *string, error) {
+	items, next, err := s.listKeys(ctx, q, tenantID, nil, status)
+	if err == nil && len(items) == 0 {
+		// Only an empty page needs telling "no such tenant" from "no keys".
+		_, err = s.store.tenant(ctx, tenantID)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return items, next, nil
+}
+
+// ListSiteKeys lists one site's keys; the site must exist (404).
+func (s *Service) ListSiteKeys(ctx context.Context, q ListQuery, siteID uuid.UUID, status *KeyStatus) ([]SigningKey, *string, error) {
+	site, err := s.store.site(ctx, siteID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.listKeys(ctx, q, site.TenantID, &siteID, status)
+}
+
+func (s *Service) listKeys(ctx context.Context, q ListQuery, tenantID uuid.UUID, siteID *uuid.UUID, status *KeyStatus) ([]SigningKey, *string, error) {
 	after, limit, err := q.bounds()
 	if err != nil {
 		return nil, nil, err
 	}
-	var owner uuid.UUID
-	if siteID != nil {
-		site, err := s.store.site(ctx, *siteID)
-		if err != nil {
+	if status != nil {
+		if _, err := ParseKeyStatus("query.status", string(*status)); err != nil {
 			return nil, nil, err
 		}
-		owner = site.TenantID
-	} else {
-		owner = *tenantID
 	}
-	rows, err := s.store.listKeys(ctx, owner, siteID, after, status, limit+1)
+	rows, err := s.store.listKeys(ctx, tenantID, siteID, after, status, limit+1)
 	if err != nil {
 		return nil, nil, err
-	}
-	if len(rows) == 0 && siteID == nil {
-		if _, err := s.store.tenant(ctx, owner); err != nil {
-			return nil, nil, err
-		}
 	}
 	items, next := page.Cut(rows, limit, func(k SigningKey) uuid.UUID { return k.ID })
 	return items, next, nil
 }
 
-// ActiveKey is the key that signs now: for a site its own newest active key,
-// else its tenant's; for a tenant its newest tenant-level active key.
-func (s *Service) ActiveKey(ctx context.Context, tenantID *uuid.UUID, siteID *uuid.UUID) (SigningKey, error) {
-	owner, err := s.owner(ctx, tenantID, siteID)
+// TenantActiveKey is the key that signs for a tenant now: its newest active,
+// unexpired tenant-level key. An inactive tenant has none.
+func (s *Service) TenantActiveKey(ctx context.Context, tenantID uuid.UUID) (SigningKey, error) {
+	t, err := s.store.tenant(ctx, tenantID)
 	if err != nil {
 		return SigningKey{}, err
 	}
-	return s.store.activeKey(ctx, owner, siteID)
+	if !t.IsActive {
+		return SigningKey{}, problem.NotFound("tenant %s is inactive, so it has no active key", t.ID)
+	}
+	return s.store.activeKey(ctx, t.ID, nil,
+		problem.NotFound("tenant %s has no active, unexpired tenant-level key", t.ID))
 }
 
-// JWKS is the published key set of a tenant, or of a site with its tenant's keys.
-func (s *Service) JWKS(ctx context.Context, tenantID *uuid.UUID, siteID *uuid.UUID) ([]json.RawMessage, error) {
-	owner, err := s.owner(ctx, tenantID, siteID)
+// SiteActiveKey is the key that signs for a site now: its own newest active,
+// unexpired key, else its tenant's. An inactive site has none, not even its
+// tenant's, and neither has a site of an inactive tenant.
+func (s *Service) SiteActiveKey(ctx context.Context, siteID uuid.UUID) (SigningKey, error) {
+	site, err := s.store.siteState(ctx, siteID)
+	switch {
+	case err != nil:
+		return SigningKey{}, err
+	case !site.IsActive:
+		return SigningKey{}, problem.NotFound("site %s is inactive, so it has no active key", siteID)
+	case !site.TenantIsActive:
+		return SigningKey{}, problem.NotFound("the tenant of site %s is inactive, so the site has no active key", siteID)
+	}
+	return s.store.activeKey(ctx, site.TenantID, &siteID,
+		problem.NotFound("neither site %s nor its tenant has an active, unexpired key", siteID))
+}
+
+// TenantJWKS is the published key set of a tenant: its tenant-level keys
+// that are active or inactive and unexpired; empty for an inactive tenant.
+func (s *Service) TenantJWKS(ctx context.Context, tenantID uuid.UUID) ([]json.RawMessage, error) {
+	if _, err := s.store.tenant(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	return s.store.publishedKeys(ctx, tenantID, nil)
+}
+
+// SiteJWKS is the published key set of a site: its own keys and its
+// tenant's, as for TenantJWKS; empty when the site or its tenant is inactive.
+func (s *Service) SiteJWKS(ctx context.Context, siteID uuid.UUID) ([]json.RawMessage, error) {
+	site, err := s.store.site(ctx, siteID)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.publishedKeys(ctx, owner, siteID)
+	return s.store.publishedKeys(ctx, site.TenantID, &siteID)
 }
 
-// owner resolves the tenant that a tenant or site path names, 404 if none.
-func (s *Service) owner(ctx context.Context, tenantID *uuid.UUID, siteID *uuid.UUID) (uuid.UUID, error) {
-	if siteID != nil {
-		site, err := s.store.site(ctx, *siteID)
-		return site.TenantID, err
-	}
-	t, err := s.store.tenant(ctx, *tenantID)
-	return t.ID, err
-}
-
-// SetKeyStatus moves a key through its lifecycle. The write is conditional on
-// the version read (or the client's If-Match), so two concurrent transitions
-// cannot both apply.
+// SetKeyStatus moves a key through its lifecycle. Each write is conditional
+// on the version just read, so two concurrent transitions never both apply
+// to the same version. Without If-Match, a write that lost such a race reads
+// the key again and re-evaluates the transition against what won (a second
+// revoke becomes a no-op, an activate after a revoke a 409), a bounded number
+// of times. With If-Match, the client's versions decide: once the key has
+// moved past them, the answer is 412.
 func (s *Service) SetKeyStatus(ctx context.Context, ref string, to KeyStatus, ifMatch *string) (SigningKey, error) {
-	k, err := s.store.key(ctx, ref)
-	if err != nil {
-		return SigningKey{}, err
-	}
 	expected := etag.Expected(ifMatch)
-	if expected != nil && *expected != k.Version {
-		return SigningKey{}, etag.Stale()
-	}
-	changes, err := k.transition(to, s.now())
-	if err != nil || !changes {
-		return k, err
-	}
-	updated, err := s.store.setKeyStatus(ctx, k.ID, to, k.Version)
-	if problem.Is(classify(err), problem.KindNotFound) {
-		if expected != nil {
+	for range maxStatusAttempts {
+		k, err := s.store.key(ctx, ref)
+		if err != nil {
+			return SigningKey{}, err
+		}
+		if !etag.Matches(expected, k.Version) {
 			return SigningKey{}, etag.Stale()
 		}
-		return SigningKey{}, problem.Conflict("key %s changed concurrently; retry", k.Kid)
+		changes, err := k.transition(to, s.now())
+		if err != nil || !changes {
+			return k, err
+		}
+		updated, ok, err := s.store.setKeyStatus(ctx, k.ID, to, k.Version)
+		if err != nil || ok {
+			return updated, err
+		}
 	}
-	return updated, classify(err)
+	return SigningKey{}, &problem.Error{Kind: problem.KindConflict, RetryAfter: time.Second,
+		Detail: fmt.Sprintf("key %s kept changing concurrently; retry", ref)}
 }
 
+// DeleteKey deletes a key by id or kid if its version is one ifMatch names.
 func (s *Service) DeleteKey(ctx context.Context, ref string, ifMatch *string) error {
 	k, err := s.store.key(ctx, ref)
 	if err != nil {
 		return err
 	}
 	return s.store.deleteKey(ctx, k.ID, etag.Expected(ifMatch))
+}
+
+// CheckKeyring verifies, typically at start, that the keyring holds every
+// master key that sealed a stored signing key, so that a master key dropped
+// from the configuration too early is reported at once rather than when a
+// key is next used. The error names master key ids (one-way hashes) and key
+// counts, never key material. It reads one count per master key in one query.
+func (s *Service) CheckKeyring(ctx context.Context) error {
+	counts, err := s.store.keysByMasterKey(ctx)
+	if err != nil {
+		return fmt.Errorf("configvault: reading which master keys sealed the signing keys: %w", err)
+	}
+	var missing []MasterKeyCount
+	for _, c := range counts {
+		if !s.keyring.Has(c.MasterKeyID) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &MissingMasterKeyError{Missing: missing}
+}
+
+// MissingMasterKeyError is CheckKeyring's error: stored keys are sealed
+// under master keys the keyring does not hold. It matches
+// keycrypto.ErrUnknownMasterKey with errors.Is.
+type MissingMasterKeyError struct {
+	Missing []MasterKeyCount
+}
+
+// MasterKeyCount is how many stored signing keys one master key sealed.
+type MasterKeyCount struct {
+	MasterKeyID string
+	Keys        int64
+}
+
+func (e *MissingMasterKeyError) Error() string {
+	parts := make([]string, len(e.Missing))
+	for i, c := range e.Missing {
+		parts[i] = fmt.Sprintf("%s sealed under master key %s", keysAre(c.Keys), c.MasterKeyID)
+	}
+	if len(parts) == 1 {
+		return parts[0] + ", which is not configured: set it in SAAS_MASTER_KEY or SAAS_MASTER_KEY_PREVIOUS"
+	}
+	return strings.Join(parts, "; ") + "; none of these master keys is configured: set each in SAAS_MASTER_KEY or SAAS_MASTER_KEY_PREVIOUS"
+}
+
+func (e *MissingMasterKeyError) Unwrap() error { return keycrypto.ErrUnknownMasterKey }
+
+func keysAre(n int64) string {
+	if n == 1 {
+		return "1 signing key is"
+	}
+	return fmt.Sprintf("%d signing keys are", n)
 }
 
 // newID makes a time-ordered id, so id order is creation order.

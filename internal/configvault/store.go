@@ -27,11 +27,10 @@ var constraints = pg.Constraints{
 
 // store adapts the sqlc queries to the domain model.
 type store struct {
-	pool *pgxpool.Pool
-	q    *db.Queries
+	q *db.Queries
 }
 
-func newStore(pool *pgxpool.Pool) *store { return &store{pool: pool, q: db.New(pool)} }
+func newStore(pool *pgxpool.Pool) *store { return &store{q: db.New(pool)} }
 
 func classify(err error) error { return constraints.Classify(err) }
 
@@ -73,7 +72,7 @@ func (s *store) createTenant(ctx context.Context, t Tenant) (Tenant, error) {
 func (s *store) tenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
 	row, err := s.q.GetTenant(ctx, id)
 	if err != nil {
-		return Tenant{}, notFoundOr(err, "tenant %s", id)
+		return Tenant{}, notFoundOr(err, "tenant %s not found", id)
 	}
 	return tenantFromRow(row), nil
 }
@@ -83,16 +82,16 @@ func (s *store) listTenants(ctx context.Context, after *uuid.UUID, isActive *boo
 	return mapRows(rows, tenantFromRow), classify(err)
 }
 
-func (s *store) updateTenant(ctx context.Context, id uuid.UUID, p Patch, expected *int64) (Tenant, error) {
-	row, err := s.q.UpdateTenant(ctx, db.UpdateTenantParams{ID: id, Name: p.Name, Domain: p.Domain, IsActive: p.IsActive, ExpectedVersion: expected})
+func (s *store) updateTenant(ctx context.Context, id uuid.UUID, p Patch, expected []int64) (Tenant, error) {
+	row, err := s.q.UpdateTenant(ctx, db.UpdateTenantParams{ID: id, Name: p.Name, Domain: p.Domain, IsActive: p.IsActive, ExpectedVersions: expected})
 	if err != nil {
 		return Tenant{}, s.explainMiss(err, func() error { _, err := s.tenant(ctx, id); return err })
 	}
 	return tenantFromRow(row), nil
 }
 
-func (s *store) deleteTenant(ctx context.Context, id uuid.UUID, expected *int64) error {
-	n, err := s.q.DeleteTenant(ctx, db.DeleteTenantParams{ID: id, ExpectedVersion: expected})
+func (s *store) deleteTenant(ctx context.Context, id uuid.UUID, expected []int64) error {
+	n, err := s.q.DeleteTenant(ctx, db.DeleteTenantParams{ID: id, ExpectedVersions: expected})
 	return s.deleted(n, err, func() error { _, err := s.tenant(ctx, id); return err })
 }
 
@@ -104,7 +103,7 @@ func (s *store) createSite(ctx context.Context, st Site) (Site, error) {
 func (s *store) site(ctx context.Context, id uuid.UUID) (Site, error) {
 	row, err := s.q.GetSite(ctx, id)
 	if err != nil {
-		return Site{}, notFoundOr(err, "site %s", id)
+		return Site{}, notFoundOr(err, "site %s not found", id)
 	}
 	return siteFromRow(row), nil
 }
@@ -114,17 +113,54 @@ func (s *store) listSites(ctx context.Context, tenantID, after *uuid.UUID, isAct
 	return mapRows(rows, siteFromRow), classify(err)
 }
 
-func (s *store) updateSite(ctx context.Context, id uuid.UUID, p Patch, expected *int64) (Site, error) {
-	row, err := s.q.UpdateSite(ctx, db.UpdateSiteParams{ID: id, Name: p.Name, Domain: p.Domain, IsActive: p.IsActive, ExpectedVersion: expected})
+func (s *store) updateSite(ctx context.Context, id uuid.UUID, p Patch, expected []int64) (Site, error) {
+	row, err := s.q.UpdateSite(ctx, db.UpdateSiteParams{ID: id, Name: p.Name, Domain: p.Domain, IsActive: p.IsActive, ExpectedVersions: expected})
 	if err != nil {
 		return Site{}, s.explainMiss(err, func() error { _, err := s.site(ctx, id); return err })
 	}
 	return siteFromRow(row), nil
 }
 
-func (s *store) deleteSite(ctx context.Context, id uuid.UUID, expected *int64) error {
-	n, err := s.q.DeleteSite(ctx, db.DeleteSiteParams{ID: id, ExpectedVersion: expected})
+func (s *store) deleteSite(ctx context.Context, id uuid.UUID, expected []int64) error {
+	n, err := s.q.DeleteSite(ctx, db.DeleteSiteParams{ID: id, ExpectedVersions: expected})
 	return s.deleted(n, err, func() error { _, err := s.site(ctx, id); return err })
+}
+
+// siteState is what the key rules need to know about a site.
+type siteState struct {
+	TenantID                 uuid.UUID
+	IsActive, TenantIsActive bool
+}
+
+func (s *store) siteState(ctx context.Context, id uuid.UUID) (siteState, error) {
+	row, err := s.q.SiteState(ctx, id)
+	if err != nil {
+		return siteState{}, notFoundOr(err, "site %s not found", id)
+	}
+	return siteState{TenantID: row.TenantID, IsActive: row.IsActive, TenantIsActive: row.TenantIsActive}, nil
+}
+
+// keyOwnerExists checks, before a key is generated, that its tenant exists
+// and that its site (if any) exists in that tenant, with the errors the
+// foreign keys would give at insert.
+func (s *store) keyOwnerExists(ctx context.Context, tenantID uuid.UUID, siteID *uuid.UUID) error {
+	row, err := s.q.KeyOwnerExists(ctx, db.KeyOwnerExistsParams{TenantID: tenantID, SiteID: siteID})
+	switch {
+	case err != nil:
+		return classify(err)
+	case !row.TenantExists:
+		return violated("signing_keys_tenant_id_fkey")
+	case row.SiteExists == nil || !*row.SiteExists:
+		return violated("signing_keys_site_fkey")
+	}
+	return nil
+}
+
+// violated is the error a constraint's violation gives, for a check made
+// before the write that the constraint still guards.
+func violated(constraint string) error {
+	e := *constraints[constraint]
+	return &e
 }
 
 // sealedKey is a new key as the store writes it.
@@ -158,7 +194,7 @@ func (s *store) key(ctx context.Context, ref string) (SigningKey, error) {
 		row, err = s.q.GetKeyByKid(ctx, ref)
 	}
 	if err != nil {
-		return SigningKey{}, notFoundOr(err, "key %s", ref)
+		return SigningKey{}, notFoundOr(err, "key %s not found", ref)
 	}
 	return keyFromRow(row), nil
 }
@@ -168,10 +204,14 @@ func (s *store) listKeys(ctx context.Context, tenantID uuid.UUID, siteID, after 
 	return mapRows(rows, keyFromRow), classify(err)
 }
 
-func (s *store) activeKey(ctx context.Context, tenantID uuid.UUID, siteID *uuid.UUID) (SigningKey, error) {
+// activeKey returns the key that signs now; notFound is the error when there is none.
+func (s *store) activeKey(ctx context.Context, tenantID uuid.UUID, siteID *uuid.UUID, notFound error) (SigningKey, error) {
 	row, err := s.q.ActiveKey(ctx, db.ActiveKeyParams{TenantID: tenantID, SiteID: siteID})
 	if err != nil {
-		return SigningKey{}, notFoundOr(err, "no usable active key")
+		if err = classify(err); problem.Is(err, problem.KindNotFound) {
+			return SigningKey{}, notFound
+		}
+		return SigningKey{}, err
 	}
 	return keyFromRow(row), nil
 }
@@ -181,14 +221,28 @@ func (s *store) publishedKeys(ctx context.Context, tenantID uuid.UUID, siteID *u
 	return mapRows(rows, func(r db.ConfigvaultSigningKey) json.RawMessage { return r.PublicJwk }), classify(err)
 }
 
-func (s *store) setKeyStatus(ctx context.Context, id uuid.UUID, to KeyStatus, expected int64) (SigningKey, error) {
-	row, err := s.q.SetKeyStatus(ctx, db.SetKeyStatusParams{ID: id, Status: string(to), ExpectedVersion: &expected})
-	return keyFromRow(row), err
+// setKeyStatus writes a new state if the row is still at version; ok is
+// false when it is not (or is gone), for the caller to read it again.
+func (s *store) setKeyStatus(ctx context.Context, id uuid.UUID, to KeyStatus, version int64) (k SigningKey, ok bool, err error) {
+	row, err := s.q.SetKeyStatus(ctx, db.SetKeyStatusParams{ID: id, Status: string(to), ExpectedVersions: []int64{version}})
+	if err = classify(err); problem.Is(err, problem.KindNotFound) {
+		return SigningKey{}, false, nil
+	}
+	if err != nil {
+		return SigningKey{}, false, err
+	}
+	return keyFromRow(row), true, nil
 }
 
-func (s *store) deleteKey(ctx context.Context, id uuid.UUID, expected *int64) error {
-	n, err := s.q.DeleteKey(ctx, db.DeleteKeyParams{ID: id, ExpectedVersion: expected})
-	return s.deleted(n, err, func() error { _, err := s.q.GetKeyByID(ctx, id); return notFoundOr(err, "key %s", id) })
+func (s *store) deleteKey(ctx context.Context, id uuid.UUID, expected []int64) error {
+	n, err := s.q.DeleteKey(ctx, db.DeleteKeyParams{ID: id, ExpectedVersions: expected})
+	return s.deleted(n, err, func() error { _, err := s.q.GetKeyByID(ctx, id); return notFoundOr(err, "key %s not found", id) })
+}
+
+// keysByMasterKey counts the stored keys per master key, ordered by its id.
+func (s *store) keysByMasterKey(ctx context.Context) ([]MasterKeyCount, error) {
+	rows, err := s.q.KeysByMasterKey(ctx)
+	return mapRows(rows, func(r db.KeysByMasterKeyRow) MasterKeyCount { return MasterKeyCount{r.MasterKeyID, r.Keys} }), classify(err)
 }
 
 // explainMiss tells why a conditional write touched no row: the row is gone
@@ -216,11 +270,12 @@ func (s *store) deleted(n int64, err error, exists func() error) error {
 	return etag.Stale()
 }
 
-// notFoundOr names the missing thing when err is "no rows".
+// notFoundOr replaces a "no rows" error with a not-found one whose detail
+// is format with args; other errors are classified as usual.
 func notFoundOr(err error, format string, args ...any) error {
 	err = classify(err)
 	if problem.Is(err, problem.KindNotFound) {
-		return problem.NotFound(format+" not found", args...)
+		return problem.NotFound(format, args...)
 	}
 	return err
 }

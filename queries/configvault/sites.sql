@@ -22,11 +22,18 @@ UPDATE configvault.sites SET
     version    = version + 1,
     updated_at = now()
 WHERE id = @id
-  AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version))
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY (sqlc.narg(expected_versions)::bigint[]))
 RETURNING *;
 
 -- name: DeleteSite :execrows
 -- The site's keys go with it through ON DELETE CASCADE.
 DELETE FROM configvault.sites
 WHERE id = @id
-  AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version));
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY (sqlc.narg(expected_versions)::bigint[]));
+
+-- name: SiteState :one
+-- A site's tenant and whether the site and its tenant are active, in one read.
+SELECT s.tenant_id, s.is_active, t.is_active AS tenant_is_active
+FROM configvault.sites s
+JOIN configvault.tenants t ON t.id = s.tenant_id
+WHERE s.id = @id;

@@ -15,8 +15,8 @@ ORDER BY id
 LIMIT @row_limit;
 
 -- name: UpdateTenant :one
--- Omitted (NULL) fields keep their value. With expected_version set, a row that
--- changed since is left alone and no row comes back.
+-- Omitted (NULL) fields keep their value. With expected_versions set (If-Match),
+-- a row whose version is not among them is left alone and no row comes back.
 UPDATE configvault.tenants SET
     name       = coalesce(sqlc.narg(name), name),
     domain     = coalesce(sqlc.narg(domain), domain),
@@ -24,11 +24,11 @@ UPDATE configvault.tenants SET
     version    = version + 1,
     updated_at = now()
 WHERE id = @id
-  AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version))
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY (sqlc.narg(expected_versions)::bigint[]))
 RETURNING *;
 
 -- name: DeleteTenant :execrows
 -- Sites and keys go with the tenant through ON DELETE CASCADE, in one statement.
 DELETE FROM configvault.tenants
 WHERE id = @id
-  AND (sqlc.narg(expected_version)::bigint IS NULL OR version = sqlc.narg(expected_version));
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY (sqlc.narg(expected_versions)::bigint[]));

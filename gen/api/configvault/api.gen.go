@@ -87,6 +87,7 @@ func (e KeyAlgorithm) Valid() bool {
 // Defines values for KeyStatus.
 const (
 	Active   KeyStatus = "active"
+	Expired  KeyStatus = "expired"
 	Inactive KeyStatus = "inactive"
 	Revoked  KeyStatus = "revoked"
 )
@@ -95,6 +96,8 @@ const (
 func (e KeyStatus) Valid() bool {
 	switch e {
 	case Active:
+		return true
+	case Expired:
 		return true
 	case Inactive:
 		return true
@@ -164,7 +167,10 @@ type JWKS struct {
 // KeyAlgorithm The JWS algorithm the key signs with.
 type KeyAlgorithm string
 
-// KeyStatus defines model for KeyStatus.
+// KeyStatus A key's status. `active`: signs and is published. `inactive`: verify only, published until it
+// expires. `revoked`: terminal, never published or used again. `expired` is derived, never set:
+// a key whose `expires_at` has passed and that is not revoked reads as `expired`, whether it was
+// `active` or `inactive`; it neither signs nor is published.
 type KeyStatus string
 
 // Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
@@ -207,9 +213,14 @@ type SigningKey struct {
 	// PublicKey The public key as PEM (SubjectPublicKeyInfo).
 	PublicKey string              `json:"public_key"`
 	SiteId    *openapi_types.UUID `json:"site_id"`
-	Status    KeyStatus           `json:"status"`
-	TenantId  openapi_types.UUID  `json:"tenant_id"`
-	UpdatedAt time.Time           `json:"updated_at"`
+
+	// Status A key's status. `active`: signs and is published. `inactive`: verify only, published until it
+	// expires. `revoked`: terminal, never published or used again. `expired` is derived, never set:
+	// a key whose `expires_at` has passed and that is not revoked reads as `expired`, whether it was
+	// `active` or `inactive`; it neither signs nor is published.
+	Status    KeyStatus          `json:"status"`
+	TenantId  openapi_types.UUID `json:"tenant_id"`
+	UpdatedAt time.Time          `json:"updated_at"`
 }
 
 // SigningKeyCreate defines model for SigningKeyCreate.
@@ -338,7 +349,10 @@ type IsActiveFilter = bool
 // KeyRef defines model for KeyRef.
 type KeyRef = string
 
-// KeyStatusFilter defines model for KeyStatusFilter.
+// KeyStatusFilter A key's status. `active`: signs and is published. `inactive`: verify only, published until it
+// expires. `revoked`: terminal, never published or used again. `expired` is derived, never set:
+// a key whose `expires_at` has passed and that is not revoked reads as `expired`, whether it was
+// `active` or `inactive`; it neither signs nor is published.
 type KeyStatusFilter = KeyStatus
 
 // Limit defines model for Limit.
@@ -382,25 +396,25 @@ type CreateKeyParams struct {
 
 // DeleteKeyParams defines parameters for DeleteKey.
 type DeleteKeyParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ActivateKeyParams defines parameters for ActivateKey.
 type ActivateKeyParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // DeactivateKeyParams defines parameters for DeactivateKey.
 type DeactivateKeyParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // RevokeKeyParams defines parameters for RevokeKey.
 type RevokeKeyParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -427,13 +441,13 @@ type CreateSiteParams struct {
 
 // DeleteSiteParams defines parameters for DeleteSite.
 type DeleteSiteParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateSiteParams defines parameters for UpdateSite.
 type UpdateSiteParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -445,7 +459,7 @@ type ListSiteKeysParams struct {
 	// Cursor The `next_cursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Status Only keys in this state.
+	// Status Only keys with this status; `active` excludes expired keys and `expired` lists them.
 	Status *KeyStatusFilter `form:"status,omitempty" json:"status,omitempty"`
 }
 
@@ -469,13 +483,13 @@ type CreateTenantParams struct {
 
 // DeleteTenantParams defines parameters for DeleteTenant.
 type DeleteTenantParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateTenantParams defines parameters for UpdateTenant.
 type UpdateTenantParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -487,7 +501,7 @@ type ListTenantKeysParams struct {
 	// Cursor The `next_cursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Status Only keys in this state.
+	// Status Only keys with this status; `active` excludes expired keys and `expired` lists them.
 	Status *KeyStatusFilter `form:"status,omitempty" json:"status,omitempty"`
 }
 
@@ -5189,93 +5203,100 @@ func (sh *strictHandler) ListTenantSites(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1rUxu5ln/lVO+tumZv2wYDyQ18YgiZm5DJUHGyqdohG8vdx7aGttQjqSGeFP99S0fql91+kABhMnxK",
-	"3N2Sjo7O+yG+BJGcplKgMDo4+BJMkMWo6L/HLJrgsRRGycT+jlFHiqeGSxEcBP+RV5BIMYYo4XYwTNkM",
-	"IjsEzAThAmeg0XSCMFD4R8YVxsGBURmGgY4mOGV2RjNLMTgItFFcjIPr6zA4ecfGi2u9myBoo+xqKAw3",
-	"MzBsDHIEZsI1XKLSXAr3G0GhlpmK8KZLv5YRc+s1Lf/+7et8gUghMxh/5ULXYZAyxaZocjRnSkvVvOpA",
-	"4GfzKaIvBvn6qcJLLjMNKRvT4tx+/keGahaEgWBTu54bE1QhmbLPr1GMzSQ42N/phcGUi/z3TtiAkJcx",
-	"TlNpUESzU5wtAngEmeB/ZO6sR1K503DYgdYOGAm9/X1IFReGDROEo/7xy5cQTZhikd19CDqLJsA0MHj/",
-	"/uXzrUNQaBRHDVfcTGizmk3dAkzEMJTxDMZo6M2IK22ACX2FqsCCI98SDZU9tO0mluCjt78/j4+UGYPK",
-	"zvl/v52ff+7ttM/PPz89+fivfwSNyBr9wkw0aT5GS9X56eXU6pA1YWKMwDUMmcYYpDgEBtqwBEEKeqFw",
-	"lNlXhJG9nd7yrY7aDoSle3yywZnro8jwS3zBE4MNRPmrSGbA6BNoWVLfAqlA2qdc5M9HLNG4ZVnVnuUy",
-	"CuX6kxsQNLDLUMoEmSCYTnH2FkfNmL3A2T818BhanoQsONxoGFzweAAti/G3L47h6ZPdf4OZZNMhkeNW",
-	"AVTKzKSE6YJIZDkzV9D5ZG8VxRy1/5e1/9xuP/vUXkYxpzjrG2YyvRLXFzjTwD25aMPMUo7XNFkNmf9Q",
-	"Fm/Bf3VLGd91b3W3WN4JPz7lZhGEMzZG0PzPpYsmNK66ZowjliUmONjfDi2++DSb2h/bhC73qyQ9LgyO",
-	"UREMfW7w5fMl0p8bpINecnD2/Scerzy8kVRTZoKDIMvoy8UjeYeCCbMMBkNvV0HhvvhWOK7tYJ1KoZEU",
-	"xE8sfot/ZKjpgCIpDAr6L0vThDul1U2VHCY4/dfv2mmwzYjgzI1yiy7uWLllrRiassTCbWWUAgYjjkls",
-	"n3NxyRIeH8IAlZJKDyDh2mhAFk1gyGL3ZSe4DoNjKUYJj+59F17IRgnTk1y14GeuDRdjx1LQsuoLP7Np",
-	"miAwiDMHEkIsp4yLrdDtOsdHXTvN6RggRuVJAioTgosxbf6FVEMexyjuffcKY2s0sURDwqILZ0KgmnJd",
-	"6iGZoiIYQCDGmiD2AgJXAHwzQPt8bNFh1fASWK2e54Lkt8CrUtxVjNLcQGxayH/WpW9oiTfSvJCZiO8T",
-	"6W+kM2ty8xBapJJgiNZc1tYsYkKaCSovUbYI3WcKIylibmd5wXiC8X1TyiC3IAbOYHEKJ0EPnht7jzAd",
-	"iRk4PJFogdbezm4Iezv7Iez1noVgdQrsb++G0Ol0HBLfC5aZiVT8z/tF33GFyZhCIOYSYzJGnID04KVK",
-	"Rqi1NYfv+3jnxdQV00CW5RBHUqETagxiPhqhQmFyadch1egXsTA8J5nY5A88f9OHidTGqkNoJWiclR/z",
-	"MTc6hMksnaCwD6TRh8AMTKU20NvfrTgFWyHYvTGFMURMY5sLjUJzaykmzg3QRtq3ibxC1bbfWBlRaNUc",
-	"gCCsW7+7G9lrnWZ7LQxeWD12YgnR7jxVVmQa7jQ06bhFhHyYoHLesFWElyzJrEUfAnbGHRhYZ6bj9Msg",
-	"hAEZVh2yp+xPa1h0Cnti0GkCaWopaYzN7mxpf/zm4SsHfCwmk8PfMTJ2slcfTpuONM2GCY/gVf/XN/AB",
-	"h2App0UW9f7O061DEHiJCiKmyG1LFb+0arP0cC3gdWSxZLyBbXqUjKXiZjK1sEXqsmGTYYCNTy943Pzc",
-	"kBOLwpqgvwVv+0dBGJwcB2Hw6+lZBSflCNE4T6axOo/m48bBnxsHz9afloXT7SIkZLkVl5xZf5Earctg",
-	"/+UGp3odqu2xXxdTM6XYbBEgO2HT+rVzarSZX33oA8s/KQNDfCycIWbJozyQ3v6TIAzO/L8n+b/x8/5R",
-	"I4pLH6ZyHoVTmTukZIxfyguMGyd5Q7b7IuXHXKcJmwEJMzkCF9DY3q7IKpAiQtCZUtbIsAL/asINgk5Z",
-	"RM67UXw6xfgQIhdGI/HFxSXXfJggOJlFdmhl0lYeFRnymCuMLEQsAXmJSvEY9RapGB8X6MyLuXVOfhi8",
-	"wc9mWdDpjGltlx7kMScX10EQ+NlQwOkQRJYkQJYjQsK0KeJQ9oXTbM7lWVi5YkTMq3ry0p/t7T8Fr/wg",
-	"llE2RWEWJUiMhvGkWSKQE9LkSyPFI2bW9M11cu6bhJuxSkUDLHCMpTZtmIiaRZIuqHTe7w0Dw03SPMo9",
-	"WKTM929fAid7YzSztENsxUVsqdRjr9Po31aZmt7mqxcQNnF5xW5fkDWsyv43E+kURP3ETM0ljpnBtuGk",
-	"vRcP93PKFeobjXG6YI3LHVoR90nzPxvQ/bZ/BFMZZ0lmGdLaLUT/li9OjomfT+Le/v7OMwrVrGCDypF7",
-	"DbUoLotQ1asPp5VwFbT6/zlqW96mOOGTvUwlW40mgVPXn36/uthQ8PsBF00BXguR1/8UgdVwdvILtPoZ",
-	"kcYZvTnF2Usxks3Q5FGZhhNYKytKltkwihVWwi+bHHmWxjekwDkOctNWQj5lEKpQ3p7gKwRWQ3ntwMIy",
-	"hFeh9Bqr1KBezavHNIp4NHZeJUvOKrxLQdrwttg5B5iLTzGb6VogcPfJfiUSuPtkf00o8CbcCC2yGogP",
-	"yW6gWPQh+MWht733762KkWF/h7vbT3vh3vazJx+bFq8Q7bzgta/yOD6FftzpkzBg9Lad4CUmll1yPamA",
-	"DTUWH7kR5Wc112VT3rgJoc+L/WLoavJ5zV24sU4fhZ7cSGFWAz6LCrOS2lo3UcViWWBCAqQ+W/POHDPU",
-	"9/M1Wigu3N9VIHsneXMNVKZDGrIgeYR5DZrsNw9ADnrv2yMqrGV6bibMDH6VGLvxEVVxX8itGvPdw1Es",
-	"5dR5jC7D1e3wrMGHwa3viTjWnvyUi+rTnVulhW85/OuGfbkE099FDt2OZLktaeJw/5eWJ3PoWS8V3J5v",
-	"Qy54yv3uksHB8ePJBmt4YpQpbmZ9+6kDcIhMNZUGHMFP9AZYFKHWYOQFCmgxePXh3RZwrTOMYTgjQ/Xl",
-	"0S+gUV3yCEMYKTkFBplG9U8NiRxzYU1UemwmeC5+PcrMBHqdbV/X1a7mD8eKCdOBExZNKilDl/CdSyty",
-	"41KJhzkM58IDASZTQgOKkVQRTq1pLEXn3LL2KJFXTh7S2pWsisuCyLSMcB4oZLH1CJDFFFDkYuyqJVre",
-	"Z02ZMpr8AfIAaNCVIjswcGLAfW99B58jNhPkChI+wmgWJRTUslb9/GLGVbW4V/Upw3wqO2uMCRosBziV",
-	"Xp/NP6u+Xj9jMcgSkj379yoJDoIuZ9Pu5U5XssxMel16UyM2eu4SRFyMZJ6CYi4p76sY+oz14Sxhxkrs",
-	"YDGX5NYOPbJocyEBR25R9STMhBl64soBigKKKtXqzrk4F/8NZz514I5EIYxRWArDGCaoMMyzPlRrhCJS",
-	"s9S+ax2d9Nu9/Sftn49/gUzE6MKVqQcfpkwbVHbWrXMBBKZLWSi0dOjYhAk7ZZxKbsn7rAh5OECInPQE",
-	"Y2AaXn047XcsvKc4KwnlAAZOMAygNWUuwB2WA7dCGOTR6AG0LlHx0Yx2cuBLBco1MmF4AtxYaL1XbYf7",
-	"CPYAWsYymWDJgd9IMTQsdtampSzutjpwQpPE5X4EcjNBRehwFVtCVqbpwBGFe+QImCiruryrK92JA9eQ",
-	"iYwSmYTUTJQTWPS8JqFgl7PrommnbMwFHScXrkiQajZVjOoAUqb1XLHjkEUX1Ug0zWo5Rvujo0I5qgkd",
-	"nLxj48EhaBSxFTx2VJnLlgKcZaBDzz6O5SkRQdUfjr8sPVqcuMA6JFKbfCC0Bns7vcFWpzovlU041UOw",
-	"Ebda0vd5U0fmqbFYHMwlXwfgahUOqKjEqNmagkfthDPUih6BjRkX0ConN+23mCZshvEBWGtjsHVYn9Pl",
-	"eH31AU1eqTBsDfZ6vcHWoV3nasITrJRZViqBarUtIQz2tp8NOpYd8uNOXayjtwcTmSlNyDm5RDXzeXyu",
-	"YbAs2z1wycVne/tPtw6BovSOUFxgn3TNfG0RqY6ERyhcYs6LsaOURRNs9zrb1jYk+TgxJtUH3e7V1VWH",
-	"0euOVOOuH6u7r18en7zpn9CYMjJPhUt8DP9DZlwY+ArO4CDY6Wy7L2WKgqU8OAh2O9ud3YCSyxPSVd08",
-	"HZdK3VBh97OXchoYnVDKuKqFiqj0aERFlhR74kZ7hQJ5yYw2pOlyEeRe+FTsubhwJUmlyGT2OImK5mWh",
-	"Q2Wh2V/GhRJytbPVwuXfmu2c8pPuXP3w9Udn8aE2P8l4dgdlRd62v67blpYR5kvqets791TW5GCKv7qK",
-	"qV6Xvur74juCYm97e9mAAhPdSmUhDdlZP6RWYUODdtcPKovfaMSz9SOKWkE7oNfbBK5qaQ0dg3e71o0s",
-	"y2ZKE5zIOze+f6uajh8tGetsOmVqVtqRrGr3WEuOjXWZObczkxjofrnA2bUTAlYRLYqD515B5Zlyy/hj",
-	"KeNDbyxZ9WaXwhiEpP4LVFDYExG6DgztLYfOAje7+b+Km32Bu2PjGi/tLduHq3p6yKS4t35EUUNoB+z0",
-	"NiGohUq+e6NHh3enSxbpMAzGaJYW0ltL2GoXHudF9Bc8DmHBmzr0XSiFvW7Vy5wiWSC8n9Gc+uL6Gu1s",
-	"3295acN2vqnA9Aei7VsnUPJy5+iTXN6l1HkzieT7Qq4/1sVrN3d+yOj6uhnDJdbaUcUhIo7BSE6t7eYe",
-	"kUF+CB4Aqw6YgMrnuaNhDXAuxtbT8n4dUP154ahBxISQBoYIhSsHrb3tZ1uLnHXkP7hlob4BXRcV4j+Y",
-	"kL+xgfLQtcIv7MLrBChC5ytNlG6Md8tFFabQRqa6sJ+GmbH+zEw3hETyeEiVb+rMUoK9lF2eF588Mswj",
-	"w6xnGGdct62lsJZrHFHeAccUzTF6PuhnFQdFb0j3dOCtBYE0T51F5jTPAlvQuEeW+Ns4Cu68PY3nXmYz",
-	"gVO0yYLT6Dz07VuQI0AK8RVBqyRGbVz0MCwCpQmFlaWohpNlpaWY+mXy/wuXNKnT6WuuDS15Yzp1La7X",
-	"4doP8wzl+i/nuqXtiIYWXuP7V3VxY4Hb/LKe2lpJ4cZdox/v1LXyxSVNXVpU/m235jNB1ZN/4P7/bbJa",
-	"JU84x2oWcyUBVNmkwm+OycgJatQALtCkfZmhT84UXayeoOCobL+qtBtafstHlbwXgpbAfIer7wRzqTCX",
-	"HsjTPHvbzzpLosJULPRgw8JF8di9B4TzNR9DwT9cKLia818eCzZYy+E08HmhWLtffMHxxnFhmt7IMRKb",
-	"UkqPgnU40yFw4VhcMaEZtQ4tCwJ/HfN+TRQ4rGQ33T0OrlXi0eS7A5NvBYEWwWGioBrhNGqipcHi+ngr",
-	"nUJP7wkzqKDYIkt8Ct1ado62G0PDnhbv1IBZFhW2m3mMAYv4/gwiHwTW7tAbLKAbiSR/bQw5z1mT5ZRX",
-	"d1AxAyaxhlQhtWRw18Q4lPHsEOSUG4Nx/s0FYupLnKhz2xpXRPc+2jSVl7h4l8MidbtSxVsQtndjIvlK",
-	"yo1MpPvhR1/G+8iXP0CEbYUycoS3XAw0GEjd368udCentEbtdFbExajcLe/VsnybJpkTArUWLIoywBvE",
-	"WIOQ1dtylioq6rq/Q+ag+Rs97dotDH00lZsY5jiF7m5sVy5vXMUytYsev5517lnX1KipckdYGRote1d1",
-	"WJoreRVqheYsXX2L5mmi1bzsa1XGXeceuR21ImY2oviSc9CpZPEQ9rb3gFeoO5YuuutiAsvjZqfO2Pvu",
-	"obP52+/uOH5Va2tcGcWa81L+UvGsh5nzp/gXqyL123P/a1mvWzZqLOVAun1IpxjxEY/AFzNf4AzaVSoQ",
-	"eEXVkkXGMgRMNFZUyT+X6woXH/7ulS8l8I8W1T1Sfp62K/ogdKVVHIS8umVG8G0hS4n+ZMMUTT0jU7/d",
-	"dXlaxjeGPMTEzF0ql0qP3WrFkvfN/E0TJLXmpyYVYQr6yXkif7JBWqQoKfGJxVYmEtQaBkXPHnVsuKuJ",
-	"XYW8z3xMM+0KrcrciZBQdeoh06hXXkt3CMzdL7omYfIuDwc/yJRJrUP2npMmeX/pY9rkh0yb1FsblyVO",
-	"FrIlpQCoqLfulyJDvnHOxDNyPWvCkqRsp8l7wm6UQ/lafv6GLArlj6mIp7oxeSUeq+3vKIi1knaLnIo/",
-	"iCLMUCeqJUptqWsyP9st5FgKWr1jS2iZD1IGyB/9j/uzrHyuZYVkvanwKi7Jv/OMy5Jcyq0I3buynr5P",
-	"PmU15+UZlUcO/BFyKivVUZFVubkptUF25ci3udAlts6rCiETeePK/N122pep1TyzGyRbHFU/plseZrql",
-	"uM2jMeHy7dmVip5ZRrErcywu2OVvsihN5bBOpnSffHFx401yMKuCYI9ZljXBsMfUym2mVgpWdGil6LL/",
-	"w1FRksUYf3uceUNu3CTtUkuorNIf0Cp3QhfXSGPdHs1jy4hbK3TGY9rl7552WaClSg7mVhIvGzDE6saZ",
-	"d9W2kGpZflUq1hL9PiiwSarfQfdgG2W+f7NKNXv7F+xceaCVnfP6SHsC/NYazyqzLYXLwYLqMp90nt+4",
-	"Bve6uBCqG9HVTu1Li5vu5Q5Rpgf2S/O9dyCvRE4wTt1mGpW/RdDRb2e+l0s3tIb5atK5Nh33/SHF/Hx+",
-	"imsYJ3JIRqj7g6ud+t89bJq9X72GLy0yWTWLNvVNPmH+p59q9x6WfxGzaf7qHXkjmV9BQ32n1bv93NQy",
-	"M/O+np+dXIPrj9f/HwAA//8=",
+	"7H1rc9tGsvZf6cK7VUvtQqQkS85a+qR1lF3HjuOy7NdVJ/IxR0CTnAicQWYGkhmX/vup7hncSPAiW1Ic",
+	"R59sAZh7X5/uHn6KEj3NtULlbHT4KZqgSNHwf5+KZIJPtXJGZ/R3ijYxMndSq+gw+q++gkyrMSSZpMYw",
+	"FTNIqAm4CcIFzsCi60dxZPC3QhpMo0NnCowjm0xwKqhHN8sxOoysM1KNo+vrODp5I8aLY72ZIFhnaDRU",
+	"TroZODEGPQI3kRYu0Viplf8bwaDVhUnwpkO/0Inw43UN//b1i3KAxKBwmH7mQNdxlAsjpujKbS6M1aZ7",
+	"1KHCj+5Dwl8My/Fzg5dSFxZyMebBJX3+W4FmFsWRElMaz7eJmjOZio8vUI3dJDo82N2Lo6lU5d+7cceG",
+	"PEtxmmuHKpk9x9niBI+hUPK3wp/1SBt/Gn53oLcLTsPewQHkRionzjOE49Onz55BMhFGJLT6GGyRTEBY",
+	"EPD27bPvt47AoDMSLVxJN+HFWjH1AwiVwrlOZzBGx29G0lgHQtkrNNUuePKtt6Gxhm1axJL92Ds4mN+P",
+	"XDiHhvr831/Ozj7u7W6fnX387uT9P/8WdW7W6Cfhkkn3MRJVl6dXUqvfrIlQYwRp4VxYTEGrGLQBi5do",
+	"RAa94Vl0+egsiuEsutw/i4Zb/Hr4jyHvt1CzI0+RvhuR5xltnlbZDK4mqEArhExaotbAPzwVGrkwBpWD",
+	"3hWKC/rOgqJRYUrL2IoBM4uwv7u3fGtH237JS/f08QY0Zo8TJy/xB5k57GCCn2kpgj+BHrHWFm0AL1Cq",
+	"8vlIZBa3SDQQ7SzjCGk/+AZRB3uea52hUDyn5zh7jaPuk7zA2d8tyBR6gWRpOtJZGF7IdAg9Oo3XPzyF",
+	"7x4/+he4STE9Z/LfqiaVCzep53TBJLlceDS28/H+Kgo93v4fsf37zvaTD9vLKPQ5zk6dcIVdudcXOKu4",
+	"T1qw3OIIhn7rhoAfk6xI0QJ+zGnOvgEx5zA8GTLFWSLM6bKz8N22DuJvhvY8+n+DWh8N/Fs7qKbuBbWc",
+	"Src4/VdijGDl70tFYsbtmmOmOBJF5qLDg52Y9lpOiyn9scNb7f+qyVYqh2M0PIdT6fDZ90s0lXTIRLLk",
+	"0On9B5muPPiRNlPhosOoKPjLxeN8g0oot2wOjt+umoX/4kvncU2Nba6VRVZm/xbpa/ytQMsHlGjlUPF/",
+	"WTZ5BTvIjT7PcPrPX63XtpsRwSvfyg+6uGLjhyXZNhUZzZvkqQEBI4lZSs+luhSZTI9giMZoY0tKRZFM",
+	"4Fyk/st+dB1HT7UaZTK591UESZ5kwk5KNYgfpXVSjZkZSdxpA/hRTPMMQUBa+CkhpHoqpPIqQlT70dak",
+	"c/oQmMVlloEplJJqzIv/QZtzmaao7n31BlMy8ERmIRPJhTd30EylrXWmztHwHEAhppZnHAQErpjwzSZ6",
+	"Kse0HWQyLJkr2SRSsexXeOXPhlitYUCXxmzXQOGzAX/DQ7zU7gddqPQ+N/2l9iZYacpCj9UZnCOZ9pZM",
+	"OKG0m6AJEmWLt/uVwUSrVFIvPwiZYXrflDIsrY9hZdFYJzIM0/Nt73FOx2oGfp9YtEBvf/dRDPu7BzHs",
+	"7z2JgXQKHOw8iqHf7/tNfKtE4SbayN/vd/ueNphMGARmLjVmQ8YLyDC93OgErSXT/b6Pd15MXQkLBRnI",
+	"5zjSBr1QE5DK0QjZjA3Srs+qMQxCc/ieZWKX7/L9y1OYaOtIHUIvQ+c9klSOpbMxTGb5BBU90M4egXAw",
+	"1dbB3sGjhgOzFQOtTZAdlAiL21JZVFaSqZR5l8U6TW8zfYVmm74hGVFp1XICUdy2nB9tZOv1u229OPqB",
+	"9NgJESKtPDckMp30Gpp13OKGvJug8Z47KcJLkRXklsSA/XEfhuR49b1+GcYwZMOqz/YU/UmGRb+yJ4b9",
+	"rilNiZLG2O161/bHL2F+dYP3VWf6/FdMHHX247vnXUeaF+eZTODH059fwjs8B6KcHlvjB7vfbR0FBycR",
+	"hl3M3MhLUpu1N04Tb2+WyMYb2KbH2Vgb6SZTmltiLjsWGUfY+fRCpt3PHTvcqMgE/SV6fXocxdHJ0yiO",
+	"fn7+qrEndQvV2U9hsdmPlePOxh87G8/WnxbN068i5s3yIy45s9NFaiTvgf6VDqd23VbTsV9XXQtjxGxx",
+	"QtRh1/itc+q0mX98dwqi/KQGseRYeUOMyKM+kL2Dx1EcvQr/npT/pt+fHnduce3DdFCudyu9V9SvnK3D",
+	"MDjJEWk9edsJpn0Yls7v8BAu0cjRjH3iuP4GCuVkBtKdKe+XUb8GL/UFpsNDcGRUKZHFgSnqdtp4SSvG",
+	"Qqp+w6uTFlI08hLTspFFd3imBG/T1URbLL+2H4QbwkRYyIXlzlQKbiLYOleaxDVPBAyK1IKw9TAxXE2Q",
+	"Fal0JPbPVOV6atNY9xG9Vyj5U79NijRYc5vOVOPEKt+/7IL9Hp4GfeWH7zy5l+wwLR5aKm2eiRmwBtEj",
+	"8IjXzk5DQYBWCYItjCHLjrTs1UQ6BJuLhGEfZ+R0iukRJB5n9WetLqWV5xmCVxRs/Dc67ZWw2blMpcGE",
+	"ZiQy0JdojEzRbrFeNziig+zP65Z1qEwcvcSPbhkq+UpYf2AlKOmBPwSFHx0jkkegiiwDNtcRMmFdBVTS",
+	"C29OeD9zYeSG5TZvXzGs8mT/4DsIFgekOimmqNyi2E7RCZl1i2H2/LrAD2QAaUb+RmkIlQ5hvJl8aqjd",
+	"BTFFdGedUEm3HrCVaJgHG+LISZd1t/IPFinz7etnINnIG82IdliWSZUSlYbd63eCCk1Jym/L0asZdonW",
+	"hrO0IOBFU+beTI8yyv5BuBYOkQqH206yybR4uJX02byNV8BrcI6Y9MoHK3/v2O7Xp8cw1WmRFcSQZCwy",
+	"/RNfnDxlfj5J9w4Odp8wVLaCDRpHHsyCRR1VYYs/vnvewBehd/rf423ibQaSH+8XJtvqtMO8jfTh16uL",
+	"DbVtaHDRFQGgGQWjiyF6C69OfoLeacGk8YrfPMfZMzXS3bMpobCOE1grK2qW2RA6jBuY1yZHXuTpDSlw",
+	"joN8tw2crUb+KospEHyDwFpb3jqwuMZNG5TeYpXWrFfz6lNuxTyaeldeZK8avMuoenxb7FxOWKoPqZjZ",
+	"Fvr66PFBA3599PhgDf56E26EHptqzIdsrLGhdARhcNjb2f/XVsOyo7/jRzvf7cX7O08ev+8avEG084KX",
+	"XpWBHsbb/On7aA2/3c7wEjNil1JPGhDnFquPfIv6s5a/uClv3ITQ58V+1XQ1+byQHuNt00elJzdSmE2U",
+	"bVFhNmKf6zpqWCwLTMgTaffWvTLPDO31fI4WSivMYdWUAzKxuQaq41cdYasS1l+zTfTNVyAHA+QRNipu",
+	"heZuJswcfpYYu/ERNfe+klst5ruHo1jKqfM7umyvbodnHX4d3PqWiWPtyU+laj7dvVVa+JLDv+5Yl4/q",
+	"/VXk0O1IltuSJn7v/9TyZG571ksFv+bbkAuBcv9wyeDn8e3JBjI8MSmMdLNT+tRP8ByF6crlOIZ/8xsQ",
+	"SYLWgtMXqKAn4Md3b7ZAWltgCuczNlSfHf8EFs2lTDCGkdFTEFBYNH+3kOmxVGSi8mM3wTP183HhJrDX",
+	"3wmJf9vNoO3YCOX6cCKSSSNOW+WDNGO5DN9hao/KOZypMAlwhVEWUI20SXBKprFWHswbZfrKy0MeuxHK",
+	"8qEnndew8qFBkZJHgCJlhFCqsc9W6QWfNRfG+Wwp9gC40ZVhOzDyYqDObgmBeTdBaSCTI0xmScagFln1",
+	"84M5n4bkX7W7jKtsLZVCihk6rBt4ld7uLTxrvl7fY9WICInO/q3JosNoIMV0cLk70KJwk70Bv2kRGz/3",
+	"UTmpRrqM+wmfCRFSR06FOIVXmXAksaPFAJ4fOw6bxYuLAwSM7ZNgTJie+ByMKmulSbW2f6bO1D/gVYjX",
+	"+CMxCGNURGGYwgQNxmWojZPDUCVmltO73vHJ6fbewePt/zz9CQqVoocr8zB9mArr0FCvW2cKeJoe3TZI",
+	"dOjZRCjqMs21JPJ+VUEefiI1eC4s/Pju+Wmf5vscZzWhHNYZVL2p8FGFBlq/FTegbeg1IP3DkJ/RBexD",
+	"SMKy1LzE9qFXYvuH89h+XK1sm4eivdvqA4cfIBfW+Uy2BoZPY2yG2x9ugMfDsaqz9oJnrA2NwX7zRFCb",
+	"MtuvzPksm/M7z76iTLEKScZ0oIqGwmnuZjHgJXI2sHSWF1BSFbXe4rN5wRKJzo6eodvOxVgqpiWpfAor",
+	"ZxSbFM0hBzHmUnHPRXLRhMG519e8K55uyN33GZfDkzdiPDwCiyqlTaJWdfaCVuDNEhsH3vXyhpfG+T6e",
+	"uYkZaDEe1YdMW1c2hN5wf3dvuNVv9suJMiEwQP0R0ZEcrnJLaVbWh0ef7O7ubB168Q7zyaScR0r072GN",
+	"aSN5lBfNMogYOoTgPfPmDoSC4Vwcfwg+7eWQ85Ocma3J87XlnJq5vj4yBb26c7f9GvNMzDA9BLKhhltH",
+	"7T59ukBIZOHOpS3jI7R7e3vDrSMa52oiM2xkFzeSylppUjEM93eeDPvE5CUd5R7B2duHiS6M5c05uUQz",
+	"Cykh0sJwWeLEMBzE/sF3W0fAsQdPgT5c4U9uLk2NFWImE1Q+xhuE83Eukglu7/V3yOJlqT9xLreHg8HV",
+	"1VVf8Ou+NuNBaGsHL549PXl5esJt6ngD58DJMfx/Nk7jKCQuR4fRbn/Hf6lzVCKX0WH0qL/TfxRxnsKE",
+	"NfCgjOzm2nYka/4nyG4LIkgfaVoAGGexjTjXFwMvBzUJZfaVday/S8HqX4So/pm68NlttSIQdJxMRfMS",
+	"3m9lZa88SyvV6lPGm/n6v3Rbb/Ung7m0+ev33o5F6/6t09kdZKgFj+W6bTETI8xnZ+7t7N5ThpyfU/rZ",
+	"CXHtcoxV31ff8Sz2d3aWNah2YtBIUuUmu+ubtJK1uNGj9Y3qPEpu8WR9iyrtlBrs7W0yr2aWFh9DcCbX",
+	"tawzsGrHgsm7dCl+aRrE74mMbTGdCjOrrWPRtObIPhVjWydhUM8sBgafLnB27YUAabhFcfB90Hxl0gUx",
+	"/ljr9CiYgKQ3aShMyQrItBqjqRMfEvSFR2VSen+Bm33/n8XNoa7Ds3GLl/aXrcMn0H3NpLi/vkWVjkoN",
+	"dvc2IaiFpNB7o0e/716XLNJhHI3RLa3nIPuetItMy1qOC5nGsOAjHoXiq8oLYaO4rUgWCO8/6J6HGo8W",
+	"7ezcb6Zyx3K+KFf5G6LtWydQ9t3n6JMd+aXUeTOJFMqTrt+3xeugdOnY6Pq8HuMl1lrTb2OOwURPyXbz",
+	"j9ggP4IwAVIHQjXduNKDIQNcqjF5nKUjyaUMVSERJEKRm3mOUDmo0NvfebLVh3fSTXThGj5ODIlWZR1b",
+	"21cii9w7MCkbkGLkgt/PPsAinx6H4W5ZRWzAJVXpwjemMm5s7nztOuYncRE0DFThhZUGzyDFu+XJBotZ",
+	"p3NbWWPnBTPEzHbARlClg9Zc2Ga9etoV8x2rFptOxWzuQ07HDC7yAjbUZY+JB4Z7YLiNGc6b+ttkt6zl",
+	"Ok/Ud8BxVdWXXZc0/ZqmwHqwzWJtPRiD1U0VRp96E9CCyDKwRZJgl1HJ3T9wzl/Gu/HnHVihdI27+YAh",
+	"MppOp8dzSm9BjwAZl6yQtixF6zzkGVewccaQL1lPFVTvYytB7XC9WPl/5eNXbTp9Ia3jIW9Mp77E+zpe",
+	"+2EZLF7/5dxNA9Sio/zdhfptW90u4he/rKa8ld25cdX0+zv1B0OeT1eVImfi09JCUK558l85aHGbrNYI",
+	"2c6x2gsOkXSxSYPfPJOx59apKDw6ZkPGJ3UkVF3FHQgKjuvyw0a5LfFb2armPVYVIlR4h0pIH5XUIeDm",
+	"uJxkf+dJfwmUzXlbXy2WXeXx3TuKXY75gF9/c/h1M/1iOYDtsBV46uDzSrEOPoXc743BbO7e6bEvaeM4",
+	"JCOMOLMxSH9BjzNCWcFVXMuQ689j3s+BruNGSLYKstsHQPtOTL4VBFoh2kxBLcLp1ERLEe52e5JOcaD3",
+	"TDg0UC1RZCGhgCw7T9udeHagxTs1YJZB2bSYB+BapfdnEAXk2vpD77CAbiSSwrVJ7GMXXZZTmevCGRiY",
+	"pRZyg1wdI3096blOZ0egp9I5TMtvLhDzkG3GNxeQccV0H0Ctqb7ExbtMFqnbZ43egrC9GxMpJLVuZCLd",
+	"Dz+GjOoHvvwGgLgVysgT3nIx0GEgDX69urD9ktI6tdNxiB5xxbsHEmIoVOtiubKWjpg5zwovGVolclqh",
+	"PfKZfz5Xrfo+RHMDesH3f/lR+vASMeWEwkby8lJlxzdX3CGDcf+d3nrrJpNTdI3bTOa4je9q3W5c1rqK",
+	"7VoXu34++92zvmpRZOOevRqFrUuRbVybPGX6Z4NuiTa/RHt10XuZ77Yq1cCWXj21WoG7jRij8k5+eQPj",
+	"/s4+yAY3pNojyR5YWA6+PfcW4x+Ov81fP3nHIFirTHUlFDbn6vypQLGvM9uBQbRmkrb98qyHtbw3qAtv",
+	"lrIgX+Flc0zkSCZQMOjAoPp2kwoUXnGeaJdGCvfiusYVm31mzQ1VD/REI5eizcgjkWU+sdzpluTi4gTq",
+	"kwcpk+wnwob7k8sy8U7t5bXsH56EVMeqH+zEe2TFMmZZFdrYxl0EoPTVLXNmqDtayoUnGwae2nGm9n3P",
+	"y4NNofLoaww33aW2axRxrtZ0ZWHWXzTs06qu69JZrqKfkifKJxsEe6p8nCD1e4XK0FoYVkWhXJXjLyv3",
+	"xQohnjMtrM95qyNCSkMTqoDCol152eQRCH9r8Jow0JsS5P4qA0GtEux7DgWVBcwPwaBvMhjUrp1dFg5a",
+	"iAHVAqCh3gafqrj/xpGgwMjtWBBZfFVlU1n3d6PI0Ofy8xfEhjgqzhlMzYXpK/VQ+HBH0NxK2q0iReEg",
+	"KuCjTVRLlNpSX2m+t1uIHFW0eseW0DIfpIb9H/yP+7OsQgRphWS9qfCqfvrizuNISyJEtyJ078p6+mOi",
+	"RKs5r4wTPXDgtxApWqmOqljRzU2pL48ZzV+eaEPyXcszu0H4x1P1QwDo6wwAVfhoZwjoy+M9DT2zjGJX",
+	"Rn082HWB5d0ZFe7VIlP+lYjqZtAbRYWgV1/Pfo6lQR5uaS+/IQ5o3/DCbfydR8swtIeo0Ros7SFUdJuh",
+	"otYVPbEHp1l8S8U/N5d+OUy9ITNvEkZaGiCaVz/Qq1ciDHKUJ9HKypT4eGsuctQRLdKmvBWJIz3L4jx+",
+	"bQ+Rnr96pGeB/hphn1uJ9WzARKsrkN4062ua9Q1NSdpKdghcsUm6g5/dV1tx9MdX/TTD1n/CEqCvNEV2",
+	"XofZQIBfmizbZLal8/JzQXNZdjrPb9KCf11dBzZI+GKv7Uvam8HlLlNmmOyn7rscQV+pkmC8ii4smnAz",
+	"pqff/nxRnO2osQtpuXP1Tv77I7ZNQ0hMWhhn+pztXv8r0/32D6h29X7avFoyr4JnLSM6D9VScfkbcq27",
+	"POuf5e3qv3nv40iXFxBxnW/zvkrftS7cvHsZemdv5Pr99f8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

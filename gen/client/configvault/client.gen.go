@@ -81,6 +81,7 @@ func (e KeyAlgorithm) Valid() bool {
 // Defines values for KeyStatus.
 const (
 	Active   KeyStatus = "active"
+	Expired  KeyStatus = "expired"
 	Inactive KeyStatus = "inactive"
 	Revoked  KeyStatus = "revoked"
 )
@@ -89,6 +90,8 @@ const (
 func (e KeyStatus) Valid() bool {
 	switch e {
 	case Active:
+		return true
+	case Expired:
 		return true
 	case Inactive:
 		return true
@@ -158,7 +161,10 @@ type JWKS struct {
 // KeyAlgorithm The JWS algorithm the key signs with.
 type KeyAlgorithm string
 
-// KeyStatus defines model for KeyStatus.
+// KeyStatus A key's status. `active`: signs and is published. `inactive`: verify only, published until it
+// expires. `revoked`: terminal, never published or used again. `expired` is derived, never set:
+// a key whose `expires_at` has passed and that is not revoked reads as `expired`, whether it was
+// `active` or `inactive`; it neither signs nor is published.
 type KeyStatus string
 
 // Name A display name of 1 to 200 characters once surrounding white space is trimmed; control and invisible formatting characters (such as bidirectional overrides) are refused.
@@ -201,9 +207,14 @@ type SigningKey struct {
 	// PublicKey The public key as PEM (SubjectPublicKeyInfo).
 	PublicKey string              `json:"public_key"`
 	SiteId    *openapi_types.UUID `json:"site_id"`
-	Status    KeyStatus           `json:"status"`
-	TenantId  openapi_types.UUID  `json:"tenant_id"`
-	UpdatedAt time.Time           `json:"updated_at"`
+
+	// Status A key's status. `active`: signs and is published. `inactive`: verify only, published until it
+	// expires. `revoked`: terminal, never published or used again. `expired` is derived, never set:
+	// a key whose `expires_at` has passed and that is not revoked reads as `expired`, whether it was
+	// `active` or `inactive`; it neither signs nor is published.
+	Status    KeyStatus          `json:"status"`
+	TenantId  openapi_types.UUID `json:"tenant_id"`
+	UpdatedAt time.Time          `json:"updated_at"`
 }
 
 // SigningKeyCreate defines model for SigningKeyCreate.
@@ -332,7 +343,10 @@ type IsActiveFilter = bool
 // KeyRef defines model for KeyRef.
 type KeyRef = string
 
-// KeyStatusFilter defines model for KeyStatusFilter.
+// KeyStatusFilter A key's status. `active`: signs and is published. `inactive`: verify only, published until it
+// expires. `revoked`: terminal, never published or used again. `expired` is derived, never set:
+// a key whose `expires_at` has passed and that is not revoked reads as `expired`, whether it was
+// `active` or `inactive`; it neither signs nor is published.
 type KeyStatusFilter = KeyStatus
 
 // Limit defines model for Limit.
@@ -376,25 +390,25 @@ type CreateKeyParams struct {
 
 // DeleteKeyParams defines parameters for DeleteKey.
 type DeleteKeyParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ActivateKeyParams defines parameters for ActivateKey.
 type ActivateKeyParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // DeactivateKeyParams defines parameters for DeactivateKey.
 type DeactivateKeyParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // RevokeKeyParams defines parameters for RevokeKey.
 type RevokeKeyParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -421,13 +435,13 @@ type CreateSiteParams struct {
 
 // DeleteSiteParams defines parameters for DeleteSite.
 type DeleteSiteParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateSiteParams defines parameters for UpdateSite.
 type UpdateSiteParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -439,7 +453,7 @@ type ListSiteKeysParams struct {
 	// Cursor The `next_cursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Status Only keys in this state.
+	// Status Only keys with this status; `active` excludes expired keys and `expired` lists them.
 	Status *KeyStatusFilter `form:"status,omitempty" json:"status,omitempty"`
 }
 
@@ -463,13 +477,13 @@ type CreateTenantParams struct {
 
 // DeleteTenantParams defines parameters for DeleteTenant.
 type DeleteTenantParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateTenantParams defines parameters for UpdateTenant.
 type UpdateTenantParams struct {
-	// IfMatch The ETag of the version this change is based on; a stale one is refused with 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -481,7 +495,7 @@ type ListTenantKeysParams struct {
 	// Cursor The `next_cursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Status Only keys in this state.
+	// Status Only keys with this status; `active` excludes expired keys and `expired` lists them.
 	Status *KeyStatusFilter `form:"status,omitempty" json:"status,omitempty"`
 }
 
@@ -622,21 +636,21 @@ type ClientInterface interface {
 
 	// ActivateKey Make a key active
 	//
-	// An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409).
+	// An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409). Without `If-Match`, concurrent state changes are applied one after the other.
 	//
 	// Corresponds with POST /keys/{key}/activate (the `ActivateKey` operationId).
 	ActivateKey(ctx context.Context, key KeyRef, params *ActivateKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeactivateKey Make a key verify-only
 	//
-	// An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409).
+	// An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409). An expired key may be deactivated; it still reads as `expired`.
 	//
 	// Corresponds with POST /keys/{key}/deactivate (the `DeactivateKey` operationId).
 	DeactivateKey(ctx context.Context, key KeyRef, params *DeactivateKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeKey Revoke a key for good
 	//
-	// The key is never published or used again. Revoking a revoked key changes nothing.
+	// The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
 	//
 	// Corresponds with POST /keys/{key}/revoke (the `RevokeKey` operationId).
 	RevokeKey(ctx context.Context, key KeyRef, params *RevokeKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -700,21 +714,21 @@ type ClientInterface interface {
 
 	// GetSiteJWKS The site's published public keys, with its tenant's
 	//
-	// Published keys of the site plus the tenant-level ones. Needs no credentials.
+	// Active and inactive, unexpired keys of the site plus the tenant-level ones; empty when the site or its tenant is inactive. Needs no credentials.
 	//
 	// Corresponds with GET /sites/{site_id}/jwks.json (the `GetSiteJWKS` operationId).
 	GetSiteJWKS(ctx context.Context, siteId SiteID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSiteKeys List a site's keys
 	//
-	// The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+	// The keys of one site, oldest first, optionally filtered by status; 404 if the site does not exist.
 	//
 	// Corresponds with GET /sites/{site_id}/keys (the `ListSiteKeys` operationId).
 	ListSiteKeys(ctx context.Context, siteId SiteID, params *ListSiteKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSiteActiveKey The key that signs for a site now
 	//
-	// The most specific usable key - the site's newest active key, else the tenant's.
+	// The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
 	//
 	// Corresponds with GET /sites/{site_id}/keys/active (the `GetSiteActiveKey` operationId).
 	GetSiteActiveKey(ctx context.Context, siteId SiteID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -785,14 +799,14 @@ type ClientInterface interface {
 
 	// ListTenantKeys List a tenant's keys, site keys included
 	//
-	// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+	// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by status (`expired` being the derived status of a key past its expiry).
 	//
 	// Corresponds with GET /tenants/{tenant_id}/keys (the `ListTenantKeys` operationId).
 	ListTenantKeys(ctx context.Context, tenantId TenantID, params *ListTenantKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTenantActiveKey The tenant-level key that signs now
 	//
-	// The newest active, unexpired tenant-level key (site keys are not considered).
+	// The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
 	//
 	// Corresponds with GET /tenants/{tenant_id}/keys/active (the `GetTenantActiveKey` operationId).
 	GetTenantActiveKey(ctx context.Context, tenantId TenantID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -881,7 +895,7 @@ func (c *Client) GetKey(ctx context.Context, key KeyRef, reqEditors ...RequestEd
 
 // ActivateKey Make a key active
 //
-// An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409).
+// An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409). Without `If-Match`, concurrent state changes are applied one after the other.
 //
 // Corresponds with POST /keys/{key}/activate (the `ActivateKey` operationId).
 func (c *Client) ActivateKey(ctx context.Context, key KeyRef, params *ActivateKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -898,7 +912,7 @@ func (c *Client) ActivateKey(ctx context.Context, key KeyRef, params *ActivateKe
 
 // DeactivateKey Make a key verify-only
 //
-// An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409).
+// An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409). An expired key may be deactivated; it still reads as `expired`.
 //
 // Corresponds with POST /keys/{key}/deactivate (the `DeactivateKey` operationId).
 func (c *Client) DeactivateKey(ctx context.Context, key KeyRef, params *DeactivateKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -915,7 +929,7 @@ func (c *Client) DeactivateKey(ctx context.Context, key KeyRef, params *Deactiva
 
 // RevokeKey Revoke a key for good
 //
-// The key is never published or used again. Revoking a revoked key changes nothing.
+// The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
 //
 // Corresponds with POST /keys/{key}/revoke (the `RevokeKey` operationId).
 func (c *Client) RevokeKey(ctx context.Context, key KeyRef, params *RevokeKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1059,7 +1073,7 @@ func (c *Client) UpdateSite(ctx context.Context, siteId SiteID, params *UpdateSi
 
 // GetSiteJWKS The site's published public keys, with its tenant's
 //
-// Published keys of the site plus the tenant-level ones. Needs no credentials.
+// Active and inactive, unexpired keys of the site plus the tenant-level ones; empty when the site or its tenant is inactive. Needs no credentials.
 //
 // Corresponds with GET /sites/{site_id}/jwks.json (the `GetSiteJWKS` operationId).
 func (c *Client) GetSiteJWKS(ctx context.Context, siteId SiteID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1076,7 +1090,7 @@ func (c *Client) GetSiteJWKS(ctx context.Context, siteId SiteID, reqEditors ...R
 
 // ListSiteKeys List a site's keys
 //
-// The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+// The keys of one site, oldest first, optionally filtered by status; 404 if the site does not exist.
 //
 // Corresponds with GET /sites/{site_id}/keys (the `ListSiteKeys` operationId).
 func (c *Client) ListSiteKeys(ctx context.Context, siteId SiteID, params *ListSiteKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1093,7 +1107,7 @@ func (c *Client) ListSiteKeys(ctx context.Context, siteId SiteID, params *ListSi
 
 // GetSiteActiveKey The key that signs for a site now
 //
-// The most specific usable key - the site's newest active key, else the tenant's.
+// The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
 //
 // Corresponds with GET /sites/{site_id}/keys/active (the `GetSiteActiveKey` operationId).
 func (c *Client) GetSiteActiveKey(ctx context.Context, siteId SiteID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1254,7 +1268,7 @@ func (c *Client) GetTenantJWKS(ctx context.Context, tenantId TenantID, reqEditor
 
 // ListTenantKeys List a tenant's keys, site keys included
 //
-// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by status (`expired` being the derived status of a key past its expiry).
 //
 // Corresponds with GET /tenants/{tenant_id}/keys (the `ListTenantKeys` operationId).
 func (c *Client) ListTenantKeys(ctx context.Context, tenantId TenantID, params *ListTenantKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1271,7 +1285,7 @@ func (c *Client) ListTenantKeys(ctx context.Context, tenantId TenantID, params *
 
 // GetTenantActiveKey The tenant-level key that signs now
 //
-// The newest active, unexpired tenant-level key (site keys are not considered).
+// The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
 //
 // Corresponds with GET /tenants/{tenant_id}/keys/active (the `GetTenantActiveKey` operationId).
 func (c *Client) GetTenantActiveKey(ctx context.Context, tenantId TenantID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2631,7 +2645,7 @@ type ClientWithResponsesInterface interface {
 
 	// ActivateKeyWithResponse Make a key active
 	//
-	// An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409).
+	// An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409). Without `If-Match`, concurrent state changes are applied one after the other.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2640,7 +2654,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeactivateKeyWithResponse Make a key verify-only
 	//
-	// An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409).
+	// An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409). An expired key may be deactivated; it still reads as `expired`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2649,7 +2663,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeKeyWithResponse Revoke a key for good
 	//
-	// The key is never published or used again. Revoking a revoked key changes nothing.
+	// The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2721,7 +2735,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetSiteJWKSWithResponse The site's published public keys, with its tenant's
 	//
-	// Published keys of the site plus the tenant-level ones. Needs no credentials.
+	// Active and inactive, unexpired keys of the site plus the tenant-level ones; empty when the site or its tenant is inactive. Needs no credentials.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2730,7 +2744,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListSiteKeysWithResponse List a site's keys
 	//
-	// The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+	// The keys of one site, oldest first, optionally filtered by status; 404 if the site does not exist.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2739,7 +2753,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetSiteActiveKeyWithResponse The key that signs for a site now
 	//
-	// The most specific usable key - the site's newest active key, else the tenant's.
+	// The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2820,7 +2834,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListTenantKeysWithResponse List a tenant's keys, site keys included
 	//
-	// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+	// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by status (`expired` being the derived status of a key past its expiry).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2829,7 +2843,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetTenantActiveKeyWithResponse The tenant-level key that signs now
 	//
-	// The newest active, unexpired tenant-level key (site keys are not considered).
+	// The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4808,7 +4822,7 @@ func (c *ClientWithResponses) GetKeyWithResponse(ctx context.Context, key KeyRef
 
 // ActivateKeyWithResponse Make a key active
 //
-// An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409).
+// An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409). Without `If-Match`, concurrent state changes are applied one after the other.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4823,7 +4837,7 @@ func (c *ClientWithResponses) ActivateKeyWithResponse(ctx context.Context, key K
 
 // DeactivateKeyWithResponse Make a key verify-only
 //
-// An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409).
+// An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409). An expired key may be deactivated; it still reads as `expired`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4838,7 +4852,7 @@ func (c *ClientWithResponses) DeactivateKeyWithResponse(ctx context.Context, key
 
 // RevokeKeyWithResponse Revoke a key for good
 //
-// The key is never published or used again. Revoking a revoked key changes nothing.
+// The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4958,7 +4972,7 @@ func (c *ClientWithResponses) UpdateSiteWithResponse(ctx context.Context, siteId
 
 // GetSiteJWKSWithResponse The site's published public keys, with its tenant's
 //
-// Published keys of the site plus the tenant-level ones. Needs no credentials.
+// Active and inactive, unexpired keys of the site plus the tenant-level ones; empty when the site or its tenant is inactive. Needs no credentials.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4973,7 +4987,7 @@ func (c *ClientWithResponses) GetSiteJWKSWithResponse(ctx context.Context, siteI
 
 // ListSiteKeysWithResponse List a site's keys
 //
-// The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+// The keys of one site, oldest first, optionally filtered by status; 404 if the site does not exist.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4988,7 +5002,7 @@ func (c *ClientWithResponses) ListSiteKeysWithResponse(ctx context.Context, site
 
 // GetSiteActiveKeyWithResponse The key that signs for a site now
 //
-// The most specific usable key - the site's newest active key, else the tenant's.
+// The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5123,7 +5137,7 @@ func (c *ClientWithResponses) GetTenantJWKSWithResponse(ctx context.Context, ten
 
 // ListTenantKeysWithResponse List a tenant's keys, site keys included
 //
-// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+// Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by status (`expired` being the derived status of a key past its expiry).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5138,7 +5152,7 @@ func (c *ClientWithResponses) ListTenantKeysWithResponse(ctx context.Context, te
 
 // GetTenantActiveKeyWithResponse The tenant-level key that signs now
 //
-// The newest active, unexpired tenant-level key (site keys are not considered).
+// The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -16,26 +16,28 @@ import (
 const activeKey = `-- name: ActiveKey :one
 SELECT k.tenant_id, k.id, k.site_id, k.kid, k.algorithm, k.key_size, k.public_key_pem, k.public_jwk, k.private_key_ciphertext, k.master_key_id, k.status, k.expires_at, k.revoked_at, k.version, k.created_at, k.updated_at FROM configvault.signing_keys k
 JOIN configvault.tenants t ON t.id = k.tenant_id
-LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = k.site_id
-WHERE k.tenant_id = $1
-  AND (k.site_id IS NULL OR k.site_id = $2)
+LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = $1::uuid
+WHERE k.tenant_id = $2
+  AND (k.site_id IS NULL OR k.site_id = $1::uuid)
   AND k.status = 'active'
   AND k.expires_at > now()
   AND t.is_active
-  AND (s.id IS NULL OR s.is_active)
+  AND ($1::uuid IS NULL OR s.is_active)
 ORDER BY (k.site_id IS NOT NULL) DESC, k.id DESC
 LIMIT 1
 `
 
 type ActiveKeyParams struct {
-	TenantID uuid.UUID
 	SiteID   *uuid.UUID
+	TenantID uuid.UUID
 }
 
-// The key that signs now: active, unexpired, owner active; a site's own key
-// before its tenant's (when site_id is given), newest first.
+// The key that signs now: active and unexpired, of an active tenant and, when
+// site_id is given, of an active site (an inactive site gets no key at all,
+// not its tenant's); a site's own key before its tenant's, newest first.
+// s is the requested site (NULL without site_id), joined to every candidate.
 func (q *Queries) ActiveKey(ctx context.Context, arg ActiveKeyParams) (ConfigvaultSigningKey, error) {
-	row := q.db.QueryRow(ctx, activeKey, arg.TenantID, arg.SiteID)
+	row := q.db.QueryRow(ctx, activeKey, arg.SiteID, arg.TenantID)
 	var i ConfigvaultSigningKey
 	err := row.Scan(
 		&i.TenantID,
@@ -122,16 +124,16 @@ func (q *Queries) CreateKey(ctx context.Context, arg CreateKeyParams) (Configvau
 const deleteKey = `-- name: DeleteKey :execrows
 DELETE FROM configvault.signing_keys
 WHERE id = $1
-  AND ($2::bigint IS NULL OR version = $2)
+  AND ($2::bigint[] IS NULL OR version = ANY ($2::bigint[]))
 `
 
 type DeleteKeyParams struct {
-	ID              uuid.UUID
-	ExpectedVersion *int64
+	ID               uuid.UUID
+	ExpectedVersions []int64
 }
 
 func (q *Queries) DeleteKey(ctx context.Context, arg DeleteKeyParams) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteKey, arg.ID, arg.ExpectedVersion)
+	result, err := q.db.Exec(ctx, deleteKey, arg.ID, arg.ExpectedVersions)
 	if err != nil {
 		return 0, err
 	}
@@ -194,6 +196,67 @@ func (q *Queries) GetKeyByKid(ctx context.Context, kid string) (ConfigvaultSigni
 	return i, err
 }
 
+const keyOwnerExists = `-- name: KeyOwnerExists :one
+SELECT
+    EXISTS (SELECT 1 FROM configvault.tenants t WHERE t.id = $1) AS tenant_exists,
+    ($2::uuid IS NULL OR EXISTS (
+        SELECT 1 FROM configvault.sites s WHERE s.tenant_id = $1 AND s.id = $2::uuid
+    )) AS site_exists
+`
+
+type KeyOwnerExistsParams struct {
+	TenantID uuid.UUID
+	SiteID   *uuid.UUID
+}
+
+type KeyOwnerExistsRow struct {
+	TenantExists bool
+	SiteExists   *bool
+}
+
+// Whether a new key's tenant exists and, when site_id is given, that site
+// exists in that tenant: checked before the costly key generation. The
+// foreign keys still decide at insert.
+func (q *Queries) KeyOwnerExists(ctx context.Context, arg KeyOwnerExistsParams) (KeyOwnerExistsRow, error) {
+	row := q.db.QueryRow(ctx, keyOwnerExists, arg.TenantID, arg.SiteID)
+	var i KeyOwnerExistsRow
+	err := row.Scan(&i.TenantExists, &i.SiteExists)
+	return i, err
+}
+
+const keysByMasterKey = `-- name: KeysByMasterKey :many
+SELECT master_key_id, count(*) AS keys FROM configvault.signing_keys
+GROUP BY master_key_id
+ORDER BY master_key_id
+`
+
+type KeysByMasterKeyRow struct {
+	MasterKeyID string
+	Keys        int64
+}
+
+// How many keys each master key sealed, for the startup check that every one
+// of them is configured.
+func (q *Queries) KeysByMasterKey(ctx context.Context) ([]KeysByMasterKeyRow, error) {
+	rows, err := q.db.Query(ctx, keysByMasterKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []KeysByMasterKeyRow
+	for rows.Next() {
+		var i KeysByMasterKeyRow
+		if err := rows.Scan(&i.MasterKeyID, &i.Keys); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const keysSealedWith = `-- name: KeysSealedWith :many
 SELECT tenant_id, id, private_key_ciphertext, master_key_id FROM configvault.signing_keys
 WHERE master_key_id <> $1
@@ -244,7 +307,8 @@ SELECT tenant_id, id, site_id, kid, algorithm, key_size, public_key_pem, public_
 WHERE tenant_id = $1
   AND ($2::uuid IS NULL OR site_id = $2)
   AND ($3::uuid IS NULL OR id > $3)
-  AND ($4::text IS NULL OR status = $4)
+  AND ($4::text IS NULL OR
+       CASE WHEN status <> 'revoked' AND expires_at <= now() THEN 'expired' ELSE status END = $4::text)
 ORDER BY id
 LIMIT $5
 `
@@ -257,7 +321,9 @@ type ListKeysParams struct {
 	RowLimit int32
 }
 
-// A tenant's keys (site_id NULL) or one site's keys (site_id set).
+// A tenant's keys (site_id NULL) or one site's keys (site_id set). The status
+// filter compares the effective status: a key past expires_at that is not
+// revoked is 'expired' (the stored state stays active or inactive).
 func (q *Queries) ListKeys(ctx context.Context, arg ListKeysParams) ([]ConfigvaultSigningKey, error) {
 	rows, err := q.db.Query(ctx, listKeys,
 		arg.TenantID,
@@ -304,25 +370,26 @@ func (q *Queries) ListKeys(ctx context.Context, arg ListKeysParams) ([]Configvau
 const publishedKeys = `-- name: PublishedKeys :many
 SELECT k.tenant_id, k.id, k.site_id, k.kid, k.algorithm, k.key_size, k.public_key_pem, k.public_jwk, k.private_key_ciphertext, k.master_key_id, k.status, k.expires_at, k.revoked_at, k.version, k.created_at, k.updated_at FROM configvault.signing_keys k
 JOIN configvault.tenants t ON t.id = k.tenant_id
-LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = k.site_id
-WHERE k.tenant_id = $1
-  AND (k.site_id IS NULL OR k.site_id = $2)
+LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = $1::uuid
+WHERE k.tenant_id = $2
+  AND (k.site_id IS NULL OR k.site_id = $1::uuid)
   AND k.status IN ('active', 'inactive')
   AND k.expires_at > now()
   AND t.is_active
-  AND (s.id IS NULL OR s.is_active)
+  AND ($1::uuid IS NULL OR s.is_active)
 ORDER BY k.id
 `
 
 type PublishedKeysParams struct {
-	TenantID uuid.UUID
 	SiteID   *uuid.UUID
+	TenantID uuid.UUID
 }
 
-// The JWKS: unexpired, unrevoked keys of an active owner — the tenant's own,
-// plus one site's when site_id is given.
+// The JWKS: unexpired, unrevoked keys of an active tenant — its own, plus one
+// site's when site_id is given, and then nothing at all if that site is
+// inactive. s is the requested site, as in ActiveKey.
 func (q *Queries) PublishedKeys(ctx context.Context, arg PublishedKeysParams) ([]ConfigvaultSigningKey, error) {
-	rows, err := q.db.Query(ctx, publishedKeys, arg.TenantID, arg.SiteID)
+	rows, err := q.db.Query(ctx, publishedKeys, arg.SiteID, arg.TenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -392,18 +459,18 @@ UPDATE configvault.signing_keys SET
     version    = version + 1,
     updated_at = now()
 WHERE id = $2
-  AND ($3::bigint IS NULL OR version = $3)
+  AND ($3::bigint[] IS NULL OR version = ANY ($3::bigint[]))
 RETURNING tenant_id, id, site_id, kid, algorithm, key_size, public_key_pem, public_jwk, private_key_ciphertext, master_key_id, status, expires_at, revoked_at, version, created_at, updated_at
 `
 
 type SetKeyStatusParams struct {
-	Status          string
-	ID              uuid.UUID
-	ExpectedVersion *int64
+	Status           string
+	ID               uuid.UUID
+	ExpectedVersions []int64
 }
 
 func (q *Queries) SetKeyStatus(ctx context.Context, arg SetKeyStatusParams) (ConfigvaultSigningKey, error) {
-	row := q.db.QueryRow(ctx, setKeyStatus, arg.Status, arg.ID, arg.ExpectedVersion)
+	row := q.db.QueryRow(ctx, setKeyStatus, arg.Status, arg.ID, arg.ExpectedVersions)
 	var i ConfigvaultSigningKey
 	err := row.Scan(
 		&i.TenantID,

@@ -50,17 +50,17 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (Configv
 const deleteSite = `-- name: DeleteSite :execrows
 DELETE FROM configvault.sites
 WHERE id = $1
-  AND ($2::bigint IS NULL OR version = $2)
+  AND ($2::bigint[] IS NULL OR version = ANY ($2::bigint[]))
 `
 
 type DeleteSiteParams struct {
-	ID              uuid.UUID
-	ExpectedVersion *int64
+	ID               uuid.UUID
+	ExpectedVersions []int64
 }
 
 // The site's keys go with it through ON DELETE CASCADE.
 func (q *Queries) DeleteSite(ctx context.Context, arg DeleteSiteParams) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteSite, arg.ID, arg.ExpectedVersion)
+	result, err := q.db.Exec(ctx, deleteSite, arg.ID, arg.ExpectedVersions)
 	if err != nil {
 		return 0, err
 	}
@@ -137,6 +137,27 @@ func (q *Queries) ListSites(ctx context.Context, arg ListSitesParams) ([]Configv
 	return items, nil
 }
 
+const siteState = `-- name: SiteState :one
+SELECT s.tenant_id, s.is_active, t.is_active AS tenant_is_active
+FROM configvault.sites s
+JOIN configvault.tenants t ON t.id = s.tenant_id
+WHERE s.id = $1
+`
+
+type SiteStateRow struct {
+	TenantID       uuid.UUID
+	IsActive       bool
+	TenantIsActive bool
+}
+
+// A site's tenant and whether the site and its tenant are active, in one read.
+func (q *Queries) SiteState(ctx context.Context, id uuid.UUID) (SiteStateRow, error) {
+	row := q.db.QueryRow(ctx, siteState, id)
+	var i SiteStateRow
+	err := row.Scan(&i.TenantID, &i.IsActive, &i.TenantIsActive)
+	return i, err
+}
+
 const updateSite = `-- name: UpdateSite :one
 UPDATE configvault.sites SET
     name       = coalesce($1, name),
@@ -145,16 +166,16 @@ UPDATE configvault.sites SET
     version    = version + 1,
     updated_at = now()
 WHERE id = $4
-  AND ($5::bigint IS NULL OR version = $5)
+  AND ($5::bigint[] IS NULL OR version = ANY ($5::bigint[]))
 RETURNING tenant_id, id, name, domain, is_active, version, created_at, updated_at
 `
 
 type UpdateSiteParams struct {
-	Name            *string
-	Domain          *string
-	IsActive        *bool
-	ID              uuid.UUID
-	ExpectedVersion *int64
+	Name             *string
+	Domain           *string
+	IsActive         *bool
+	ID               uuid.UUID
+	ExpectedVersions []int64
 }
 
 func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (ConfigvaultSite, error) {
@@ -163,7 +184,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (Configv
 		arg.Domain,
 		arg.IsActive,
 		arg.ID,
-		arg.ExpectedVersion,
+		arg.ExpectedVersions,
 	)
 	var i ConfigvaultSite
 	err := row.Scan(

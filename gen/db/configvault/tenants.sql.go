@@ -47,17 +47,17 @@ func (q *Queries) CreateTenant(ctx context.Context, arg CreateTenantParams) (Con
 const deleteTenant = `-- name: DeleteTenant :execrows
 DELETE FROM configvault.tenants
 WHERE id = $1
-  AND ($2::bigint IS NULL OR version = $2)
+  AND ($2::bigint[] IS NULL OR version = ANY ($2::bigint[]))
 `
 
 type DeleteTenantParams struct {
-	ID              uuid.UUID
-	ExpectedVersion *int64
+	ID               uuid.UUID
+	ExpectedVersions []int64
 }
 
 // Sites and keys go with the tenant through ON DELETE CASCADE, in one statement.
 func (q *Queries) DeleteTenant(ctx context.Context, arg DeleteTenantParams) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteTenant, arg.ID, arg.ExpectedVersion)
+	result, err := q.db.Exec(ctx, deleteTenant, arg.ID, arg.ExpectedVersions)
 	if err != nil {
 		return 0, err
 	}
@@ -134,27 +134,27 @@ UPDATE configvault.tenants SET
     version    = version + 1,
     updated_at = now()
 WHERE id = $4
-  AND ($5::bigint IS NULL OR version = $5)
+  AND ($5::bigint[] IS NULL OR version = ANY ($5::bigint[]))
 RETURNING id, name, domain, is_active, version, created_at, updated_at
 `
 
 type UpdateTenantParams struct {
-	Name            *string
-	Domain          *string
-	IsActive        *bool
-	ID              uuid.UUID
-	ExpectedVersion *int64
+	Name             *string
+	Domain           *string
+	IsActive         *bool
+	ID               uuid.UUID
+	ExpectedVersions []int64
 }
 
-// Omitted (NULL) fields keep their value. With expected_version set, a row that
-// changed since is left alone and no row comes back.
+// Omitted (NULL) fields keep their value. With expected_versions set (If-Match),
+// a row whose version is not among them is left alone and no row comes back.
 func (q *Queries) UpdateTenant(ctx context.Context, arg UpdateTenantParams) (ConfigvaultTenant, error) {
 	row := q.db.QueryRow(ctx, updateTenant,
 		arg.Name,
 		arg.Domain,
 		arg.IsActive,
 		arg.ID,
-		arg.ExpectedVersion,
+		arg.ExpectedVersions,
 	)
 	var i ConfigvaultTenant
 	err := row.Scan(

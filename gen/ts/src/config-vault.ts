@@ -94,7 +94,7 @@ export interface paths {
         };
         /**
          * List a tenant's keys, site keys included
-         * @description Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by state.
+         * @description Every key of the tenant, tenant-level and site-level, oldest first, optionally filtered by status (`expired` being the derived status of a key past its expiry).
          */
         get: operations["listTenantKeys"];
         put?: never;
@@ -117,7 +117,7 @@ export interface paths {
         };
         /**
          * The tenant-level key that signs now
-         * @description The newest active, unexpired tenant-level key (site keys are not considered).
+         * @description The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
          */
         get: operations["getTenantActiveKey"];
         put?: never;
@@ -218,7 +218,7 @@ export interface paths {
         };
         /**
          * List a site's keys
-         * @description The keys of one site, oldest first, optionally filtered by state; 404 if the site does not exist.
+         * @description The keys of one site, oldest first, optionally filtered by status; 404 if the site does not exist.
          */
         get: operations["listSiteKeys"];
         put?: never;
@@ -241,7 +241,7 @@ export interface paths {
         };
         /**
          * The key that signs for a site now
-         * @description The most specific usable key - the site's newest active key, else the tenant's.
+         * @description The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
          */
         get: operations["getSiteActiveKey"];
         put?: never;
@@ -264,7 +264,7 @@ export interface paths {
         };
         /**
          * The site's published public keys, with its tenant's
-         * @description Published keys of the site plus the tenant-level ones. Needs no credentials.
+         * @description Active and inactive, unexpired keys of the site plus the tenant-level ones; empty when the site or its tenant is inactive. Needs no credentials.
          */
         get: operations["getSiteJWKS"];
         put?: never;
@@ -337,7 +337,7 @@ export interface paths {
         put?: never;
         /**
          * Make a key active
-         * @description An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409).
+         * @description An inactive key becomes active again; activating an active key changes nothing. A revoked or expired key cannot be activated (409). Without `If-Match`, concurrent state changes are applied one after the other.
          */
         post: operations["activateKey"];
         delete?: never;
@@ -360,7 +360,7 @@ export interface paths {
         put?: never;
         /**
          * Make a key verify-only
-         * @description An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409).
+         * @description An active key stops signing but stays published until it expires. A revoked key cannot be deactivated (409). An expired key may be deactivated; it still reads as `expired`.
          */
         post: operations["deactivateKey"];
         delete?: never;
@@ -383,7 +383,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a key for good
-         * @description The key is never published or used again. Revoking a revoked key changes nothing.
+         * @description The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
          */
         post: operations["revokeKey"];
         delete?: never;
@@ -477,8 +477,14 @@ export interface components {
             items: components["schemas"]["Site"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
-        /** @enum {string} */
-        KeyStatus: "active" | "inactive" | "revoked";
+        /**
+         * @description A key's status. `active`: signs and is published. `inactive`: verify only, published until it
+         *     expires. `revoked`: terminal, never published or used again. `expired` is derived, never set:
+         *     a key whose `expires_at` has passed and that is not revoked reads as `expired`, whether it was
+         *     `active` or `inactive`; it neither signs nor is published.
+         * @enum {string}
+         */
+        KeyStatus: "active" | "inactive" | "revoked" | "expired";
         /**
          * @description The JWS algorithm the key signs with.
          * @enum {string}
@@ -643,9 +649,9 @@ export interface components {
         Cursor: string;
         /** @description Only active (true) or only inactive (false) entries. */
         IsActiveFilter: boolean;
-        /** @description Only keys in this state. */
+        /** @description Only keys with this status; `active` excludes expired keys and `expired` lists them. */
         KeyStatusFilter: components["schemas"]["KeyStatus"];
-        /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+        /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
         IfMatch: string;
         /** @description A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer. */
         IdempotencyKey: string;
@@ -762,7 +768,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -800,7 +806,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -868,7 +874,7 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
-                /** @description Only keys in this state. */
+                /** @description Only keys with this status; `active` excludes expired keys and `expired` lists them. */
                 status?: components["parameters"]["KeyStatusFilter"];
             };
             header?: never;
@@ -1053,7 +1059,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1091,7 +1097,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1124,7 +1130,7 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
-                /** @description Only keys in this state. */
+                /** @description Only keys with this status; `active` excludes expired keys and `expired` lists them. */
                 status?: components["parameters"]["KeyStatusFilter"];
             };
             header?: never;
@@ -1276,7 +1282,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1306,7 +1312,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1331,7 +1337,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1356,7 +1362,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on; a stale one is refused with 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {

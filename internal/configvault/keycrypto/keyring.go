@@ -140,10 +140,11 @@ func (k *Keyring) Open(ciphertext []byte, masterKeyID string, aad []byte) ([]byt
 // CurrentID names the master key that Seal uses now.
 func (k *Keyring) CurrentID() string { return k.current.ID }
 
-// NeedsRotation reports whether a row sealed under masterKeyID should be
-// resealed under the current master key.
-func (k *Keyring) NeedsRotation(masterKeyID string) bool {
-	return masterKeyID != k.current.ID
+// Has reports whether the keyring holds the master key with this ID, that
+// is whether it can open ciphertexts sealed under it.
+func (k *Keyring) Has(masterKeyID string) bool {
+	_, ok := k.all[masterKeyID]
+	return ok
 }
 
 // Reseal re-encrypts a ciphertext under the current master key, so the

@@ -162,14 +162,14 @@ func TestRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !kr.NeedsRotation(oldID) || kr.NeedsRotation(next.ID) || old.NeedsRotation(oldID) {
-		t.Fatal("NeedsRotation is wrong")
+	if !kr.Has(oldID) || !kr.Has(next.ID) || !old.Has(oldID) || old.Has(next.ID) || kr.Has("") {
+		t.Fatal("Has is wrong")
 	}
 	resealed, newID, err := kr.Reseal(sealed, oldID, aad)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if newID != next.ID || kr.NeedsRotation(newID) {
+	if newID != next.ID || newID != kr.CurrentID() {
 		t.Fatalf("resealed under %s, want %s", newID, next.ID)
 	}
 	if _, err := kr.OpenSigner(resealed, newID, aad, EdDSA); err != nil {

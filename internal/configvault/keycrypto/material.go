@@ -97,10 +97,12 @@ func newMaterial(spec Spec, signer crypto.Signer) (*Material, error) {
 	}, nil
 }
 
-// PublicJWKFromPEM rebuilds the published JWK of a stored key from its
-// PublicPEM, algorithm and kid, so that key responses and the JWKS are
-// derived from the database row instead of a second stored representation
-// that could drift from the PEM.
+// PublicJWKFromPEM derives the JWK that [Generate] publishes for a key from
+// its PublicPEM, algorithm and kid, independently of the Material. The
+// Config Vault stores both forms (public_key_pem and public_jwk, written
+// together from one Material) and serves each as stored; this function is
+// the oracle its tests use to check that the two describe the same key, and
+// it refuses a PEM that does not fit the algorithm.
 func PublicJWKFromPEM(pemBytes []byte, alg Algorithm, kid string) (json.RawMessage, error) {
 	if kid == "" {
 		return nil, errors.New("keycrypto: kid is empty")

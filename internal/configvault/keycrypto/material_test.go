@@ -93,7 +93,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal("opened key differs from the generated one")
 			}
 
-			// The JWK is rebuilt from the stored PEM, as the JWKS endpoint does.
+			// The JWK derived from the PEM verifies the signature too.
 			published, err := PublicJWKFromPEM(m.PublicPEM, spec.Algorithm, m.Kid)
 			if err != nil {
 				t.Fatal(err)

@@ -34,7 +34,7 @@ type Spec struct {
 	// Name labels the spec in the selectors and is the value of /redoc?spec=, e.g. "config-vault".
 	Name string
 	// URL is where the browser fetches the document, on the same origin (the policy allows
-	// connections to 'self' only), e.g. "/config-vault/v1/openapi.yaml".
+	// connections to 'self' only), e.g. "/config-vault/v1/openapi.json".
 	URL string
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/saasplatform/saas/internal/platform/problem"
@@ -20,12 +21,28 @@ func Root(apis []API, extra map[string]http.Handler) (http.Handler, error) {
 			return nil, err
 		}
 		mux.Handle(api.Prefix+"/", h)
+		mux.Handle(api.Prefix, h) // else ServeMux redirects it to the subtree
 	}
 	for pattern, h := range extra {
 		mux.Handle(pattern, h)
 	}
 	mux.HandleFunc("/", NotFound)
-	return Chain(mux, RequestID, AccessLog, Recover), nil
+	return Chain(cleanPathsOnly(mux), RequestID, AccessLog, Recover), nil
+}
+
+// cleanPathsOnly answers paths with empty or dot segments with a 404 problem.
+// ServeMux would redirect them with an HTML body, which an API client does
+// not expect, and no resource lives at such a path.
+func cleanPathsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.Contains(p, "/./") ||
+			strings.Contains(p, "/../") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..") {
+			NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Health answers /healthz (the process is up) and /readyz (it can serve:

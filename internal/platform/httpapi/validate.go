@@ -1,12 +1,9 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"sort"
 	"strings"
@@ -24,13 +21,19 @@ import (
 // DefaultMaxBody bounds request bodies unless a service asks for another limit.
 const DefaultMaxBody = 1 << 20
 
+// IdempotencyHeader is the request header that makes a create safe to retry.
+const IdempotencyHeader = "Idempotency-Key"
+
 // API is one service's OpenAPI document mounted under its path prefix.
 type API struct {
 	Name    string      // e.g. "config-vault"
 	Prefix  string      // e.g. "/config-vault/v1"; the spec's servers[0].url
-	Spec    *openapi3.T // the embedded spec (GetSwagger of the generated package)
+	Spec    *openapi3.T // the embedded spec; Mount takes it over (and sets its servers)
 	Handler http.Handler
-	MaxBody int64 // 0 means DefaultMaxBody
+	// Idempotent is Handler behind the Idempotency-Key mechanism; it serves
+	// exactly the operations whose spec declares that header.
+	Idempotent http.Handler
+	MaxBody    int64 // 0 means DefaultMaxBody
 }
 
 // FormatValidators really check the formats the specs use; kin-openapi's
@@ -51,14 +54,15 @@ var FormatValidators = openapi3.WithStringFormatValidators(map[string]openapi3.S
 		}
 		return nil
 	}),
-	// Hostnames are validated by the domain layer with a precise message.
+	// Hostnames are normalised (case, a trailing dot, white space) and then
+	// validated by the domain layer, which names the rule that failed.
 	"hostname": openapi3.NewCallbackValidator(func(string) error { return nil }),
 })
 
 // Mount returns the handler for everything under api.Prefix: the spec itself
 // at <prefix>/openapi.json, 404/405 problems for what the spec does not
 // declare, bounded bodies, and validation of every request against the spec
-// before api.Handler sees it. The strict server validates nothing by itself.
+// before a handler sees it. The strict server validates nothing by itself.
 func Mount(api API) (http.Handler, error) {
 	doc := api.Spec
 	doc.Servers = openapi3.Servers{{URL: api.Prefix}}
@@ -75,8 +79,12 @@ func Mount(api API) (http.Handler, error) {
 		maxBody = DefaultMaxBody
 	}
 	opts := &openapi3filter.Options{
-		MultiError:              true,
-		AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+		MultiError:         true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		// Defaults are the handlers' business: filling them in here would
+		// turn an explicit null into the default instead of a 400, and
+		// re-encode the body the idempotency hash is taken over.
+		SkipSettingDefaults:     true,
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{FormatValidators, openapi3.DisableSchemaErrorDetails()},
 	}
 	specPath := api.Prefix + "/openapi.json"
@@ -91,7 +99,7 @@ func Mount(api API) (http.Handler, error) {
 			routeProblem(w, r, router)
 			return
 		}
-		if err := knownQuery(r, route); err != nil {
+		if err := checkParams(r, route); err != nil {
 			problem.Write(w, r, err)
 			return
 		}
@@ -104,8 +112,23 @@ func Mount(api API) (http.Handler, error) {
 			problem.Write(w, r, validationProblem(err))
 			return
 		}
+		if api.Idempotent != nil && declaresHeader(route, IdempotencyHeader) {
+			api.Idempotent.ServeHTTP(w, r)
+			return
+		}
 		api.Handler.ServeHTTP(w, r)
 	}), nil
+}
+
+func declaresHeader(route *routers.Route, name string) bool {
+	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, p := range params {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func serveSpec(w http.ResponseWriter, r *http.Request, spec []byte) {
@@ -119,10 +142,18 @@ func serveSpec(w http.ResponseWriter, r *http.Request, spec []byte) {
 	_, _ = w.Write(spec)
 }
 
-// FindRoute is router.FindRoute, except that an empty path segment never
-// fills a path parameter: kin-openapi's legacy router matches
-// "DELETE /tenants" to "/tenants/{tenant_id}" with an empty id.
+// FindRoute is router.FindRoute made exact. kin-openapi's legacy router
+// matches "DELETE /tenants" to "/tenants/{tenant_id}" with an empty id, and
+// "/tenants/" to "/tenants"; neither is a route here. HEAD is routed as GET,
+// as net/http serves it.
 func FindRoute(router routers.Router, r *http.Request) (*routers.Route, map[string]string, error) {
+	if strings.HasSuffix(r.URL.Path, "/") {
+		return nil, nil, routers.ErrPathNotFound
+	}
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+	}
 	route, params, err := router.FindRoute(r)
 	if err != nil {
 		return nil, nil, err
@@ -147,6 +178,9 @@ func routeProblem(w http.ResponseWriter, r *http.Request, router routers.Router)
 		probe.Method = m
 		if _, _, err := FindRoute(router, probe); err == nil {
 			allowed = append(allowed, m)
+			if m == http.MethodGet {
+				allowed = append(allowed, http.MethodHead)
+			}
 		}
 	}
 	if len(allowed) == 0 {
@@ -156,143 +190,4 @@ func routeProblem(w http.ResponseWriter, r *http.Request, router routers.Router)
 	sort.Strings(allowed)
 	w.Header().Set("Allow", strings.Join(allowed, ", "))
 	problem.Write(w, r, problem.New(problem.KindMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
-}
-
-// knownQuery refuses query parameters the operation does not declare: a
-// misspelt filter must not silently return everything.
-func knownQuery(r *http.Request, route *routers.Route) error {
-	if r.URL.RawQuery == "" {
-		return nil
-	}
-	declared := map[string]bool{}
-	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
-		for _, p := range params {
-			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
-				declared[p.Value.Name] = true
-			}
-		}
-	}
-	var fields []problem.FieldError
-	for name := range r.URL.Query() {
-		if !declared[name] {
-			fields = append(fields, problem.FieldError{Field: "query." + name, Message: "is not a parameter of this operation"})
-		}
-	}
-	if len(fields) == 0 {
-		return nil
-	}
-	sort.Slice(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
-	return problem.Invalid("the request has unknown query parameters", fields...)
-}
-
-// readBody enforces the body limit and media type, then buffers the body so
-// the validator and the handler can both read it.
-func readBody(w http.ResponseWriter, r *http.Request, route *routers.Route, limit int64) error {
-	if r.ContentLength > limit {
-		return problem.New(problem.KindTooLarge, "the request body exceeds %d bytes", limit)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return problem.New(problem.KindTooLarge, "the request body exceeds %d bytes", limit)
-		}
-		return problem.Invalid("the request body could not be read")
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	rb := route.Operation.RequestBody
-	if rb == nil || rb.Value == nil {
-		if len(body) > 0 {
-			return problem.Field("body", "this operation takes no request body")
-		}
-		return nil
-	}
-	if len(body) == 0 {
-		if rb.Value.Required {
-			return problem.Field("body", "a JSON request body is required")
-		}
-		return nil
-	}
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || rb.Value.Content.Get(mediaType) == nil {
-		return problem.New(problem.KindUnsupportedMediaType, "send the body as application/json")
-	}
-	if mediaType == "application/json" && !json.Valid(body) {
-		return problem.Field("body", "the body is not valid JSON")
-	}
-	return nil
-}
-
-// validationProblem flattens kin-openapi's errors into one entry per bad field.
-func validationProblem(err error) error {
-	var fields []problem.FieldError
-	collectFields(err, "", &fields)
-	if len(fields) == 0 {
-		fields = append(fields, problem.FieldError{Field: "request", Message: "the request does not match the API description"})
-	}
-	return problem.Invalid("the request is invalid", fields...)
-}
-
-// collectFields switches on concrete types: openapi3.MultiError answers
-// errors.As for any of its elements, which would lose the nesting.
-func collectFields(err error, prefix string, out *[]problem.FieldError) {
-	add := func(field, msg string) {
-		*out = append(*out, problem.FieldError{Field: strings.TrimPrefix(field, "."), Message: msg})
-	}
-	switch e := err.(type) {
-	case openapi3.MultiError:
-		for _, inner := range e {
-			collectFields(inner, prefix, out)
-		}
-	case *openapi3filter.RequestError:
-		field := "request"
-		switch {
-		case e.Parameter != nil:
-			field = e.Parameter.In + "." + e.Parameter.Name
-		case e.RequestBody != nil:
-			field = "body"
-		}
-		if e.Err == nil {
-			add(field, e.Reason)
-			return
-		}
-		collectFields(e.Err, field, out)
-	case *openapi3.SchemaError:
-		field := prefix
-		for _, p := range e.JSONPointer() {
-			field += "." + p
-		}
-		switch e.SchemaField {
-		case "required": // the path already names the missing property
-			add(field, "is required")
-			return
-		case "properties": // an unknown property: name it, not its parent object
-			if name, ok := strings.CutPrefix(e.Reason, `property "`); ok {
-				if name, ok := strings.CutSuffix(name, `" is unsupported`); ok {
-					add(field+"."+name, "is not a known field")
-					return
-				}
-			}
-		}
-		add(field, e.Reason)
-	case *openapi3filter.ParseError:
-		add(prefix, e.Reason)
-	default:
-		if inner := errors.Unwrap(err); inner != nil {
-			collectFields(inner, prefix, out)
-			return
-		}
-		add(prefix, err.Error())
-	}
-}
-
-// RequestErrorHandler is for the generated servers' binding errors: the
-// client's fault (400), and never answered in text/plain.
-func RequestErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	problem.Write(w, r, problem.Invalid(fmt.Sprintf("the request is invalid: %v", err)))
-}
-
-// ResponseErrorHandler renders a handler's error as problem+json.
-func ResponseErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	problem.Write(w, r, err)
 }

@@ -1,0 +1,249 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/saasplatform/saas/internal/platform/problem"
+)
+
+const testSpec = `
+openapi: 3.0.3
+info: {title: test, version: "1"}
+paths:
+  /things:
+    get:
+      parameters:
+        - {name: limit, in: query, schema: {type: integer, minimum: 1}}
+        - {name: tag, in: query, schema: {type: array, items: {type: string}}}
+      responses: {"200": {description: ok}}
+    post:
+      parameters:
+        - {name: Idempotency-Key, in: header, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [name]
+              properties:
+                name: {type: string}
+                count: {type: integer}
+                on: {type: boolean, default: true}
+      responses: {"201": {description: created}}
+  /things/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+    get:
+      responses: {"200": {description: ok}}
+    put:
+      parameters:
+        - {name: If-Match, in: header, schema: {type: string}}
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {name: {type: string}}}
+      responses: {"200": {description: ok}}
+`
+
+// echo answers with what reached the handler, and which chain served it.
+func testServer(t *testing.T) http.Handler {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(testSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := func(via string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			w.Header().Set("X-Via", via)
+			_, _ = w.Write(body)
+		})
+	}
+	h, err := Root([]API{{Name: "test", Prefix: "/test/v1", Spec: doc, Handler: echo("plain"), Idempotent: echo("idempotent"), MaxBody: 4096}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func do(h http.Handler, method, target, body string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func problemFields(t *testing.T, rec *httptest.ResponseRecorder) []string {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != problem.ContentType {
+		t.Fatalf("status %d with %q, want a problem: %s", rec.Code, ct, rec.Body)
+	}
+	var p problem.Problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range p.Errors {
+		out = append(out, f.Field)
+	}
+	return out
+}
+
+func TestRequestsAreRefusedWithTheirField(t *testing.T) {
+	h := testServer(t)
+	id := "0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b"
+	for _, tc := range []struct {
+		name, method, target, body string
+		header                     []string
+		status                     int
+		field                      string
+	}{
+		{"null where a default exists", "POST", "/test/v1/things", `{"name":"a","on":null}`, nil, 400, "body.on"},
+		{"missing member", "POST", "/test/v1/things", `{"count":1}`, nil, 400, "body.name"},
+		{"unknown member", "POST", "/test/v1/things", `{"name":"a","nme":1}`, nil, 400, "body.nme"},
+		{"duplicate member", "POST", "/test/v1/things", `{"name":1,"name":"a"}`, nil, 400, "body.name"},
+		{"invalid UTF-8", "POST", "/test/v1/things", "{\"name\":\"a\xff\"}", nil, 400, "body"},
+		{"lone high surrogate", "POST", "/test/v1/things", `{"name":"a\ud800"}`, nil, 400, "body"},
+		{"lone low surrogate", "POST", "/test/v1/things", `{"name":"\udc00a"}`, nil, 400, "body"},
+		{"reversed pair", "POST", "/test/v1/things", `{"name":"\udc00\ud800"}`, nil, 400, "body"},
+		{"malformed JSON", "POST", "/test/v1/things", `{"name":`, nil, 400, "body"},
+		{"malformed query", "GET", "/test/v1/things?limit=%zz", "", nil, 400, "query"},
+		{"semicolon query", "GET", "/test/v1/things?limit=1;x=2", "", nil, 400, "query"},
+		{"unknown parameter", "GET", "/test/v1/things?limt=1", "", nil, 400, "query.limt"},
+		{"repeated parameter", "GET", "/test/v1/things?limit=1&limit=2", "", nil, 400, "query.limit"},
+		{"repeated header", "PUT", "/test/v1/things/" + id, `{}`, []string{"If-Match", `"v1"`, "If-Match", `"v2"`}, 400, "header.If-Match"},
+		{"bad uuid", "GET", "/test/v1/things/nope", "", nil, 400, "path.id"},
+		{"body where none is taken", "GET", "/test/v1/things", `{"a":1}`, nil, 400, "body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(h, tc.method, tc.target, tc.body, tc.header...)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			fields := problemFields(t, rec)
+			if !strings.Contains(strings.Join(fields, " "), tc.field) {
+				t.Fatalf("errors %v do not name %s", fields, tc.field)
+			}
+		})
+	}
+}
+
+func TestAcceptedRequestsReachTheHandlerUnchanged(t *testing.T) {
+	h := testServer(t)
+	for _, tc := range []struct{ method, target, body, via string }{
+		// No default is written into the body: the handler sees the client's bytes.
+		{"POST", "/test/v1/things", `{"name":"a"}`, "idempotent"},
+		{"POST", "/test/v1/things", `{"name":"pair \ud83d\ude00 ok","count":2}`, "idempotent"},
+		{"GET", "/test/v1/things?tag=a&tag=b&limit=3", "", "plain"},
+		{"HEAD", "/test/v1/things", "", "plain"},
+	} {
+		rec := do(h, tc.method, tc.target, tc.body)
+		if rec.Code != 200 || rec.Body.String() != map[bool]string{true: "", false: tc.body}[tc.method == "HEAD"] || rec.Header().Get("X-Via") != tc.via {
+			t.Errorf("%s %s: %d via %q: %s", tc.method, tc.target, rec.Code, rec.Header().Get("X-Via"), rec.Body)
+		}
+	}
+	// Only operations declaring Idempotency-Key run behind the idempotent chain.
+	rec := do(h, "PUT", "/test/v1/things/0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b", `{}`)
+	if rec.Header().Get("X-Via") != "plain" {
+		t.Fatalf("PUT: via %q", rec.Header().Get("X-Via"))
+	}
+}
+
+func TestPathsThatAreNoRouteAreProblems(t *testing.T) {
+	h := testServer(t)
+	for _, tc := range []struct {
+		method, target string
+		status         int
+		allow          string
+	}{
+		{"GET", "/test/v1/things/", 404, ""},
+		{"POST", "/test/v1/things/", 404, ""},
+		{"GET", "/test/v1//things", 404, ""},
+		{"GET", "/test/v1/./things", 404, ""},
+		{"GET", "/test/v1/x/../things", 404, ""},
+		{"GET", "/test/v1", 404, ""},
+		{"GET", "/elsewhere", 404, ""},
+		{"DELETE", "/test/v1/things", 405, "GET, HEAD, POST"},
+		{"POST", "/test/v1/things/0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b", 405, "GET, HEAD, PUT"},
+	} {
+		rec := do(h, tc.method, tc.target, "")
+		problemFields(t, rec)
+		if rec.Code != tc.status || rec.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d Allow %q, want %d %q", tc.method, tc.target, rec.Code, rec.Header().Get("Allow"), tc.status, tc.allow)
+		}
+	}
+}
+
+func TestOversizedBodiesAndErrorListsAreBounded(t *testing.T) {
+	h := testServer(t)
+	rec := do(h, "POST", "/test/v1/things", `{"name":"`+strings.Repeat("x", 5000)+`"}`)
+	if rec.Code != 413 {
+		t.Fatalf("%d", rec.Code)
+	}
+	var members []string
+	for i := range 300 {
+		members = append(members, fmt.Sprintf(`"m%d":1`, i))
+	}
+	rec = do(h, "POST", "/test/v1/things", `{"name":"a",`+strings.Join(members, ",")+`}`)
+	if n := len(problemFields(t, rec)); rec.Code != 400 || n != maxFieldErrors+1 {
+		t.Fatalf("%d with %d errors, want 400 with %d", rec.Code, n, maxFieldErrors+1)
+	}
+}
+
+func TestBindingErrorsNameTheFieldAndNoGoTypes(t *testing.T) {
+	var target struct {
+		Days int `json:"expires_in_days"`
+	}
+	err := json.Unmarshal([]byte(`{"expires_in_days":30.0}`), &target)
+	rec := httptest.NewRecorder()
+	RequestErrorHandler(rec, httptest.NewRequest("POST", "/x", nil), fmt.Errorf("can't decode JSON body: %w", err))
+	fields := problemFields(t, rec)
+	if rec.Code != 400 || len(fields) != 1 || fields[0] != "body.expires_in_days" {
+		t.Fatalf("%d %v", rec.Code, fields)
+	}
+	rec = httptest.NewRecorder()
+	RequestErrorHandler(rec, httptest.NewRequest("GET", "/x", nil), fmt.Errorf("Invalid format for parameter limit: struct configvaultapi.Thing"))
+	if rec.Code != 400 || strings.Contains(rec.Body.String(), "configvaultapi") {
+		t.Fatalf("Go internals reach the client: %s", rec.Body)
+	}
+}
+
+func FuzzCheckJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a":"\ud83d\ude00"}`, `{"a":"\ud800"}`, `[{"a":1,"a":2}]`, `"\\u"`, `{"a\\"":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		err := CheckJSON(body)
+		if err != nil {
+			if !problem.Is(err, problem.KindInvalid) {
+				t.Fatalf("%q: %v is not a client error", body, err)
+			}
+			return
+		}
+		// Accepted means: valid JSON whose re-encoding loses nothing.
+		var v any
+		if json.Unmarshal(body, &v) != nil {
+			t.Fatalf("accepted %q, which does not decode", body)
+		}
+		again, _ := json.Marshal(v)
+		if strings.ContainsRune(string(again), '\uFFFD') && !strings.ContainsRune(string(body), '\uFFFD') && !strings.Contains(string(body), `\ufffd`) && !strings.Contains(string(body), `\uFFFD`) {
+			t.Fatalf("accepted %q, which decodes with replacement characters", body)
+		}
+	})
+}
