@@ -15,7 +15,7 @@ import (
 // tests that check the sealing itself.
 var masterKeys sync.Map
 
-func newMasterKey(t *testing.T) keycrypto.MasterKey {
+func newMasterKey(t testing.TB) keycrypto.MasterKey {
 	t.Helper()
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
@@ -27,7 +27,7 @@ func newMasterKey(t *testing.T) keycrypto.MasterKey {
 	return mk
 }
 
-func rawMasterKey(t *testing.T, id string) []byte {
+func rawMasterKey(t testing.TB, id string) []byte {
 	t.Helper()
 	raw, ok := masterKeys.Load(id)
 	if !ok {

@@ -19,6 +19,7 @@ import (
 var constraints = pg.Constraints{
 	"tenants_domain_key":          problem.Conflict("a tenant with this domain already exists"),
 	"sites_domain_key":            problem.Conflict("a site with this domain already exists"),
+	"hostname_owner":              problem.Conflict("this domain belongs to another tenant"),
 	"sites_tenant_id_fkey":        problem.Field("body.tenant_id", "no such tenant"),
 	"signing_keys_tenant_id_fkey": problem.Field("body.tenant_id", "no such tenant"),
 	"signing_keys_site_fkey":      problem.Field("body.site_id", "no such site in this tenant"),
