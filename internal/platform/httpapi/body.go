@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/routers"
@@ -46,106 +46,136 @@ func readBody(w http.ResponseWriter, r *http.Request, route *routers.Route, limi
 		}
 		return nil
 	}
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return problem.New(problem.KindUnsupportedMediaType, "send the body without Content-Encoding")
+	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || rb.Value.Content.Get(mediaType) == nil {
 		return problem.New(problem.KindUnsupportedMediaType, "send the body as application/json")
 	}
 	if mediaType == "application/json" {
-		return CheckJSON(body)
+		return checkJSON(body)
 	}
 	return nil
 }
 
-// CheckJSON accepts a body only if it has exactly one reading. Go's decoder
+// checkJSON accepts a body only if it has exactly one reading. Go's decoder
 // would otherwise replace invalid UTF-8 and lone surrogate escapes with U+FFFD
 // and keep the last of duplicate members, so that what is validated, stored
-// and hashed for idempotency differs from what the client sent.
-func CheckJSON(body []byte) error {
+// and hashed for idempotency would differ from what the client sent.
+func checkJSON(body []byte) error {
 	if !utf8.Valid(body) {
 		return problem.Field("body", "is not valid UTF-8")
 	}
 	if !json.Valid(body) {
 		return problem.Field("body", "is not valid JSON")
 	}
-	if err := checkSurrogates(body); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	return walkJSON(dec, "body")
+	return scanJSON(body)
 }
 
-// checkSurrogates refuses \uD800-\uDFFF escapes that do not form a pair. The
-// body is valid JSON, so a backslash occurs only inside strings.
-func checkSurrogates(b []byte) error {
+// container is one open object or array while scanning.
+type container struct {
+	keys      map[string]struct{} // nil for an array
+	key       string              // the member being read
+	index     int                 // the element being read
+	expectKey bool
+}
+
+// scanJSON walks a body that is already known to be valid JSON once, in
+// linear time: it refuses unpaired surrogate escapes in any string and
+// duplicate member names in any object. The path of a duplicate is built
+// only when one is found.
+func scanJSON(b []byte) error {
+	var stack []container
 	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' {
-			continue
-		}
-		if b[i+1] != 'u' {
-			i++ // skip the escaped character, which may be a backslash
-			continue
-		}
-		r := hex4(b[i+2 : i+6])
-		switch {
-		case r >= 0xD800 && r <= 0xDBFF:
-			if i+12 > len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
-				return problem.Field("body", "contains an unpaired UTF-16 surrogate escape")
+		switch b[i] {
+		case '{':
+			stack = append(stack, container{keys: map[string]struct{}{}, expectKey: true})
+		case '[':
+			stack = append(stack, container{})
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+		case ',':
+			if top := &stack[len(stack)-1]; top.keys != nil {
+				top.expectKey = true
+			} else {
+				top.index++
 			}
-			if low := hex4(b[i+8 : i+12]); low < 0xDC00 || low > 0xDFFF {
-				return problem.Field("body", "contains an unpaired UTF-16 surrogate escape")
+		case '"':
+			end, escaped, err := scanString(b, i)
+			if err != nil {
+				return err
 			}
-			i += 11
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return problem.Field("body", "contains an unpaired UTF-16 surrogate escape")
-		default:
-			i += 5
+			if n := len(stack); n > 0 && stack[n-1].expectKey {
+				top := &stack[n-1]
+				key := string(b[i+1 : end])
+				if escaped {
+					_ = json.Unmarshal(b[i:end+1], &key) // valid JSON, so it decodes
+				}
+				if _, dup := top.keys[key]; dup {
+					top.key = key
+					return problem.Field(jsonPath(stack), "is given more than once")
+				}
+				top.keys[key] = struct{}{}
+				top.key, top.expectKey = key, false
+			}
+			i = end
 		}
 	}
 	return nil
 }
+
+// scanString returns the index of the closing quote of the string opening at
+// b[start], whether it has escapes, and an error for an unpaired surrogate.
+func scanString(b []byte, start int) (end int, escaped bool, err error) {
+	for i := start + 1; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i, escaped, nil
+		case '\\':
+			escaped = true
+			if b[i+1] != 'u' {
+				i++ // the escaped character, which may be a quote or a backslash
+				continue
+			}
+			switch r := hex4(b[i+2 : i+6]); {
+			case r >= 0xD800 && r <= 0xDBFF:
+				if i+12 > len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
+					return 0, false, errUnpaired
+				}
+				if low := hex4(b[i+8 : i+12]); low < 0xDC00 || low > 0xDFFF {
+					return 0, false, errUnpaired
+				}
+				i += 11
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return 0, false, errUnpaired
+			default:
+				i += 5
+			}
+		}
+	}
+	return len(b), escaped, nil // unreachable for valid JSON
+}
+
+var errUnpaired = problem.Field("body", "contains an unpaired UTF-16 surrogate escape")
 
 func hex4(b []byte) rune {
 	v, _ := strconv.ParseUint(string(b), 16, 32)
 	return rune(v)
 }
 
-// walkJSON reads one value and refuses duplicate member names in objects.
-func walkJSON(dec *json.Decoder, path string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return problem.Field(path, "is not valid JSON")
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for dec.More() {
-			keyTok, err := dec.Token()
-			if err != nil {
-				return problem.Field(path, "is not valid JSON")
-			}
-			key := keyTok.(string)
-			if seen[key] {
-				return problem.Field(path+"."+key, "is given more than once")
-			}
-			seen[key] = true
-			if err := walkJSON(dec, path+"."+key); err != nil {
-				return err
-			}
+func jsonPath(stack []container) string {
+	var sb strings.Builder
+	sb.WriteString("body")
+	for _, c := range stack {
+		sb.WriteByte('.')
+		if c.keys != nil {
+			sb.WriteString(c.key)
+		} else {
+			sb.WriteString(strconv.Itoa(c.index))
 		}
-		_, err = dec.Token() // '}'
-	case json.Delim('['):
-		for i := 0; dec.More(); i++ {
-			if err := walkJSON(dec, fmt.Sprintf("%s.%d", path, i)); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token() // ']'
 	}
-	if err != nil {
-		return problem.Field(path, "is not valid JSON")
-	}
-	return nil
+	return sb.String()
 }
 
 // bindingField names the field of a body the generated server could not bind

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -19,17 +18,8 @@ func validationProblem(err error) error {
 	if len(fields) == 0 {
 		fields = append(fields, problem.FieldError{Field: "request", Message: "the request does not match the API description"})
 	}
-	// A body of thousands of bad members must not be answered with a document
-	// many times its size.
-	if len(fields) > maxFieldErrors {
-		more := len(fields) - maxFieldErrors
-		fields = append(fields[:maxFieldErrors], problem.FieldError{Field: "request", Message: fmt.Sprintf("and %d more errors", more)})
-	}
 	return problem.Invalid("the request is invalid", fields...)
 }
-
-// maxFieldErrors bounds the errors listed in one answer.
-const maxFieldErrors = 50
 
 // collectFields switches on concrete types: openapi3.MultiError answers
 // errors.As for any of its elements, which would lose the nesting.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -14,7 +15,8 @@ import (
 // checkParams refuses what kin-openapi would let through silently: a query
 // string that does not parse (Go drops such pairs), query parameters the
 // operation does not declare (a misspelt filter must not return everything),
-// and a single-valued query parameter or header given more than once.
+// booleans spelt other than true/false, and a single-valued query parameter
+// or header given more than once. Repeated lines of a list header are joined.
 func checkParams(r *http.Request, route *routers.Route) error {
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -32,7 +34,13 @@ func checkParams(r *http.Request, route *routers.Route) error {
 			case openapi3.ParameterInQuery:
 				declared[p.Name] = p
 			case openapi3.ParameterInHeader:
-				if len(r.Header.Values(p.Name)) > 1 {
+				values := r.Header.Values(p.Name)
+				switch {
+				case len(values) < 2:
+				case listHeaders[http.CanonicalHeaderKey(p.Name)]:
+					// RFC 9110 §5.3: several lines of a list field are one list.
+					r.Header.Set(p.Name, strings.Join(values, ", "))
+				default:
 					fields = append(fields, problem.FieldError{Field: "header." + p.Name, Message: "must be given once"})
 				}
 			}
@@ -45,6 +53,9 @@ func checkParams(r *http.Request, route *routers.Route) error {
 			fields = append(fields, problem.FieldError{Field: "query." + name, Message: "is not a parameter of this operation"})
 		case len(values) > 1 && !isArray(p):
 			fields = append(fields, problem.FieldError{Field: "query." + name, Message: "must be given once"})
+		case isBoolean(p) && values[0] != "true" && values[0] != "false":
+			// kin-openapi would take 0, f, FALSE and the like.
+			fields = append(fields, problem.FieldError{Field: "query." + name, Message: "must be true or false"})
 		}
 	}
 	if len(fields) == 0 {
@@ -54,6 +65,13 @@ func checkParams(r *http.Request, route *routers.Route) error {
 	return problem.Invalid("the request has unknown or repeated parameters", fields...)
 }
 
-func isArray(p *openapi3.Parameter) bool {
-	return p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(openapi3.TypeArray)
+// listHeaders are the request headers whose value is a comma-separated list.
+var listHeaders = map[string]bool{"If-Match": true, "If-None-Match": true}
+
+func isArray(p *openapi3.Parameter) bool { return schemaIs(p, openapi3.TypeArray) }
+
+func isBoolean(p *openapi3.Parameter) bool { return schemaIs(p, openapi3.TypeBoolean) }
+
+func schemaIs(p *openapi3.Parameter, typ string) bool {
+	return p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is(typ)
 }

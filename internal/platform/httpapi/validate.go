@@ -137,6 +137,10 @@ func serveSpec(w http.ResponseWriter, r *http.Request, spec []byte) {
 		problem.Write(w, r, problem.New(problem.KindMethodNotAllowed, "%s is not allowed here", r.Method))
 		return
 	}
+	if r.URL.RawQuery != "" {
+		problem.Write(w, r, problem.Field("query", "the document takes no parameters"))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(spec)

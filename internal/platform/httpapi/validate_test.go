@@ -23,6 +23,7 @@ paths:
       parameters:
         - {name: limit, in: query, schema: {type: integer, minimum: 1}}
         - {name: tag, in: query, schema: {type: array, items: {type: string}}}
+        - {name: on, in: query, schema: {type: boolean}}
       responses: {"200": {description: ok}}
     post:
       parameters:
@@ -48,6 +49,7 @@ paths:
     put:
       parameters:
         - {name: If-Match, in: header, schema: {type: string}}
+        - {name: X-Single, in: header, schema: {type: string}}
       requestBody:
         content:
           application/json:
@@ -118,6 +120,7 @@ func TestRequestsAreRefusedWithTheirField(t *testing.T) {
 		{"missing member", "POST", "/test/v1/things", `{"count":1}`, nil, 400, "body.name"},
 		{"unknown member", "POST", "/test/v1/things", `{"name":"a","nme":1}`, nil, 400, "body.nme"},
 		{"duplicate member", "POST", "/test/v1/things", `{"name":1,"name":"a"}`, nil, 400, "body.name"},
+		{"duplicate spelt with an escape", "POST", "/test/v1/things", `{"name":"a","count":[{"x":1},{"y":{"b":1,"\u0062":2}}]}`, nil, 400, "body.count.1.y.b"},
 		{"invalid UTF-8", "POST", "/test/v1/things", "{\"name\":\"a\xff\"}", nil, 400, "body"},
 		{"lone high surrogate", "POST", "/test/v1/things", `{"name":"a\ud800"}`, nil, 400, "body"},
 		{"lone low surrogate", "POST", "/test/v1/things", `{"name":"\udc00a"}`, nil, 400, "body"},
@@ -127,7 +130,10 @@ func TestRequestsAreRefusedWithTheirField(t *testing.T) {
 		{"semicolon query", "GET", "/test/v1/things?limit=1;x=2", "", nil, 400, "query"},
 		{"unknown parameter", "GET", "/test/v1/things?limt=1", "", nil, 400, "query.limt"},
 		{"repeated parameter", "GET", "/test/v1/things?limit=1&limit=2", "", nil, 400, "query.limit"},
-		{"repeated header", "PUT", "/test/v1/things/" + id, `{}`, []string{"If-Match", `"v1"`, "If-Match", `"v2"`}, 400, "header.If-Match"},
+		{"repeated header", "PUT", "/test/v1/things/" + id, `{}`, []string{"X-Single", "a", "X-Single", "b"}, 400, "header.X-Single"},
+		{"loose boolean", "GET", "/test/v1/things?on=0", "", nil, 400, "query.on"},
+		{"upper-case boolean", "GET", "/test/v1/things?on=TRUE", "", nil, 400, "query.on"},
+		{"spec with a query", "GET", "/test/v1/openapi.json?x=1", "", nil, 400, "query"},
 		{"bad uuid", "GET", "/test/v1/things/nope", "", nil, 400, "path.id"},
 		{"body where none is taken", "GET", "/test/v1/things", `{"a":1}`, nil, 400, "body"},
 	} {
@@ -150,7 +156,7 @@ func TestAcceptedRequestsReachTheHandlerUnchanged(t *testing.T) {
 		// No default is written into the body: the handler sees the client's bytes.
 		{"POST", "/test/v1/things", `{"name":"a"}`, "idempotent"},
 		{"POST", "/test/v1/things", `{"name":"pair \ud83d\ude00 ok","count":2}`, "idempotent"},
-		{"GET", "/test/v1/things?tag=a&tag=b&limit=3", "", "plain"},
+		{"GET", "/test/v1/things?tag=a&tag=b&limit=3&on=false", "", "plain"},
 		{"HEAD", "/test/v1/things", "", "plain"},
 	} {
 		rec := do(h, tc.method, tc.target, tc.body)
@@ -158,8 +164,21 @@ func TestAcceptedRequestsReachTheHandlerUnchanged(t *testing.T) {
 			t.Errorf("%s %s: %d via %q: %s", tc.method, tc.target, rec.Code, rec.Header().Get("X-Via"), rec.Body)
 		}
 	}
+	// Lines of a list header arrive as one list.
+	joined := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Header.Get("If-Match")) })
+	doc, _ := openapi3.NewLoader().LoadFromData([]byte(testSpec))
+	jh, _ := Root([]API{{Name: "test", Prefix: "/test/v1", Spec: doc, Handler: joined}}, nil)
+	rec := do(jh, "PUT", "/test/v1/things/0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b", `{}`, "If-Match", `"v1"`, "If-Match", `"v2"`)
+	if rec.Code != 200 || rec.Body.String() != `"v1", "v2"` {
+		t.Fatalf("If-Match lines: %d %q", rec.Code, rec.Body)
+	}
+	// A compressed body is not decoded here: 415.
+	rec = do(h, "POST", "/test/v1/things", `{"name":"a"}`, "Content-Encoding", "gzip")
+	if rec.Code != 415 {
+		t.Fatalf("Content-Encoding: %d", rec.Code)
+	}
 	// Only operations declaring Idempotency-Key run behind the idempotent chain.
-	rec := do(h, "PUT", "/test/v1/things/0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b", `{}`)
+	rec = do(h, "PUT", "/test/v1/things/0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b", `{}`)
 	if rec.Header().Get("X-Via") != "plain" {
 		t.Fatalf("PUT: via %q", rec.Header().Get("X-Via"))
 	}
@@ -201,8 +220,8 @@ func TestOversizedBodiesAndErrorListsAreBounded(t *testing.T) {
 		members = append(members, fmt.Sprintf(`"m%d":1`, i))
 	}
 	rec = do(h, "POST", "/test/v1/things", `{"name":"a",`+strings.Join(members, ",")+`}`)
-	if n := len(problemFields(t, rec)); rec.Code != 400 || n != maxFieldErrors+1 {
-		t.Fatalf("%d with %d errors, want 400 with %d", rec.Code, n, maxFieldErrors+1)
+	if n := len(problemFields(t, rec)); rec.Code != 400 || n != problem.MaxFieldErrors+1 {
+		t.Fatalf("%d with %d errors, want 400 with %d", rec.Code, n, problem.MaxFieldErrors+1)
 	}
 }
 
@@ -224,12 +243,27 @@ func TestBindingErrorsNameTheFieldAndNoGoTypes(t *testing.T) {
 	}
 }
 
+func BenchmarkCheckJSON(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("[")
+	for i := 0; sb.Len() < 1<<20; i++ {
+		fmt.Fprintf(&sb, `{"id":%d,"name":"item \u00e9 %d","tags":["a","b"]},`, i, i)
+	}
+	body := []byte(strings.TrimSuffix(sb.String(), ",") + "]")
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := checkJSON(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func FuzzCheckJSON(f *testing.F) {
 	for _, s := range []string{`{"a":1}`, `{"a":"\ud83d\ude00"}`, `{"a":"\ud800"}`, `[{"a":1,"a":2}]`, `"\\u"`, `{"a\\"":1}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		err := CheckJSON(body)
+		err := checkJSON(body)
 		if err != nil {
 			if !problem.Is(err, problem.KindInvalid) {
 				t.Fatalf("%q: %v is not a client error", body, err)

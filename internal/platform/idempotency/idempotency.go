@@ -239,7 +239,7 @@ func (m *Middleware) run(w http.ResponseWriter, r *http.Request, next http.Handl
 	completed = true
 
 	status, header := rec.result()
-	if status >= 500 || status == http.StatusTooManyRequests {
+	if retryable(status, header) {
 		m.release(r.Context(), req, claim)
 	} else {
 		kept := http.Header{}
@@ -255,6 +255,14 @@ func (m *Middleware) run(w http.ResponseWriter, r *http.Request, next http.Handl
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(rec.body.Bytes())
+}
+
+// retryable answers are not the request's outcome but an invitation to try
+// again (server errors, rate limits, and any answer with Retry-After, such as
+// a 409 for a lost database race): storing one would replay it to the very
+// retries it invites.
+func retryable(status int, header http.Header) bool {
+	return status >= 500 || status == http.StatusTooManyRequests || header.Get("Retry-After") != ""
 }
 
 // complete stores the answer. It runs even if the client has gone away,

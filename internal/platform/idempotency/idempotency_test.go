@@ -275,18 +275,20 @@ func TestScopesAreIndependent(t *testing.T) {
 func TestWhichAnswersAreStored(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		status int // 0: the handler panics
-		stored bool
+		name       string
+		status     int // 0: the handler panics
+		stored     bool
+		retryAfter bool
 	}{
-		{"201 created", http.StatusCreated, true},
-		{"200 without an explicit status", http.StatusOK, true},
-		{"400 invalid", http.StatusBadRequest, true},
-		{"409 conflict", http.StatusConflict, true},
-		{"429 rate limited", http.StatusTooManyRequests, false},
-		{"500 internal", http.StatusInternalServerError, false},
-		{"503 unavailable", http.StatusServiceUnavailable, false},
-		{"panic", 0, false},
+		{"201 created", http.StatusCreated, true, false},
+		{"200 without an explicit status", http.StatusOK, true, false},
+		{"400 invalid", http.StatusBadRequest, true, false},
+		{"409 conflict", http.StatusConflict, true, false},
+		{"409 lost a race: retry", http.StatusConflict, false, true},
+		{"429 rate limited", http.StatusTooManyRequests, false, false},
+		{"500 internal", http.StatusInternalServerError, false, false},
+		{"503 unavailable", http.StatusServiceUnavailable, false, false},
+		{"panic", 0, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,6 +300,9 @@ func TestWhichAnswersAreStored(t *testing.T) {
 					panic("handler failed")
 				case http.StatusOK:
 				default:
+					if tt.retryAfter {
+						w.Header().Set("Retry-After", "1")
+					}
 					w.WriteHeader(tt.status)
 				}
 				fmt.Fprintf(w, "call %d", n)

@@ -150,8 +150,21 @@ func From(err error, instance string) Problem {
 		Status:   info.status,
 		Detail:   detail,
 		Instance: instance,
-		Errors:   e.Fields,
+		Errors:   capped(e.Fields),
 	}
+}
+
+// MaxFieldErrors bounds the entries of one answer's errors: a request with
+// thousands of bad members or parameters must not be answered with a
+// document many times its own size.
+const MaxFieldErrors = 50
+
+func capped(fields []FieldError) []FieldError {
+	if len(fields) <= MaxFieldErrors {
+		return fields
+	}
+	out := append([]FieldError(nil), fields[:MaxFieldErrors]...)
+	return append(out, FieldError{Field: "request", Message: fmt.Sprintf("and %d more errors", len(fields)-MaxFieldErrors)})
 }
 
 // ContentType is the media type of every error answer.

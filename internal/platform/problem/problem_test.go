@@ -21,6 +21,17 @@ func TestKindsMapToStatuses(t *testing.T) {
 	}
 }
 
+func TestErrorListsAreCapped(t *testing.T) {
+	var fields []FieldError
+	for i := range 300 {
+		fields = append(fields, FieldError{Field: fmt.Sprint("query.q", i), Message: "unknown"})
+	}
+	p := From(Invalid("bad", fields...), "/x")
+	if len(p.Errors) != MaxFieldErrors+1 || p.Errors[MaxFieldErrors].Message != "and 250 more errors" {
+		t.Fatalf("%d errors, last %+v", len(p.Errors), p.Errors[len(p.Errors)-1])
+	}
+}
+
 func TestWrite(t *testing.T) {
 	for _, tc := range []struct {
 		err        error
