@@ -28,6 +28,13 @@ const (
 	// Every lost race means another change was applied, so only that many
 	// changes landing within one request's read-write windows exhaust it.
 	maxStatusAttempts = 16
+	// maxRSASlotWait bounds how long a create waits for an RSA generation
+	// slot. Past it the answer is 503 with Retry-After: a burst of large RSA
+	// creates then fails fast instead of queueing requests for minutes,
+	// until long after their clients have given up.
+	maxRSASlotWait = 5 * time.Second
+	// rsaBusyRetryAfter is the Retry-After of that 503.
+	rsaBusyRetryAfter = 5 * time.Second
 )
 
 // Service holds the use cases of the Config Vault; handlers call one method each.
@@ -37,11 +44,17 @@ type Service struct {
 	// generate makes a key pair: the pool's Generate (pre-generated RSA
 	// keys when keygen is given, inline otherwise); tests replace it.
 	generate func(keycrypto.Spec) (*keycrypto.Material, error)
-	// generating is a semaphore bounding the key generations running at
+	// rsaSlots is a semaphore bounding the RSA key generations running at
 	// once: RSA generation burns up to seconds of CPU and cannot be
 	// interrupted, so more of them than there are processors only queue.
-	generating chan struct{}
-	now        func() time.Time
+	// ES256 and Ed25519 keys take microseconds and never wait for a slot.
+	rsaSlots chan struct{}
+	// rsaSlotWait bounds the wait for a slot: maxRSASlotWait (tests change it).
+	rsaSlotWait time.Duration
+	// waitingForRSASlot, when set, is called as a create starts waiting for
+	// a slot (none was free): a test hook.
+	waitingForRSASlot func()
+	now               func() time.Time
 }
 
 // NewService wires the use cases to a database and the master keyring.
@@ -49,7 +62,7 @@ type Service struct {
 func NewService(pool *pgxpool.Pool, keyring *keycrypto.Keyring, keygen *keycrypto.Pool) *Service {
 	return &Service{
 		store: newStore(pool), keyring: keyring, generate: keygen.Generate,
-		generating: make(chan struct{}, runtime.GOMAXPROCS(0)), now: time.Now,
+		rsaSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), rsaSlotWait: maxRSASlotWait, now: time.Now,
 	}
 }
 
@@ -255,24 +268,54 @@ func (s *Service) CreateKey(ctx context.Context, in NewKey) (SigningKey, error) 
 	return s.store.createKey(ctx, sealedKey{SigningKey: k, ciphertext: ciphertext, masterKeyID: masterKeyID})
 }
 
-// generateKey runs the generator once a slot of the generating semaphore is
-// free. Waiting for one follows the request: a request cancelled or timed out
-// meanwhile gives up without generating.
+// generateKey runs the generator, for RSA once a slot of the rsaSlots
+// semaphore is free. The request decides how long it is worth waiting for
+// one, up to rsaSlotWait: a request that ends meanwhile (cancelled, timed
+// out) gets its context's error, one that waits too long a 503. A request
+// that ended while its key was being generated gets its context's error too,
+// and no key: nobody would learn the id of a key stored for it.
 func (s *Service) generateKey(ctx context.Context, spec keycrypto.Spec) (*keycrypto.Material, error) {
-	busy := func(cause error) error {
-		return &problem.Error{Kind: problem.KindUnavailable, Detail: "the server is busy generating other keys; retry shortly",
-			RetryAfter: time.Second, Err: cause}
+	if spec.RSA() {
+		release, err := s.rsaSlot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
+	m, err := s.generate(spec)
+	if err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, busy(err)
+		clear(m.PrivateDER)
+		return nil, err
 	}
+	return m, nil
+}
+
+// rsaSlot takes a slot of the RSA semaphore, waiting at most rsaSlotWait
+// and no longer than ctx lasts; release gives it back.
+func (s *Service) rsaSlot(ctx context.Context) (release func(), err error) {
+	release = func() { <-s.rsaSlots }
 	select {
-	case s.generating <- struct{}{}:
-	case <-ctx.Done():
-		return nil, busy(ctx.Err())
+	case s.rsaSlots <- struct{}{}:
+		return release, nil
+	default:
 	}
-	defer func() { <-s.generating }()
-	return s.generate(spec)
+	if s.waitingForRSASlot != nil {
+		s.waitingForRSASlot()
+	}
+	timeout := time.NewTimer(s.rsaSlotWait)
+	defer timeout.Stop()
+	select {
+	case s.rsaSlots <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-timeout.C:
+		return nil, &problem.Error{Kind: problem.KindUnavailable, RetryAfter: rsaBusyRetryAfter,
+			Detail: "the server is busy generating other RSA keys; retry later, or choose ES256 or EdDSA, which need no wait"}
+	}
 }
 
 // Key finds a key by id or kid.
@@ -322,53 +365,50 @@ func (s *Service) listKeys(ctx context.Context, q ListQuery, tenantID uuid.UUID,
 }
 
 // TenantActiveKey is the key that signs for a tenant now: its newest active,
-// unexpired tenant-level key. An inactive tenant has none.
+// unexpired tenant-level key. An inactive tenant has none (the store's query
+// decides; here it is only told why).
 func (s *Service) TenantActiveKey(ctx context.Context, tenantID uuid.UUID) (SigningKey, error) {
-	t, err := s.store.tenant(ctx, tenantID)
-	if err != nil {
+	k, owner, err := s.store.activeKey(ctx, tenantOwner(tenantID))
+	switch {
+	case err != nil:
 		return SigningKey{}, err
+	case k != nil:
+		return *k, nil
+	case !owner.TenantIsActive:
+		return SigningKey{}, problem.NotFound("tenant %s is inactive, so it has no active key", tenantID)
 	}
-	if !t.IsActive {
-		return SigningKey{}, problem.NotFound("tenant %s is inactive, so it has no active key", t.ID)
-	}
-	return s.store.activeKey(ctx, t.ID, nil,
-		problem.NotFound("tenant %s has no active, unexpired tenant-level key", t.ID))
+	return SigningKey{}, problem.NotFound("tenant %s has no active, unexpired tenant-level key", tenantID)
 }
 
 // SiteActiveKey is the key that signs for a site now: its own newest active,
 // unexpired key, else its tenant's. An inactive site has none, not even its
-// tenant's, and neither has a site of an inactive tenant.
+// tenant's, and neither has a site of an inactive tenant (decided by the
+// store's one query, as for TenantActiveKey).
 func (s *Service) SiteActiveKey(ctx context.Context, siteID uuid.UUID) (SigningKey, error) {
-	site, err := s.store.siteState(ctx, siteID)
+	k, owner, err := s.store.activeKey(ctx, siteOwner(siteID))
 	switch {
 	case err != nil:
 		return SigningKey{}, err
-	case !site.IsActive:
+	case k != nil:
+		return *k, nil
+	case !owner.SiteIsActive:
 		return SigningKey{}, problem.NotFound("site %s is inactive, so it has no active key", siteID)
-	case !site.TenantIsActive:
+	case !owner.TenantIsActive:
 		return SigningKey{}, problem.NotFound("the tenant of site %s is inactive, so the site has no active key", siteID)
 	}
-	return s.store.activeKey(ctx, site.TenantID, &siteID,
-		problem.NotFound("neither site %s nor its tenant has an active, unexpired key", siteID))
+	return SigningKey{}, problem.NotFound("neither site %s nor its tenant has an active, unexpired key", siteID)
 }
 
 // TenantJWKS is the published key set of a tenant: its tenant-level keys
 // that are active or inactive and unexpired; empty for an inactive tenant.
 func (s *Service) TenantJWKS(ctx context.Context, tenantID uuid.UUID) ([]json.RawMessage, error) {
-	if _, err := s.store.tenant(ctx, tenantID); err != nil {
-		return nil, err
-	}
-	return s.store.publishedKeys(ctx, tenantID, nil)
+	return s.store.publishedKeys(ctx, tenantOwner(tenantID))
 }
 
 // SiteJWKS is the published key set of a site: its own keys and its
 // tenant's, as for TenantJWKS; empty when the site or its tenant is inactive.
 func (s *Service) SiteJWKS(ctx context.Context, siteID uuid.UUID) ([]json.RawMessage, error) {
-	site, err := s.store.site(ctx, siteID)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.publishedKeys(ctx, site.TenantID, &siteID)
+	return s.store.publishedKeys(ctx, siteOwner(siteID))
 }
 
 // SetKeyStatus moves a key through its lifecycle. Each write is conditional

@@ -127,20 +127,6 @@ func (s *store) deleteSite(ctx context.Context, id uuid.UUID, expected []int64) 
 	return s.deleted(n, err, func() error { _, err := s.site(ctx, id); return err })
 }
 
-// siteState is what the key rules need to know about a site.
-type siteState struct {
-	TenantID                 uuid.UUID
-	IsActive, TenantIsActive bool
-}
-
-func (s *store) siteState(ctx context.Context, id uuid.UUID) (siteState, error) {
-	row, err := s.q.SiteState(ctx, id)
-	if err != nil {
-		return siteState{}, notFoundOr(err, "site %s not found", id)
-	}
-	return siteState{TenantID: row.TenantID, IsActive: row.IsActive, TenantIsActive: row.TenantIsActive}, nil
-}
-
 // keyOwnerExists checks, before a key is generated, that its tenant exists
 // and that its site (if any) exists in that tenant, with the errors the
 // foreign keys would give at insert.
@@ -205,21 +191,73 @@ func (s *store) listKeys(ctx context.Context, tenantID uuid.UUID, siteID, after 
 	return mapRows(rows, keyFromRow), classify(err)
 }
 
-// activeKey returns the key that signs now; notFound is the error when there is none.
-func (s *store) activeKey(ctx context.Context, tenantID uuid.UUID, siteID *uuid.UUID, notFound error) (SigningKey, error) {
-	row, err := s.q.ActiveKey(ctx, db.ActiveKeyParams{TenantID: tenantID, SiteID: siteID})
-	if err != nil {
-		if err = classify(err); problem.Is(err, problem.KindNotFound) {
-			return SigningKey{}, notFound
-		}
-		return SigningKey{}, err
-	}
-	return keyFromRow(row), nil
+// keyOwner is whose keys a question is about: a tenant (its tenant-level
+// keys) when only tenantID is set, or a site (its own keys and its tenant's)
+// when siteID is set.
+type keyOwner struct {
+	tenantID, siteID *uuid.UUID
 }
 
-func (s *store) publishedKeys(ctx context.Context, tenantID uuid.UUID, siteID *uuid.UUID) ([]json.RawMessage, error) {
-	rows, err := s.q.PublishedKeys(ctx, db.PublishedKeysParams{TenantID: tenantID, SiteID: siteID})
-	return mapRows(rows, func(r db.ConfigvaultSigningKey) json.RawMessage { return r.PublicJwk }), classify(err)
+func tenantOwner(id uuid.UUID) keyOwner { return keyOwner{tenantID: &id} }
+func siteOwner(id uuid.UUID) keyOwner   { return keyOwner{siteID: &id} }
+
+// notFound is the error for an owner that does not exist.
+func (o keyOwner) notFound() error {
+	if o.siteID != nil {
+		return problem.NotFound("site %s not found", *o.siteID)
+	}
+	return problem.NotFound("tenant %s not found", *o.tenantID)
+}
+
+// ownerState is what the active-key query reports about the owner, for
+// telling why it has no key; the query alone decides whether it has one.
+type ownerState struct {
+	TenantIsActive bool
+	SiteIsActive   bool // true for a tenant owner
+}
+
+// activeKey returns the key that signs now for the owner, or nil and the
+// owner's state when there is none, in one query; a missing owner is a
+// not-found error.
+func (s *store) activeKey(ctx context.Context, o keyOwner) (*SigningKey, ownerState, error) {
+	row, err := s.q.ActiveKey(ctx, db.ActiveKeyParams{TenantID: o.tenantID, SiteID: o.siteID})
+	if err != nil {
+		if err = classify(err); problem.Is(err, problem.KindNotFound) {
+			return nil, ownerState{}, o.notFound()
+		}
+		return nil, ownerState{}, err
+	}
+	state := ownerState{TenantIsActive: row.TenantIsActive, SiteIsActive: row.SiteIsActive}
+	if row.ID == nil {
+		return nil, state, nil
+	}
+	k := keyFromRow(db.ConfigvaultSigningKey{
+		TenantID: *row.TenantID, ID: *row.ID, SiteID: row.SiteID, Kid: *row.Kid, Algorithm: *row.Algorithm,
+		KeySize: row.KeySize, PublicKeyPem: *row.PublicKeyPem, PublicJwk: row.PublicJwk,
+		PrivateKeyCiphertext: row.PrivateKeyCiphertext, MasterKeyID: *row.MasterKeyID, Status: *row.Status,
+		ExpiresAt: *row.ExpiresAt, RevokedAt: row.RevokedAt, Version: *row.Version,
+		CreatedAt: *row.CreatedAt, UpdatedAt: *row.UpdatedAt,
+	})
+	return &k, state, nil
+}
+
+// publishedKeys returns the public JWKs the owner publishes, in one query; a
+// missing owner is a not-found error.
+func (s *store) publishedKeys(ctx context.Context, o keyOwner) ([]json.RawMessage, error) {
+	rows, err := s.q.PublishedKeys(ctx, db.PublishedKeysParams{TenantID: o.tenantID, SiteID: o.siteID})
+	if err != nil {
+		return nil, classify(err)
+	}
+	if len(rows) == 0 {
+		return nil, o.notFound()
+	}
+	keys := make([]json.RawMessage, 0, len(rows))
+	for _, jwk := range rows {
+		if jwk != nil { // the owner's row without a key
+			keys = append(keys, jwk)
+		}
+	}
+	return keys, nil
 }
 
 // setKeyStatus writes a new state if the row is still at version; ok is

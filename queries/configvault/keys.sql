@@ -38,35 +38,61 @@ ORDER BY id
 LIMIT @row_limit;
 
 -- name: ActiveKey :one
--- The key that signs now: active and unexpired, of an active tenant and, when
--- site_id is given, of an active site (an inactive site gets no key at all,
--- not its tenant's); a site's own key before its tenant's, newest first.
--- s is the requested site (NULL without site_id), joined to every candidate.
-SELECT k.* FROM configvault.signing_keys k
-JOIN configvault.tenants t ON t.id = k.tenant_id
-LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = sqlc.narg(site_id)::uuid
-WHERE k.tenant_id = @tenant_id
-  AND (k.site_id IS NULL OR k.site_id = sqlc.narg(site_id)::uuid)
-  AND k.status = 'active'
-  AND k.expires_at > now()
-  AND t.is_active
-  AND (sqlc.narg(site_id)::uuid IS NULL OR s.is_active)
-ORDER BY (k.site_id IS NOT NULL) DESC, k.id DESC
-LIMIT 1;
+-- The key that signs now for one owner: a tenant (tenant_id given: its
+-- tenant-level keys) or a site (site_id given: its own keys, then its
+-- tenant's). Active and unexpired, a site's own key before its tenant's,
+-- newest first. An owner that is inactive, or whose tenant is, has none at
+-- all (an inactive site does not fall back to its tenant's key): that rule is
+-- written here and in PublishedKeys, nowhere else. One row when the owner
+-- exists, with the owner's state so the caller can say why there is no key,
+-- and the key's columns, all NULL when there is none; no row when the owner
+-- does not exist.
+WITH owner AS (
+    SELECT t.id AS tenant_id, NULL::uuid AS site_id, t.is_active AS tenant_is_active, true AS site_is_active
+    FROM configvault.tenants t
+    WHERE sqlc.narg(site_id)::uuid IS NULL AND t.id = sqlc.narg(tenant_id)::uuid
+    UNION ALL
+    SELECT s.tenant_id, s.id, t.is_active, s.is_active
+    FROM configvault.sites s
+    JOIN configvault.tenants t ON t.id = s.tenant_id
+    WHERE s.id = sqlc.narg(site_id)::uuid
+)
+SELECT o.tenant_is_active, o.site_is_active, k.*
+FROM owner o
+LEFT JOIN configvault.signing_keys k ON k.id = (
+    SELECT c.id FROM configvault.signing_keys c
+    WHERE o.tenant_is_active AND o.site_is_active
+      AND c.tenant_id = o.tenant_id
+      AND (c.site_id IS NULL OR c.site_id = o.site_id)
+      AND c.status = 'active'
+      AND c.expires_at > now()
+    ORDER BY (c.site_id IS NOT NULL) DESC, c.id DESC
+    LIMIT 1
+);
 
 -- name: PublishedKeys :many
--- The JWKS: unexpired, unrevoked keys of an active tenant — its own, plus one
--- site's when site_id is given, and then nothing at all if that site is
--- inactive. s is the requested site, as in ActiveKey.
-SELECT k.* FROM configvault.signing_keys k
-JOIN configvault.tenants t ON t.id = k.tenant_id
-LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = sqlc.narg(site_id)::uuid
-WHERE k.tenant_id = @tenant_id
-  AND (k.site_id IS NULL OR k.site_id = sqlc.narg(site_id)::uuid)
-  AND k.status IN ('active', 'inactive')
-  AND k.expires_at > now()
-  AND t.is_active
-  AND (sqlc.narg(site_id)::uuid IS NULL OR s.is_active)
+-- The JWKS of one owner, chosen as in ActiveKey: the unexpired, unrevoked
+-- (active or inactive) keys of a tenant, or of a site and its tenant; none
+-- at all when the owner or its tenant is inactive. No row when the owner
+-- does not exist; one row with a NULL public_jwk when it publishes nothing.
+WITH owner AS (
+    SELECT t.id AS tenant_id, NULL::uuid AS site_id, t.is_active AS tenant_is_active, true AS site_is_active
+    FROM configvault.tenants t
+    WHERE sqlc.narg(site_id)::uuid IS NULL AND t.id = sqlc.narg(tenant_id)::uuid
+    UNION ALL
+    SELECT s.tenant_id, s.id, t.is_active, s.is_active
+    FROM configvault.sites s
+    JOIN configvault.tenants t ON t.id = s.tenant_id
+    WHERE s.id = sqlc.narg(site_id)::uuid
+)
+SELECT k.public_jwk
+FROM owner o
+LEFT JOIN configvault.signing_keys k
+       ON o.tenant_is_active AND o.site_is_active
+      AND k.tenant_id = o.tenant_id
+      AND (k.site_id IS NULL OR k.site_id = o.site_id)
+      AND k.status IN ('active', 'inactive')
+      AND k.expires_at > now()
 ORDER BY k.id;
 
 -- name: SetKeyStatus :one

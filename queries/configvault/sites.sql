@@ -30,10 +30,3 @@ RETURNING *;
 DELETE FROM configvault.sites
 WHERE id = @id
   AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY (sqlc.narg(expected_versions)::bigint[]));
-
--- name: SiteState :one
--- A site's tenant and whether the site and its tenant are active, in one read.
-SELECT s.tenant_id, s.is_active, t.is_active AS tenant_is_active
-FROM configvault.sites s
-JOIN configvault.tenants t ON t.id = s.tenant_id
-WHERE s.id = @id;

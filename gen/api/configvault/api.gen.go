@@ -129,7 +129,7 @@ func (e SigningKeyCreateKeySize) Valid() bool {
 	}
 }
 
-// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 type Domain = string
 
 // FieldError defines model for FieldError.
@@ -252,7 +252,7 @@ type SigningKeyList struct {
 type Site struct {
 	CreatedAt time.Time `json:"created_at"`
 
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   Domain             `json:"domain"`
 	Id       openapi_types.UUID `json:"id"`
 	IsActive bool               `json:"is_active"`
@@ -265,7 +265,7 @@ type Site struct {
 
 // SiteCreate defines model for SiteCreate.
 type SiteCreate struct {
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   Domain `json:"domain"`
 	IsActive *bool  `json:"is_active,omitempty"`
 
@@ -284,7 +284,7 @@ type SiteList struct {
 
 // SiteUpdate defines model for SiteUpdate.
 type SiteUpdate struct {
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   *Domain `json:"domain,omitempty"`
 	IsActive *bool   `json:"is_active,omitempty"`
 
@@ -296,7 +296,7 @@ type SiteUpdate struct {
 type Tenant struct {
 	CreatedAt time.Time `json:"created_at"`
 
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   Domain             `json:"domain"`
 	Id       openapi_types.UUID `json:"id"`
 	IsActive bool               `json:"is_active"`
@@ -308,7 +308,7 @@ type Tenant struct {
 
 // TenantCreate defines model for TenantCreate.
 type TenantCreate struct {
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   Domain `json:"domain"`
 	IsActive *bool  `json:"is_active,omitempty"`
 
@@ -326,7 +326,7 @@ type TenantList struct {
 
 // TenantUpdate defines model for TenantUpdate.
 type TenantUpdate struct {
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   *Domain `json:"domain,omitempty"`
 	IsActive *bool   `json:"is_active,omitempty"`
 
@@ -373,6 +373,9 @@ type Conflict = Problem
 // Forbidden An RFC 9457 problem document.
 type Forbidden = Problem
 
+// KeyGenerationBusy An RFC 9457 problem document.
+type KeyGenerationBusy = Problem
+
 // KeyState defines model for KeyState.
 type KeyState = SigningKey
 
@@ -396,25 +399,25 @@ type CreateKeyParams struct {
 
 // DeleteKeyParams defines parameters for DeleteKey.
 type DeleteKeyParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ActivateKeyParams defines parameters for ActivateKey.
 type ActivateKeyParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // DeactivateKeyParams defines parameters for DeactivateKey.
 type DeactivateKeyParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // RevokeKeyParams defines parameters for RevokeKey.
 type RevokeKeyParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -441,13 +444,13 @@ type CreateSiteParams struct {
 
 // DeleteSiteParams defines parameters for DeleteSite.
 type DeleteSiteParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateSiteParams defines parameters for UpdateSite.
 type UpdateSiteParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -483,13 +486,13 @@ type CreateTenantParams struct {
 
 // DeleteTenantParams defines parameters for DeleteTenant.
 type DeleteTenantParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateTenantParams defines parameters for UpdateTenant.
 type UpdateTenantParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1807,6 +1810,15 @@ type ConflictApplicationProblemPlusJSONResponse Problem
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
+type KeyGenerationBusyResponseHeaders struct {
+	RetryAfter int
+}
+type KeyGenerationBusyApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers KeyGenerationBusyResponseHeaders
+}
+
 type KeyStateResponseHeaders struct {
 	ETag string
 }
@@ -1935,6 +1947,23 @@ func (response CreateKey422ApplicationProblemPlusJSONResponse) VisitCreateKeyRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateKey503ApplicationProblemPlusJSONResponse struct {
+	KeyGenerationBusyApplicationProblemPlusJSONResponse
+}
+
+func (response CreateKey503ApplicationProblemPlusJSONResponse) VisitCreateKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5203,100 +5232,104 @@ func (sh *strictHandler) ListTenantSites(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9tGsvZf6cK7VUvtQqQkS85a+qR1lF3HjuOy7NdVJ/IxR0CTnAicQWYGkhmX/vup7hncSPAiW1Ic",
-	"R59sAZh7X5/uHn6KEj3NtULlbHT4KZqgSNHwf5+KZIJPtXJGZ/R3ijYxMndSq+gw+q++gkyrMSSZpMYw",
-	"FTNIqAm4CcIFzsCi60dxZPC3QhpMo0NnCowjm0xwKqhHN8sxOoysM1KNo+vrODp5I8aLY72ZIFhnaDRU",
-	"TroZODEGPQI3kRYu0Viplf8bwaDVhUnwpkO/0Inw43UN//b1i3KAxKBwmH7mQNdxlAsjpujKbS6M1aZ7",
-	"1KHCj+5Dwl8My/Fzg5dSFxZyMebBJX3+W4FmFsWRElMaz7eJmjOZio8vUI3dJDo82N2Lo6lU5d+7cceG",
-	"PEtxmmuHKpk9x9niBI+hUPK3wp/1SBt/Gn53oLcLTsPewQHkRionzjOE49Onz55BMhFGJLT6GGyRTEBY",
-	"EPD27bPvt47AoDMSLVxJN+HFWjH1AwiVwrlOZzBGx29G0lgHQtkrNNUuePKtt6Gxhm1axJL92Ds4mN+P",
-	"XDiHhvr831/Ozj7u7W6fnX387uT9P/8WdW7W6Cfhkkn3MRJVl6dXUqvfrIlQYwRp4VxYTEGrGLQBi5do",
-	"RAa94Vl0+egsiuEsutw/i4Zb/Hr4jyHvt1CzI0+RvhuR5xltnlbZDK4mqEArhExaotbAPzwVGrkwBpWD",
-	"3hWKC/rOgqJRYUrL2IoBM4uwv7u3fGtH237JS/f08QY0Zo8TJy/xB5k57GCCn2kpgj+BHrHWFm0AL1Cq",
-	"8vlIZBa3SDQQ7SzjCGk/+AZRB3uea52hUDyn5zh7jaPuk7zA2d8tyBR6gWRpOtJZGF7IdAg9Oo3XPzyF",
-	"7x4/+he4STE9Z/LfqiaVCzep53TBJLlceDS28/H+Kgo93v4fsf37zvaTD9vLKPQ5zk6dcIVdudcXOKu4",
-	"T1qw3OIIhn7rhoAfk6xI0QJ+zGnOvgEx5zA8GTLFWSLM6bKz8N22DuJvhvY8+n+DWh8N/Fs7qKbuBbWc",
-	"Src4/VdijGDl70tFYsbtmmOmOBJF5qLDg52Y9lpOiyn9scNb7f+qyVYqh2M0PIdT6fDZ90s0lXTIRLLk",
-	"0On9B5muPPiRNlPhosOoKPjLxeN8g0oot2wOjt+umoX/4kvncU2Nba6VRVZm/xbpa/ytQMsHlGjlUPF/",
-	"WTZ5BTvIjT7PcPrPX63XtpsRwSvfyg+6uGLjhyXZNhUZzZvkqQEBI4lZSs+luhSZTI9giMZoY0tKRZFM",
-	"4Fyk/st+dB1HT7UaZTK591UESZ5kwk5KNYgfpXVSjZkZSdxpA/hRTPMMQUBa+CkhpHoqpPIqQlT70dak",
-	"c/oQmMVlloEplJJqzIv/QZtzmaao7n31BlMy8ERmIRPJhTd30EylrXWmztHwHEAhppZnHAQErpjwzSZ6",
-	"Kse0HWQyLJkr2SRSsexXeOXPhlitYUCXxmzXQOGzAX/DQ7zU7gddqPQ+N/2l9iZYacpCj9UZnCOZ9pZM",
-	"OKG0m6AJEmWLt/uVwUSrVFIvPwiZYXrflDIsrY9hZdFYJzIM0/Nt73FOx2oGfp9YtEBvf/dRDPu7BzHs",
-	"7z2JgXQKHOw8iqHf7/tNfKtE4SbayN/vd/ueNphMGARmLjVmQ8YLyDC93OgErSXT/b6Pd15MXQkLBRnI",
-	"5zjSBr1QE5DK0QjZjA3Srs+qMQxCc/ieZWKX7/L9y1OYaOtIHUIvQ+c9klSOpbMxTGb5BBU90M4egXAw",
-	"1dbB3sGjhgOzFQOtTZAdlAiL21JZVFaSqZR5l8U6TW8zfYVmm74hGVFp1XICUdy2nB9tZOv1u229OPqB",
-	"9NgJESKtPDckMp30Gpp13OKGvJug8Z47KcJLkRXklsSA/XEfhuR49b1+GcYwZMOqz/YU/UmGRb+yJ4b9",
-	"rilNiZLG2O161/bHL2F+dYP3VWf6/FdMHHX247vnXUeaF+eZTODH059fwjs8B6KcHlvjB7vfbR0FBycR",
-	"hl3M3MhLUpu1N04Tb2+WyMYb2KbH2Vgb6SZTmltiLjsWGUfY+fRCpt3PHTvcqMgE/SV6fXocxdHJ0yiO",
-	"fn7+qrEndQvV2U9hsdmPlePOxh87G8/WnxbN068i5s3yIy45s9NFaiTvgf6VDqd23VbTsV9XXQtjxGxx",
-	"QtRh1/itc+q0mX98dwqi/KQGseRYeUOMyKM+kL2Dx1EcvQr/npT/pt+fHnduce3DdFCudyu9V9SvnK3D",
-	"MDjJEWk9edsJpn0Yls7v8BAu0cjRjH3iuP4GCuVkBtKdKe+XUb8GL/UFpsNDcGRUKZHFgSnqdtp4SSvG",
-	"Qqp+w6uTFlI08hLTspFFd3imBG/T1URbLL+2H4QbwkRYyIXlzlQKbiLYOleaxDVPBAyK1IKw9TAxXE2Q",
-	"Fal0JPbPVOV6atNY9xG9Vyj5U79NijRYc5vOVOPEKt+/7IL9Hp4GfeWH7zy5l+wwLR5aKm2eiRmwBtEj",
-	"8IjXzk5DQYBWCYItjCHLjrTs1UQ6BJuLhGEfZ+R0iukRJB5n9WetLqWV5xmCVxRs/Dc67ZWw2blMpcGE",
-	"ZiQy0JdojEzRbrFeNziig+zP65Z1qEwcvcSPbhkq+UpYf2AlKOmBPwSFHx0jkkegiiwDNtcRMmFdBVTS",
-	"C29OeD9zYeSG5TZvXzGs8mT/4DsIFgekOimmqNyi2E7RCZl1i2H2/LrAD2QAaUb+RmkIlQ5hvJl8aqjd",
-	"BTFFdGedUEm3HrCVaJgHG+LISZd1t/IPFinz7etnINnIG82IdliWSZUSlYbd63eCCk1Jym/L0asZdonW",
-	"hrO0IOBFU+beTI8yyv5BuBYOkQqH206yybR4uJX02byNV8BrcI6Y9MoHK3/v2O7Xp8cw1WmRFcSQZCwy",
-	"/RNfnDxlfj5J9w4Odp8wVLaCDRpHHsyCRR1VYYs/vnvewBehd/rf423ibQaSH+8XJtvqtMO8jfTh16uL",
-	"DbVtaHDRFQGgGQWjiyF6C69OfoLeacGk8YrfPMfZMzXS3bMpobCOE1grK2qW2RA6jBuY1yZHXuTpDSlw",
-	"joN8tw2crUb+KospEHyDwFpb3jqwuMZNG5TeYpXWrFfz6lNuxTyaeldeZK8avMuoenxb7FxOWKoPqZjZ",
-	"Fvr66PFBA3599PhgDf56E26EHptqzIdsrLGhdARhcNjb2f/XVsOyo7/jRzvf7cX7O08ev+8avEG084KX",
-	"XpWBHsbb/On7aA2/3c7wEjNil1JPGhDnFquPfIv6s5a/uClv3ITQ58V+1XQ1+byQHuNt00elJzdSmE2U",
-	"bVFhNmKf6zpqWCwLTMgTaffWvTLPDO31fI4WSivMYdWUAzKxuQaq41cdYasS1l+zTfTNVyAHA+QRNipu",
-	"heZuJswcfpYYu/ERNfe+klst5ruHo1jKqfM7umyvbodnHX4d3PqWiWPtyU+laj7dvVVa+JLDv+5Yl4/q",
-	"/VXk0O1IltuSJn7v/9TyZG571ksFv+bbkAuBcv9wyeDn8e3JBjI8MSmMdLNT+tRP8ByF6crlOIZ/8xsQ",
-	"SYLWgtMXqKAn4Md3b7ZAWltgCuczNlSfHf8EFs2lTDCGkdFTEFBYNH+3kOmxVGSi8mM3wTP183HhJrDX",
-	"3wmJf9vNoO3YCOX6cCKSSSNOW+WDNGO5DN9hao/KOZypMAlwhVEWUI20SXBKprFWHswbZfrKy0MeuxHK",
-	"8qEnndew8qFBkZJHgCJlhFCqsc9W6QWfNRfG+Wwp9gC40ZVhOzDyYqDObgmBeTdBaSCTI0xmScagFln1",
-	"84M5n4bkX7W7jKtsLZVCihk6rBt4ld7uLTxrvl7fY9WICInO/q3JosNoIMV0cLk70KJwk70Bv2kRGz/3",
-	"UTmpRrqM+wmfCRFSR06FOIVXmXAksaPFAJ4fOw6bxYuLAwSM7ZNgTJie+ByMKmulSbW2f6bO1D/gVYjX",
-	"+CMxCGNURGGYwgQNxmWojZPDUCVmltO73vHJ6fbewePt/zz9CQqVoocr8zB9mArr0FCvW2cKeJoe3TZI",
-	"dOjZRCjqMs21JPJ+VUEefiI1eC4s/Pju+Wmf5vscZzWhHNYZVL2p8FGFBlq/FTegbeg1IP3DkJ/RBexD",
-	"SMKy1LzE9qFXYvuH89h+XK1sm4eivdvqA4cfIBfW+Uy2BoZPY2yG2x9ugMfDsaqz9oJnrA2NwX7zRFCb",
-	"MtuvzPksm/M7z76iTLEKScZ0oIqGwmnuZjHgJXI2sHSWF1BSFbXe4rN5wRKJzo6eodvOxVgqpiWpfAor",
-	"ZxSbFM0hBzHmUnHPRXLRhMG519e8K55uyN33GZfDkzdiPDwCiyqlTaJWdfaCVuDNEhsH3vXyhpfG+T6e",
-	"uYkZaDEe1YdMW1c2hN5wf3dvuNVv9suJMiEwQP0R0ZEcrnJLaVbWh0ef7O7ubB168Q7zyaScR0r072GN",
-	"aSN5lBfNMogYOoTgPfPmDoSC4Vwcfwg+7eWQ85Ocma3J87XlnJq5vj4yBb26c7f9GvNMzDA9BLKhhltH",
-	"7T59ukBIZOHOpS3jI7R7e3vDrSMa52oiM2xkFzeSylppUjEM93eeDPvE5CUd5R7B2duHiS6M5c05uUQz",
-	"Cykh0sJwWeLEMBzE/sF3W0fAsQdPgT5c4U9uLk2NFWImE1Q+xhuE83Eukglu7/V3yOJlqT9xLreHg8HV",
-	"1VVf8Ou+NuNBaGsHL549PXl5esJt6ngD58DJMfx/Nk7jKCQuR4fRbn/Hf6lzVCKX0WH0qL/TfxRxnsKE",
-	"NfCgjOzm2nYka/4nyG4LIkgfaVoAGGexjTjXFwMvBzUJZfaVday/S8HqX4So/pm68NlttSIQdJxMRfMS",
-	"3m9lZa88SyvV6lPGm/n6v3Rbb/Ung7m0+ev33o5F6/6t09kdZKgFj+W6bTETI8xnZ+7t7N5ThpyfU/rZ",
-	"CXHtcoxV31ff8Sz2d3aWNah2YtBIUuUmu+ubtJK1uNGj9Y3qPEpu8WR9iyrtlBrs7W0yr2aWFh9DcCbX",
-	"tawzsGrHgsm7dCl+aRrE74mMbTGdCjOrrWPRtObIPhVjWydhUM8sBgafLnB27YUAabhFcfB90Hxl0gUx",
-	"/ljr9CiYgKQ3aShMyQrItBqjqRMfEvSFR2VSen+Bm33/n8XNoa7Ds3GLl/aXrcMn0H3NpLi/vkWVjkoN",
-	"dvc2IaiFpNB7o0e/716XLNJhHI3RLa3nIPuetItMy1qOC5nGsOAjHoXiq8oLYaO4rUgWCO8/6J6HGo8W",
-	"7ezcb6Zyx3K+KFf5G6LtWydQ9t3n6JMd+aXUeTOJFMqTrt+3xeugdOnY6Pq8HuMl1lrTb2OOwURPyXbz",
-	"j9ggP4IwAVIHQjXduNKDIQNcqjF5nKUjyaUMVSERJEKRm3mOUDmo0NvfebLVh3fSTXThGj5ODIlWZR1b",
-	"21cii9w7MCkbkGLkgt/PPsAinx6H4W5ZRWzAJVXpwjemMm5s7nztOuYncRE0DFThhZUGzyDFu+XJBotZ",
-	"p3NbWWPnBTPEzHbARlClg9Zc2Ga9etoV8x2rFptOxWzuQ07HDC7yAjbUZY+JB4Z7YLiNGc6b+ttkt6zl",
-	"Ok/Ud8BxVdWXXZc0/ZqmwHqwzWJtPRiD1U0VRp96E9CCyDKwRZJgl1HJ3T9wzl/Gu/HnHVihdI27+YAh",
-	"MppOp8dzSm9BjwAZl6yQtixF6zzkGVewccaQL1lPFVTvYytB7XC9WPl/5eNXbTp9Ia3jIW9Mp77E+zpe",
-	"+2EZLF7/5dxNA9Sio/zdhfptW90u4he/rKa8ld25cdX0+zv1B0OeT1eVImfi09JCUK558l85aHGbrNYI",
-	"2c6x2gsOkXSxSYPfPJOx59apKDw6ZkPGJ3UkVF3FHQgKjuvyw0a5LfFb2armPVYVIlR4h0pIH5XUIeDm",
-	"uJxkf+dJfwmUzXlbXy2WXeXx3TuKXY75gF9/c/h1M/1iOYDtsBV46uDzSrEOPoXc743BbO7e6bEvaeM4",
-	"JCOMOLMxSH9BjzNCWcFVXMuQ689j3s+BruNGSLYKstsHQPtOTL4VBFoh2kxBLcLp1ERLEe52e5JOcaD3",
-	"TDg0UC1RZCGhgCw7T9udeHagxTs1YJZB2bSYB+BapfdnEAXk2vpD77CAbiSSwrVJ7GMXXZZTmevCGRiY",
-	"pRZyg1wdI3096blOZ0egp9I5TMtvLhDzkG3GNxeQccV0H0Ctqb7ExbtMFqnbZ43egrC9GxMpJLVuZCLd",
-	"Dz+GjOoHvvwGgLgVysgT3nIx0GEgDX69urD9ktI6tdNxiB5xxbsHEmIoVOtiubKWjpg5zwovGVolclqh",
-	"PfKZfz5Xrfo+RHMDesH3f/lR+vASMeWEwkby8lJlxzdX3CGDcf+d3nrrJpNTdI3bTOa4je9q3W5c1rqK",
-	"7VoXu34++92zvmpRZOOevRqFrUuRbVybPGX6Z4NuiTa/RHt10XuZ77Yq1cCWXj21WoG7jRij8k5+eQPj",
-	"/s4+yAY3pNojyR5YWA6+PfcW4x+Ov81fP3nHIFirTHUlFDbn6vypQLGvM9uBQbRmkrb98qyHtbw3qAtv",
-	"lrIgX+Flc0zkSCZQMOjAoPp2kwoUXnGeaJdGCvfiusYVm31mzQ1VD/REI5eizcgjkWU+sdzpluTi4gTq",
-	"kwcpk+wnwob7k8sy8U7t5bXsH56EVMeqH+zEe2TFMmZZFdrYxl0EoPTVLXNmqDtayoUnGwae2nGm9n3P",
-	"y4NNofLoaww33aW2axRxrtZ0ZWHWXzTs06qu69JZrqKfkifKJxsEe6p8nCD1e4XK0FoYVkWhXJXjLyv3",
-	"xQohnjMtrM95qyNCSkMTqoDCol152eQRCH9r8Jow0JsS5P4qA0GtEux7DgWVBcwPwaBvMhjUrp1dFg5a",
-	"iAHVAqCh3gafqrj/xpGgwMjtWBBZfFVlU1n3d6PI0Ofy8xfEhjgqzhlMzYXpK/VQ+HBH0NxK2q0iReEg",
-	"KuCjTVRLlNpSX2m+t1uIHFW0eseW0DIfpIb9H/yP+7OsQgRphWS9qfCqfvrizuNISyJEtyJ078p6+mOi",
-	"RKs5r4wTPXDgtxApWqmOqljRzU2pL48ZzV+eaEPyXcszu0H4x1P1QwDo6wwAVfhoZwjoy+M9DT2zjGJX",
-	"Rn082HWB5d0ZFe7VIlP+lYjqZtAbRYWgV1/Pfo6lQR5uaS+/IQ5o3/DCbfydR8swtIeo0Ros7SFUdJuh",
-	"otYVPbEHp1l8S8U/N5d+OUy9ITNvEkZaGiCaVz/Qq1ciDHKUJ9HKypT4eGsuctQRLdKmvBWJIz3L4jx+",
-	"bQ+Rnr96pGeB/hphn1uJ9WzARKsrkN4062ua9Q1NSdpKdghcsUm6g5/dV1tx9MdX/TTD1n/CEqCvNEV2",
-	"XofZQIBfmizbZLal8/JzQXNZdjrPb9KCf11dBzZI+GKv7Uvam8HlLlNmmOyn7rscQV+pkmC8ii4smnAz",
-	"pqff/nxRnO2osQtpuXP1Tv77I7ZNQ0hMWhhn+pztXv8r0/32D6h29X7avFoyr4JnLSM6D9VScfkbcq27",
-	"POuf5e3qv3nv40iXFxBxnW/zvkrftS7cvHsZemdv5Pr99f8FAAD//w==",
+	"7H1rcxs30u5f6ZqzVUtmRxQlS85a+nBKceRdx47jsuzjqhN6TXCmSSIaAgyAkczk1X9/qxuYGzmkKFtS",
+	"vIk+2ZzBbYC+Pt0N/R4lejbXCpWz0dHv0RRFiob/+1QkU3yqlTM6o98p2sTIuZNaRUfRv/UlZFpNIMkk",
+	"dYaZWEBCXcBNEc5xARZdL4ojg7/m0mAaHTmTYxzZZIozQSO6xRyjo8g6I9UkurqKo9O3YrI619spgnWG",
+	"ZkPlpFuAExPQY3BTaeECjZVa+d8IBq3OTYI3nfqlToSfr236d29eFhMkBoXD9DMnuoqjuTBihq7Y5txY",
+	"bdpnHSr85D4m3GJYzD83eCF1bmEuJjy5pOa/5mgWURwpMaP5fJ+ovpKZ+PQS1cRNo6PDvf04mklV/N6L",
+	"WzbkeYqzuXaoksULXKwu8ARyJX/N/VmPtfGn4XcHOnvgNOwfHsLcSOXEKEM4OXv6/DkkU2FEQl8fg82T",
+	"KQgLAt69e/599xgMOiPRwqV0U/5YK2Z+AqFSGOl0ARN0/GYsjXUglL1EU+6CJ99qG2rfsEMfsWY/9g8P",
+	"l/djLpxDQ2P+5+fB4NP+3s5g8Onb0w//+FvUulnjH4VLpu3HSFRdnF5BrX6zpkJNEKSFkbCYglYxaAMW",
+	"L9CIDDrDQXTxaBDFMIguDgbRsMuvh98Meb+FWhx7ivTDiPk8o83TKlvA5RQVaIWQSUvUGviHl0Iz58ag",
+	"ctC5RHFO7SwomhVm9BndGDCzCAd7+z04gQuR5cTWwlFXpR0IHpa+6ddc0/AVX1pqY3Cc0wfxOR70++sP",
+	"aLzjN27tyTzecDKDgf2mMxh88z+d97vd/zuIfv7PIBoMPvX7dFj7fTqxZx++GUQdahhz680Nu990qdWa",
+	"M7YniZMX+ExmDls49ifad8FNoENyoEunxachVfF8LDKLXdovIvR17CvtR98hapElI60zFIrX9AIXb3Dc",
+	"TnbnuPi7BZlCJ/AXLUc6C8NzmQ6hQ6Tz5tlT+Pbxo3+Cm+azEfNqt1zUXLhptaZz5p/1kq52ao8PNrHT",
+	"yc7/Fzu/9XeefNxZx04vcHHmhMvtxr0+x0UpKqQFyz2OYei3bgj4KcnyFC3gpzmt2XcgSTIMT4ZMx5a4",
+	"aLbuLPywjYP4m6E9j/7PbqU8d/1bu1su3WsVOZNudfmvxQTByt/Wyu+M+9XnTHEs8sxFR4f9mPZazvIZ",
+	"/ejzVvtflRyXyuEEDa/hTDp8/v0atSodMpGsOXR6/1GmGw9+rM1MuOgoynNuuXqcb1EJ5datwfHbTavw",
+	"Lb50HVfU2c61ssia9zuRvsFfc7R8QIlWDhX/lwWptwZ250aPMpz94xfrTYPtiOC17+UnXf1i46clSTkT",
+	"Ga2bhL8BAWOJWUrPpboQmUyPYYjGaGMLSkWRTGEkUt+yF13F0VOtxplM7v0rgtpJMmGnhc7GT9I6qSbM",
+	"jCTutAH8JGbzDEFAmvslIaR6JqTy+kyU+9FU+0vKG5jFZZaByZWSasIf/0ybkUxTVPf+9QZT0nois5CJ",
+	"5NzbZmhm0lYKXs/R8BpAIaaWV/wCF/9CFZ5/l9vFfa789ALNAt6cnbBRNSnXATbTjg5tgSmMcustOgFj",
+	"vASLiVap9dbZAsTYoYHhG/qxc0I/hkUTPs5kqrVFOD3bP3xMv0/T789OYricymQajIxLIdk1qHkbteFW",
+	"pcSZH55MSuoKIxxrg349TAgb9dIm6VhTNrjhHG62/2dyQvRJBuca4qHNl4qVsaIdpumXNqRwhdomCs12",
+	"uQ1P8Uq7ZzpX6X3S0ivtDfjCEYIO2xcwQnIM+bSE0m6KJoj4LtP/a8OnKWmUZ0JmmN436w4Lq3NY2sPW",
+	"iQzD8nzfe1zTiVqA3yeW9dA52HsUw8HeYQwH+09iICUPh/1HMfR6Pb+J75TI3VQb+dv9bt/TmtQTBoGl",
+	"nZqwZek1Vlje3OgErSXH776Pd1lvXAoL7I0EscFaRkAqx2NkJyionx7bKmESWsP3rKTaPN/vX53BVFtH",
+	"9gl0MnTen03lRDobw3Qxn6KiB9rZYxAOZto62D981HB/51lu2UfTPLLIwBkhM9rPVLtCZEoLqdHzOabd",
+	"GGg3BJmyibC4I5VFZSVZu5l3ka3T9DbTl2h2qA1JldIwKpYcxU0faztzvddursfRMzJFTol0aa/mhrSe",
+	"k97IYjNldQvfT9F4pIhsGe9gShsD9iY9GJKj3/MmwjCGIdvGPTaJ6SfZhr3SJBz22pY0I9qbYDvUU+mK",
+	"n8P6qg4fysH06BdMHA32w/sXbUQwz0eZTOCHs59ewXscAdFahx2qw71vu8dB1yXCMKQxN/KCLJ8K/aGF",
+	"NzdLZJMt3IuTbKKNdNMZrS0xFy0fGUfY+vRcpu3PHVshqEhP/hy9OTuJ4uj0aRRHP714XduTqodqHSe3",
+	"WB/Hyklr50+tnRfXnxat039FzJvlZ1xzZmer1EgOIP0rHc7sdVtNx35VDi2MEYvVBdGAbfM3zqnV7fnh",
+	"/RmIokkFmsqJ8rY0kUd1IPuHj6M4eh3+PS3+JduqdYsrN7SFcj0y4B3bXukvH4XJSY5I68nbTjHtwbDA",
+	"L4ZHcIFGjhcMa8RVG8iVkxlIN1DetaZxDV7oc0yHR+DILlYiiwNTVP208bJZTIRUvZpjTmIPjbzAtOhk",
+	"0R0NlOBtupySjRla24/CDWEqLMyF5cFU2oCrwkLAoEgtCFtNQ0IWWfVKR4pioEr0QJvadx/Te4WSm/pt",
+	"UqTz6ts0ULUTK+GbYgi2UXkZ1MpP33pyr9jnXT20VNp5JhbAOkePwSOs/X5NpYBWCYLNjSFbkPTI5VQ6",
+	"BDsXCcOMzsjZDNNjSDyu789aXUgrRxmCVxTsv9UG7RQw7Uim0mASdJW+QGNkirbLlkCA/HrLuuXxNUhz",
+	"HL3CT24dCv5aWH9gBQjugWYEhZ8cI+DHoPIsA/a4EDJhXQmM0wtvgHifYGXmmq23bJExMvbk4PBbCDYK",
+	"pDrJZ6jcqthO0QmZtYthdt7b8CtkDHBBLmNhOhU+fbydfKqp3RUxRXRnnVBJux6wpWhY9ojiyEmXtffy",
+	"D1Yp892b5yDZLByTO+ZlmVQpUWnYvV4rLlSXpPy2mL1cYZtorblXKwJe1GXuzfQoR3U+CteAklLhcMdJ",
+	"NplWD7eUPtv38Qr4GqgqJr3y0crfWrabfPeZTnOyHUeSzEumf+KL06fMz6fp/uHh3hNGOzewQe3Ig1mw",
+	"qqNKePiH9y9qEDF0zv59skO8zYGLxwe5ybqtdpi3kT7+cnm+pbYNHc7bIk60omB0cUjIwuvTH6FzljNp",
+	"vOY3L3DxXI11+2oKNLPlBK6VFRXLbIn+xjXYcpsjz+fpDSlwiYP8sDWotAJvS4spEHyNwBpb3jiwuIK+",
+	"a5TeYJXGqjfz6lPuxTyaeudfZK9rvMuBkfi22LlYsFQfU7GwDQD90ePDGoL+6PHhNRD6TbgROmyqMR++",
+	"9giYyhbHECaH/f7BP7s1y45+x4/63+7HB/0njz+0TV4j2mXBS6+KwCJDpv70A3ZHb3cyvMCM2KXQkwbE",
+	"yGLZyPeomjX8xW154yaEviz2y66byeel9DB9kz5KPbmVwqzjcqsKsxZrv26gmsWywoS8kOZo7V/mmaH5",
+	"PZ+jhdISpdi05IBlbK+BqhBkS+SxiMxcs03U5iuQgwHyCBsVN6KrNxNmDj9LjN34iOp7X8qtBvPdw1Gs",
+	"5dTlHV23V7fDsw6/Dm59x8Rx7cnPpKo/3btVWviSw79q+S4fmP2ryKHbkSy3JU383v9Xy5Ol7bleKvhv",
+	"vg25ECj3D5cMfh1/PtlAhicmuZFucUZN/QJHKExbgPYEvuM3IJIErQWnz1FBR8AP7992QVqbYwqjBRuq",
+	"z09+BIvmQiYYw9joGQjILZq/W8j0RCoyUfmxm+JA/XSSuyns9/oh0XSnHnefGKFcD05FMq2F2suUnno4",
+	"nuE7TO1xsYaBCosAlxtlAdVYmwRnZBpr5cG8caYvvTzkuWvBLx+s0vMKVj4yKFLyCFCkjBBKNfEJR53g",
+	"s86FcT47jz0A7nRp2A6MvBioEpRCboWbojSQyTEmiyRjUIus+uXJnM8k86+aQ8ZldqBKIcUMHVYdvEpv",
+	"jhae1V9fP2LZiQiJzv6dyaKjaFeK2e7F3q4WuZvu7/KbBrHxcx/Hk2qsi0ih8MksIfvnTIgzeJ0JRxI7",
+	"Wg35+bnjsFn8cXGAgLF5EowJ0xOfRlMmHtWp1vYGaqC+gdchXuOPxGCRLIEpTNFgXITaOL8PVWIWc3rX",
+	"OTk929k/fLzzr6c/Qq5S9HDlPCwfZsI6NDRqd6CAl+nRbYNEh55NhKIh07mWRN6vS8jDL6QCz4WFH96/",
+	"OOvRel/goiKUoyoJrjMTPqpQQ+u7cQ3ahk4N0j8KKTZtwD6EPDpL3QtsHzoFtn+0jO3H5Zft8FS0d90e",
+	"+NSTubDOJyPWMHyaYzvc/mgLPB5OVJV4GTxjbWgO9pungvoUCZtFjnHRnd959hVFllxIaqcDVTQVzuZu",
+	"EQNeIGefS2f5Awqqot5dPpuXLJHo7OgZup25mEjFtCSVT5nmDHaTojniIMZS6vdIJOd1GJxHfcO74umG",
+	"3H2f4Ts8fSsmw2OwqFLaJOpV5TtoBd4ssXHgXS9v+NM4ZcszNzEDfYxH9SHT1hUdoTM82Nsfdnv1cTnX",
+	"KQQGaDwiOk4RLnKZaVXWh0ef7O31u0devMNy8jLnLRP9e1hjVktW5o9mGUQMHYL2nnnnDoSC4VLkfwg+",
+	"UeaIU8ycWVyTV26LNdVzy31kCjrV4G7nDc4zscD0CMiGGnaPm2P6BIOQ+sKD11KiO8OD/f1h95jmuZzK",
+	"DGvZ7LW8wEamWwzDg/6TYY+YvKCjuUdw9g9gqnNjeXN8dpdPIpEWhutSLYbhIA4Ov+0eA8cePAX6cIU/",
+	"uaVMQ1aImUxQ+RhvEM4nc5FMcWe/1yeLl6X+1Lm5Pdrdvby87Al+3dNmshv62t2Xz5+evjo75T5VvIHT",
+	"GOUE/h8bp3EUEuWjo2iv1/ct9RyVmMvoKHrU6/ceRZynMGUNvFtEdufatuTbhoQ7IvYgfaRpAGCcuTbm",
+	"dG0MvBzUJBT5Wtax/i4Eq38RovoDde4TFCtFIOg4mYqWJbzfytJeeZ6WqtWXKNTrQ35ut96qJrtLZRpX",
+	"H7wdi9Z9p9PFHeS0BY/lqmkxEyMsJ9ju9/fuKafOryn97BS6ZvnPpvZlO17FQb+/rkO5E7u1PGPusnd9",
+	"l0Z6F3d6dH2nKhWWezy5vkeZOUwd9ve3WVc9r+sqjg63WdhqxisfYHBDr+tdZXtVLgkzRuGM/Fw3pT8Q",
+	"A9h8NhNmUdnVom4HkmUrJrZK36CRWYDs/n6OiysvPkg3rgqS74POLNI1SGRMtE6Pg/FIGpemwpTsh0yr",
+	"CZoqZSJBXyJXVCT0VuSAH/+z5ECoQPICoMGFB+u+wyfrfc1EfHB9jzL1lTrs7W9DUCsJqPdGj37fvRZa",
+	"pcM4mqBbW8xDngHpJZkWhTznMo1hxbs8DmWCpf/C5nRTBa0Q3r/QvQgFPg3a6d9vVnTL53xRXvSfiLZv",
+	"nUDZ61+iT4YA1lLnzSRSqE27+tAUr7uFM8jm2ueNGK+x8+oeH3MMJnpGVp9/xKb8MYQFkDoQqu4AFr4P",
+	"me5STchXLVxQrmMpq8ggEYoc1BFC6dpC56D/pNuD99JNde5q3lEMiVZFxWXTyyJb3rs+KZuevriC+Je9",
+	"h1U+PQnT3bKK6G+lxX2ZxJ9MZdzYUPradcyP4jxoGCgDExsNnt0U75YnayxmnZ7b0hob5b7oyLYATlAm",
+	"klZc2GS9atkl852oBpvOxGKpISdyBud6BVVqs8fEA8M9MNzWDOdN/R2yW67lOk/Ud8BxZYWZvS7d+g0t",
+	"gfVgk8WaejAGq+sqjJp6E9CCyDKweZJgm1HJwz9wzl/Gu/HnHVihcI3b+YDBNVpOq8dzRm9BjwEZ0Swx",
+	"uixF6zxYGpeAc8ZgMVlPJcjvozJB7XBtWvF/5SNfTTp9Ka3jKW9Mp76+/yq+tmERZr6+5dI1E9Sj5e4D",
+	"F4r3bXkPjv/4dRcKNPJCty6Z/3Cn/mDIEGqriOQcfvq0EM6rn/xXDlrcJqvVgr1LrPaSgyttbFLjN89k",
+	"7Lm1KgqPjtmQK0oDCVWV8AeCgpOq1LFW2kv8VvSqeI9VhQjl/aHq0sczdQjVOS5EOeg/6a0BwTnj66tF",
+	"wcsMwHvHv4s5H5DvrwL5vn02vw7AdtgIWbXwealYd38PWeNbg9k8vNMTXwzHEUxGGHFhY5D+KilnhLKC",
+	"67/WIdefx7yfA13HtWBuGZ63D4D2nZh8Gwi0RLSZghqE06qJ1iLczf4kneJA75lwaKD8RJGFVASy7Dxt",
+	"t+LZgRbv1IBZB2XTxzwA1yq9P4MoINfWH3qLBXQjkRTuzGIfO2+znIosGc7dwCy1MDfIdTXSV6KOdLo4",
+	"Bj2TzmFatDlHnIc8Nb7zgIwrpvsAas30Ba7em7JK3T7f9BaE7d2YSCEddisT6X74MeRiP/DlnwCI26CM",
+	"POGtFwMtBtLuL5fntldQWqt2OgnRI66V90BCDLlq3CpYVOERM/O9Lq682S4U12mF9tjnDPost7J9iOYG",
+	"9IIvf/Oz9OAVYsqpiLW057XKju+8uEMG4/FbvfXGHShn6Gr3oCxxG98qvFO7VngT2zWuIP589rtnfdWg",
+	"yNolixUKWxUx27gyeYrE0RrdEm1+ifZqo/ciU25TqoEtvHrqtQF3GzNG5Z384vrNg/4ByBo3pNojyR5Y",
+	"WA++vfAW4x+Ovy3fPXrHIFijwHUjFLbk6vxXgWJfZ7YDg2j19G775VkP1/LeblWys5YF+bowO8dEjmUC",
+	"OYMODKrv1KlA4SVnmLZppHCDs6vdr9pj1txS9UBH1HIpmow8FlnmU9KdbkguLmugMXmSIj1/Kmy46bso",
+	"MG/VXl7L/uFJSFWs+sFOvEdWLGKWZYmOrd1iAEpf3jJnhoqltVx4umXgqRlnal72vT7YFGqWvsZw011q",
+	"u1r552ZNV5R0/UXDPo26vDad5Ur6KXiieLJFsKfMxwlSv5OrDK2FYVlOyvU8/qZ6X+YQ4jmz3Pqctyoi",
+	"pDTUoQrILdqN11Qeg/BXRl8TBnpbgNxfZSCoUbx9z6GgovT5IRj0pwwGNatu14WDVmJAlQCoqbfd38u4",
+	"/9aRoMDIzVgQWXxlTVRRMXijyNDn8vMXxIY4Ks4ZTPUP05fqofDhjqC5jbRbRorCQZTAR5Oo1ii1tb7S",
+	"8mi3EDkqafWOLaF1PkgF+z/4H/dnWYUI0gbJelPhVf7dkzuPI62JEN2K0L0r6+mPiRJt5rwiTvTAgX+G",
+	"SNFGdVTGim5uSn15zGj52kUbku8antkNwj+eqh8CQF9nAKjER1tDQF8e76npmXUUuzHq48Gucyxu3Shx",
+	"rwaZ8t+XKO8UvVFUCDrVxe4jLAzycL970YY4oHk3DPfxtyWtw9AeokbXYGkPoaLbDBU1LveJPTjN4lsq",
+	"/luD6ZfD1Fsy8zZhpLUBomX1A53qS4RBjvIkWlmZEh93lyJHLdEibYr7lDjSsy7O47/tIdLzV4/0rNBf",
+	"LexzK7GeLZhocwXS23p9Tb2+oS5JG8kOgSu2SXfwq/tqK47++Kqfetj6v7AE6CtNkV3WYTYQ4Jcmy9aZ",
+	"be26/FrQXBSDLvObtOBflxeJ7SZ8JdjOBe3N7sUeU2ZY7O/tt0CCvlQFwXgVnVs04U5NT7+95aI421Jj",
+	"F9Jyl+qdfPtjtk1DSExamGR6xHav/3voveZfz20b/ax+KeW8DJ41jOh5qJaKi79X17gFtPqbzG3j12+M",
+	"HOviAiKu863fdOmH1rlbdi/D6OyNXH24+t8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

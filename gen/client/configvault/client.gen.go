@@ -123,7 +123,7 @@ func (e SigningKeyCreateKeySize) Valid() bool {
 	}
 }
 
-// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 type Domain = string
 
 // FieldError defines model for FieldError.
@@ -246,7 +246,7 @@ type SigningKeyList struct {
 type Site struct {
 	CreatedAt time.Time `json:"created_at"`
 
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   Domain             `json:"domain"`
 	Id       openapi_types.UUID `json:"id"`
 	IsActive bool               `json:"is_active"`
@@ -259,7 +259,7 @@ type Site struct {
 
 // SiteCreate defines model for SiteCreate.
 type SiteCreate struct {
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   Domain `json:"domain"`
 	IsActive *bool  `json:"is_active,omitempty"`
 
@@ -278,7 +278,7 @@ type SiteList struct {
 
 // SiteUpdate defines model for SiteUpdate.
 type SiteUpdate struct {
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   *Domain `json:"domain,omitempty"`
 	IsActive *bool   `json:"is_active,omitempty"`
 
@@ -290,7 +290,7 @@ type SiteUpdate struct {
 type Tenant struct {
 	CreatedAt time.Time `json:"created_at"`
 
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   Domain             `json:"domain"`
 	Id       openapi_types.UUID `json:"id"`
 	IsActive bool               `json:"is_active"`
@@ -302,7 +302,7 @@ type Tenant struct {
 
 // TenantCreate defines model for TenantCreate.
 type TenantCreate struct {
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   Domain `json:"domain"`
 	IsActive *bool  `json:"is_active,omitempty"`
 
@@ -320,7 +320,7 @@ type TenantList struct {
 
 // TenantUpdate defines model for TenantUpdate.
 type TenantUpdate struct {
-	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+	// Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 	Domain   *Domain `json:"domain,omitempty"`
 	IsActive *bool   `json:"is_active,omitempty"`
 
@@ -367,6 +367,9 @@ type Conflict = Problem
 // Forbidden An RFC 9457 problem document.
 type Forbidden = Problem
 
+// KeyGenerationBusy An RFC 9457 problem document.
+type KeyGenerationBusy = Problem
+
 // KeyState defines model for KeyState.
 type KeyState = SigningKey
 
@@ -390,25 +393,25 @@ type CreateKeyParams struct {
 
 // DeleteKeyParams defines parameters for DeleteKey.
 type DeleteKeyParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ActivateKeyParams defines parameters for ActivateKey.
 type ActivateKeyParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // DeactivateKeyParams defines parameters for DeactivateKey.
 type DeactivateKeyParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // RevokeKeyParams defines parameters for RevokeKey.
 type RevokeKeyParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -435,13 +438,13 @@ type CreateSiteParams struct {
 
 // DeleteSiteParams defines parameters for DeleteSite.
 type DeleteSiteParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateSiteParams defines parameters for UpdateSite.
 type UpdateSiteParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -477,13 +480,13 @@ type CreateTenantParams struct {
 
 // DeleteTenantParams defines parameters for DeleteTenant.
 type DeleteTenantParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateTenantParams defines parameters for UpdateTenant.
 type UpdateTenantParams struct {
-	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412.
+	// IfMatch The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -2866,6 +2869,11 @@ type CreateKeyResponse201Headers struct {
 	Location string
 }
 
+// CreateKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateKey
+type CreateKeyResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2881,10 +2889,14 @@ type CreateKeyResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *KeyGenerationBusy
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateKeyResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateKeyResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2915,6 +2927,11 @@ func (r CreateKeyResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateKeyResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateKeyResponse) GetApplicationproblemJSON503() *KeyGenerationBusy {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5236,6 +5253,13 @@ func ParseCreateKeyResponse(rsp *http.Response) (*CreateKeyResponse, error) {
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest KeyGenerationBusy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5263,6 +5287,16 @@ func ParseCreateKeyResponse(rsp *http.Response) (*CreateKeyResponse, error) {
 			headers.Location = value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

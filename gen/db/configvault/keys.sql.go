@@ -14,32 +14,71 @@ import (
 )
 
 const activeKey = `-- name: ActiveKey :one
-SELECT k.tenant_id, k.id, k.site_id, k.kid, k.algorithm, k.key_size, k.public_key_pem, k.public_jwk, k.private_key_ciphertext, k.master_key_id, k.status, k.expires_at, k.revoked_at, k.version, k.created_at, k.updated_at FROM configvault.signing_keys k
-JOIN configvault.tenants t ON t.id = k.tenant_id
-LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = $1::uuid
-WHERE k.tenant_id = $2
-  AND (k.site_id IS NULL OR k.site_id = $1::uuid)
-  AND k.status = 'active'
-  AND k.expires_at > now()
-  AND t.is_active
-  AND ($1::uuid IS NULL OR s.is_active)
-ORDER BY (k.site_id IS NOT NULL) DESC, k.id DESC
-LIMIT 1
+WITH owner AS (
+    SELECT t.id AS tenant_id, NULL::uuid AS site_id, t.is_active AS tenant_is_active, true AS site_is_active
+    FROM configvault.tenants t
+    WHERE $1::uuid IS NULL AND t.id = $2::uuid
+    UNION ALL
+    SELECT s.tenant_id, s.id, t.is_active, s.is_active
+    FROM configvault.sites s
+    JOIN configvault.tenants t ON t.id = s.tenant_id
+    WHERE s.id = $1::uuid
+)
+SELECT o.tenant_is_active, o.site_is_active, k.tenant_id, k.id, k.site_id, k.kid, k.algorithm, k.key_size, k.public_key_pem, k.public_jwk, k.private_key_ciphertext, k.master_key_id, k.status, k.expires_at, k.revoked_at, k.version, k.created_at, k.updated_at
+FROM owner o
+LEFT JOIN configvault.signing_keys k ON k.id = (
+    SELECT c.id FROM configvault.signing_keys c
+    WHERE o.tenant_is_active AND o.site_is_active
+      AND c.tenant_id = o.tenant_id
+      AND (c.site_id IS NULL OR c.site_id = o.site_id)
+      AND c.status = 'active'
+      AND c.expires_at > now()
+    ORDER BY (c.site_id IS NOT NULL) DESC, c.id DESC
+    LIMIT 1
+)
 `
 
 type ActiveKeyParams struct {
 	SiteID   *uuid.UUID
-	TenantID uuid.UUID
+	TenantID *uuid.UUID
 }
 
-// The key that signs now: active and unexpired, of an active tenant and, when
-// site_id is given, of an active site (an inactive site gets no key at all,
-// not its tenant's); a site's own key before its tenant's, newest first.
-// s is the requested site (NULL without site_id), joined to every candidate.
-func (q *Queries) ActiveKey(ctx context.Context, arg ActiveKeyParams) (ConfigvaultSigningKey, error) {
+type ActiveKeyRow struct {
+	TenantIsActive       bool
+	SiteIsActive         bool
+	TenantID             *uuid.UUID
+	ID                   *uuid.UUID
+	SiteID               *uuid.UUID
+	Kid                  *string
+	Algorithm            *string
+	KeySize              *int32
+	PublicKeyPem         *string
+	PublicJwk            []byte
+	PrivateKeyCiphertext []byte
+	MasterKeyID          *string
+	Status               *string
+	ExpiresAt            *time.Time
+	RevokedAt            *time.Time
+	Version              *int64
+	CreatedAt            *time.Time
+	UpdatedAt            *time.Time
+}
+
+// The key that signs now for one owner: a tenant (tenant_id given: its
+// tenant-level keys) or a site (site_id given: its own keys, then its
+// tenant's). Active and unexpired, a site's own key before its tenant's,
+// newest first. An owner that is inactive, or whose tenant is, has none at
+// all (an inactive site does not fall back to its tenant's key): that rule is
+// written here and in PublishedKeys, nowhere else. One row when the owner
+// exists, with the owner's state so the caller can say why there is no key,
+// and the key's columns, all NULL when there is none; no row when the owner
+// does not exist.
+func (q *Queries) ActiveKey(ctx context.Context, arg ActiveKeyParams) (ActiveKeyRow, error) {
 	row := q.db.QueryRow(ctx, activeKey, arg.SiteID, arg.TenantID)
-	var i ConfigvaultSigningKey
+	var i ActiveKeyRow
 	err := row.Scan(
+		&i.TenantIsActive,
+		&i.SiteIsActive,
 		&i.TenantID,
 		&i.ID,
 		&i.SiteID,
@@ -368,56 +407,49 @@ func (q *Queries) ListKeys(ctx context.Context, arg ListKeysParams) ([]Configvau
 }
 
 const publishedKeys = `-- name: PublishedKeys :many
-SELECT k.tenant_id, k.id, k.site_id, k.kid, k.algorithm, k.key_size, k.public_key_pem, k.public_jwk, k.private_key_ciphertext, k.master_key_id, k.status, k.expires_at, k.revoked_at, k.version, k.created_at, k.updated_at FROM configvault.signing_keys k
-JOIN configvault.tenants t ON t.id = k.tenant_id
-LEFT JOIN configvault.sites s ON s.tenant_id = k.tenant_id AND s.id = $1::uuid
-WHERE k.tenant_id = $2
-  AND (k.site_id IS NULL OR k.site_id = $1::uuid)
-  AND k.status IN ('active', 'inactive')
-  AND k.expires_at > now()
-  AND t.is_active
-  AND ($1::uuid IS NULL OR s.is_active)
+WITH owner AS (
+    SELECT t.id AS tenant_id, NULL::uuid AS site_id, t.is_active AS tenant_is_active, true AS site_is_active
+    FROM configvault.tenants t
+    WHERE $1::uuid IS NULL AND t.id = $2::uuid
+    UNION ALL
+    SELECT s.tenant_id, s.id, t.is_active, s.is_active
+    FROM configvault.sites s
+    JOIN configvault.tenants t ON t.id = s.tenant_id
+    WHERE s.id = $1::uuid
+)
+SELECT k.public_jwk
+FROM owner o
+LEFT JOIN configvault.signing_keys k
+       ON o.tenant_is_active AND o.site_is_active
+      AND k.tenant_id = o.tenant_id
+      AND (k.site_id IS NULL OR k.site_id = o.site_id)
+      AND k.status IN ('active', 'inactive')
+      AND k.expires_at > now()
 ORDER BY k.id
 `
 
 type PublishedKeysParams struct {
 	SiteID   *uuid.UUID
-	TenantID uuid.UUID
+	TenantID *uuid.UUID
 }
 
-// The JWKS: unexpired, unrevoked keys of an active tenant — its own, plus one
-// site's when site_id is given, and then nothing at all if that site is
-// inactive. s is the requested site, as in ActiveKey.
-func (q *Queries) PublishedKeys(ctx context.Context, arg PublishedKeysParams) ([]ConfigvaultSigningKey, error) {
+// The JWKS of one owner, chosen as in ActiveKey: the unexpired, unrevoked
+// (active or inactive) keys of a tenant, or of a site and its tenant; none
+// at all when the owner or its tenant is inactive. No row when the owner
+// does not exist; one row with a NULL public_jwk when it publishes nothing.
+func (q *Queries) PublishedKeys(ctx context.Context, arg PublishedKeysParams) ([][]byte, error) {
 	rows, err := q.db.Query(ctx, publishedKeys, arg.SiteID, arg.TenantID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ConfigvaultSigningKey
+	var items [][]byte
 	for rows.Next() {
-		var i ConfigvaultSigningKey
-		if err := rows.Scan(
-			&i.TenantID,
-			&i.ID,
-			&i.SiteID,
-			&i.Kid,
-			&i.Algorithm,
-			&i.KeySize,
-			&i.PublicKeyPem,
-			&i.PublicJwk,
-			&i.PrivateKeyCiphertext,
-			&i.MasterKeyID,
-			&i.Status,
-			&i.ExpiresAt,
-			&i.RevokedAt,
-			&i.Version,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var public_jwk []byte
+		if err := rows.Scan(&public_jwk); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, public_jwk)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -137,27 +137,6 @@ func (q *Queries) ListSites(ctx context.Context, arg ListSitesParams) ([]Configv
 	return items, nil
 }
 
-const siteState = `-- name: SiteState :one
-SELECT s.tenant_id, s.is_active, t.is_active AS tenant_is_active
-FROM configvault.sites s
-JOIN configvault.tenants t ON t.id = s.tenant_id
-WHERE s.id = $1
-`
-
-type SiteStateRow struct {
-	TenantID       uuid.UUID
-	IsActive       bool
-	TenantIsActive bool
-}
-
-// A site's tenant and whether the site and its tenant are active, in one read.
-func (q *Queries) SiteState(ctx context.Context, id uuid.UUID) (SiteStateRow, error) {
-	row := q.db.QueryRow(ctx, siteState, id)
-	var i SiteStateRow
-	err := row.Scan(&i.TenantID, &i.IsActive, &i.TenantIsActive)
-	return i, err
-}
-
 const updateSite = `-- name: UpdateSite :one
 UPDATE configvault.sites SET
     name       = coalesce($1, name),

@@ -416,7 +416,7 @@ export interface components {
         Name: string;
         /**
          * Format: hostname
-         * @description A DNS hostname (letters, digits, hyphens, dots; at most 253 characters), compared case-insensitively and stored lower-case.
+         * @description A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
          */
         Domain: string;
         Tenant: {
@@ -626,6 +626,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Every RSA key generation slot stayed busy for a few seconds; retry after `Retry-After` seconds, or choose ES256 or EdDSA, which never wait. */
+        KeyGenerationBusy: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After": number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Any other error (413, 415, 429, 500, 503, ...). */
         Problem: {
             headers: {
@@ -651,7 +662,7 @@ export interface components {
         IsActiveFilter: boolean;
         /** @description Only keys with this status; `active` excludes expired keys and `expired` lists them. */
         KeyStatusFilter: components["schemas"]["KeyStatus"];
-        /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+        /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
         IfMatch: string;
         /** @description A unique key for this create (1 to 255 printable ASCII characters, such as a UUID); retries with the same key and body get the first answer. */
         IdempotencyKey: string;
@@ -768,7 +779,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -806,7 +817,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1059,7 +1070,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1097,7 +1108,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1246,6 +1257,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            503: components["responses"]["KeyGenerationBusy"];
             default: components["responses"]["Problem"];
         };
     };
@@ -1282,7 +1294,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1312,7 +1324,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1337,7 +1349,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -1362,7 +1374,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. */
+                /** @description The ETag of the version this change is based on, or several (`"v3", "v4"`), or `*` for any; the change applies only when one listed strong ETag is current (weak ones never match), else 412. A value that is not a list of quoted entity tags is refused with 400. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {

@@ -48,6 +48,19 @@ func TestExpected(t *testing.T) {
 		{s(`"v7", v8`), []int64{}},
 		{s(`"v 7"`), []int64{}},
 		{s(`W/ "v7"`), []int64{}},
+		// Inside a tag only etagc may appear (RFC 9110 §8.8.3: %x21, %x23-7E
+		// and obs-text %x80-FF): a space, a control character or DEL makes
+		// the whole header malformed, even next to a tag that would match.
+		{s(`"x y", "v3"`), []int64{}},
+		{s("\"x\ty\", \"v3\""), []int64{}},
+		{s("\"x\x00\", \"v3\""), []int64{}},
+		{s("\"x\x1f\", \"v3\""), []int64{}},
+		{s("\"x\x7f\", \"v3\""), []int64{}},
+		{s("W/\"x y\", \"v3\""), []int64{}},
+		// The boundaries of etagc, and obs-text, are allowed.
+		{s("\"!#~\", \"v3\""), []int64{3}},
+		{s("\"\x80\xff\", \"v3\""), []int64{3}},
+		{s(`"été", "v3"`), []int64{3}},
 	} {
 		got := Expected(tc.header)
 		if (got == nil) != (tc.want == nil) || !slices.Equal(got, tc.want) {

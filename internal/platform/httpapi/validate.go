@@ -54,8 +54,8 @@ var FormatValidators = openapi3.WithStringFormatValidators(map[string]openapi3.S
 		}
 		return nil
 	}),
-	// Hostnames are normalised (case, a trailing dot, white space) and then
-	// validated by the domain layer, which names the rule that failed.
+	// Hostnames are normalised (case, a trailing dot) and then validated by
+	// the domain layer, which names the rule that failed.
 	"hostname": openapi3.NewCallbackValidator(func(string) error { return nil }),
 })
 

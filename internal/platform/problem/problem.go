@@ -4,6 +4,7 @@
 package problem
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,7 +134,12 @@ type Problem struct {
 // 500 whose detail reveals nothing.
 func From(err error, instance string) Problem {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The client went away or the server's deadline passed: nobody's bug.
+		e = &Error{Kind: KindUnavailable, Detail: "the request was cancelled before it completed"}
+	default:
 		e = &Error{Kind: KindInternal, Detail: "an unexpected error occurred"}
 	}
 	info, ok := table[e.Kind]

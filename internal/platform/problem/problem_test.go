@@ -1,6 +1,7 @@
 package problem
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ func TestWrite(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", NotFound("tenant %s not found", "t1")), 404, "tenant t1 not found", "", 0},
 		{errors.New("pq: password authentication failed for user secret"), 500, "an unexpected error occurred", "", 0},
 		{&Error{Kind: KindInternal, Detail: "leaky detail"}, 500, "an unexpected error occurred", "", 0},
+		{fmt.Errorf("query: %w", context.Canceled), 503, "the request was cancelled before it completed", "", 0},
 		{&Error{Kind: KindRateLimited, Detail: "slow down", RetryAfter: 1500 * time.Millisecond}, 429, "slow down", "2", 0},
 	} {
 		rec := httptest.NewRecorder()
