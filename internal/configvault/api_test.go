@@ -305,74 +305,69 @@ func TestUnknownRoutesAndMethodsAreProblems(t *testing.T) {
 	}
 }
 
+// concurrently runs do(0..n-1) at once and returns the statuses they report.
+func concurrently(n int, do func(i int) int) []int {
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			codes[i] = do(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return codes
+}
+
+// tally counts statuses.
+func tally(codes []int) map[int]int {
+	m := map[int]int{}
+	for _, c := range codes {
+		m[c]++
+	}
+	return m
+}
+
 func TestDuplicateDomainsConcurrently(t *testing.T) {
 	e := newEnv(t)
 	const n = 12
 	domain := uniqueDomain("race")
-	var wg sync.WaitGroup
-	codes := make([]int, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Case differences must not defeat uniqueness.
-			d := domain
-			if i%2 == 1 {
-				d = strings.ToUpper(domain)
-			}
-			r, err := e.c.CreateTenantWithResponse(ctx, nil, client.TenantCreate{Name: fmt.Sprint("t", i), Domain: d})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			codes[i] = r.StatusCode()
-		}()
-	}
-	wg.Wait()
-	created, conflicts := 0, 0
-	for _, c := range codes {
-		switch c {
-		case 201:
-			created++
-		case 409:
-			conflicts++
+	codes := concurrently(n, func(i int) int {
+		// Case differences must not defeat uniqueness.
+		d := domain
+		if i%2 == 1 {
+			d = strings.ToUpper(domain)
 		}
-	}
-	if created != 1 || conflicts != n-1 {
+		r, err := e.c.CreateTenantWithResponse(ctx, nil, client.TenantCreate{Name: fmt.Sprint("t", i), Domain: d})
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		return r.StatusCode()
+	})
+	if got := tally(codes); got[201] != 1 || got[409] != n-1 {
 		t.Fatalf("want one 201 and %d 409s, got %v", n-1, codes)
 	}
 
 	// Sites: same rule, and across tenants.
 	a, b := e.tenant("a"), e.tenant("b")
 	sd := uniqueDomain("site")
-	codes = make([]int, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			owner := a.Id
-			if i%2 == 1 {
-				owner = b.Id
-			}
-			r, err := e.c.CreateSiteWithResponse(ctx, nil, client.SiteCreate{TenantId: owner, Name: "s", Domain: sd})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			codes[i] = r.StatusCode()
-		}()
-	}
-	wg.Wait()
-	created = 0
-	for _, c := range codes {
-		if c == 201 {
-			created++
-		} else if c != 409 {
-			t.Fatalf("unexpected status %d", c)
+	codes = concurrently(n, func(i int) int {
+		owner := a.Id
+		if i%2 == 1 {
+			owner = b.Id
 		}
-	}
-	if created != 1 {
-		t.Fatalf("sites: want exactly one 201, got %v", codes)
+		r, err := e.c.CreateSiteWithResponse(ctx, nil, client.SiteCreate{TenantId: owner, Name: "s", Domain: sd})
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		return r.StatusCode()
+	})
+	if got := tally(codes); got[201] != 1 || got[409] != n-1 {
+		t.Fatalf("sites: want one 201 and %d 409s, got %v", n-1, codes)
 	}
 
 	// Renaming into a taken domain is a conflict too.

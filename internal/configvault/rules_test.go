@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -250,17 +249,11 @@ func TestConcurrentKeyStateChanges(t *testing.T) {
 	ten := e.tenant("race")
 	const n = 10
 	parallel := func(do func(i int) (int, *client.SigningKey)) ([]int, []*client.SigningKey) {
-		codes, keys := make([]int, n), make([]*client.SigningKey, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				codes[i], keys[i] = do(i)
-			})
-		}
-		close(start)
-		wg.Wait()
+		keys := make([]*client.SigningKey, n)
+		codes := concurrently(n, func(i int) (code int) {
+			code, keys[i] = do(i)
+			return code
+		})
 		return codes, keys
 	}
 	version := func(kid string) string {
@@ -327,16 +320,7 @@ func TestConcurrentKeyStateChanges(t *testing.T) {
 		}
 		return r.StatusCode(), r.JSON200
 	})
-	ok, stale := 0, 0
-	for _, c := range codes {
-		switch c {
-		case 200:
-			ok++
-		case 412:
-			stale++
-		}
-	}
-	if ok != 1 || stale != n-1 {
+	if got := tally(codes); got[200] != 1 || got[412] != n-1 {
 		t.Fatalf("parallel revokes with If-Match %s: %v, want one 200 and the rest 412", tag, codes)
 	}
 }
