@@ -7,11 +7,14 @@ import (
 	"io/fs"
 )
 
-//go:embed configvault/*.sql
+//go:embed configvault/*.sql uam/*.sql
 var files embed.FS
 
 // ConfigVault holds the config-vault migrations at the root of the FS.
 var ConfigVault = sub("configvault")
+
+// UAM holds the uam migrations at the root of the FS.
+var UAM = sub("uam")
 
 func sub(dir string) fs.FS {
 	f, err := fs.Sub(files, dir)

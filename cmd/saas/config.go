@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/uam/password"
 )
 
 // config is everything the binary reads from its environment, validated at
@@ -26,6 +30,14 @@ type config struct {
 	LogLevel        slog.Level
 	Keyring         *keycrypto.Keyring
 	RSAPoolSize     int
+	// ServiceURLs maps a service name to the base URL it is reached at over
+	// the network (SAAS_<SERVICE>_URL); absent means in this process.
+	ServiceURLs map[string]string
+	Argon2      password.Params
+	// PlatformTenantID is the tenant whose roles may grant platform-level
+	// permissions (acting across tenants); uuid.Nil: none.
+	PlatformTenantID uuid.UUID
+	HashConcurrency  int
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/saas?sslmode=disable"
@@ -37,7 +49,8 @@ const envDoc = `Environment:
   DATABASE_URL               PostgreSQL URL (default ` + defaultDatabaseURL + `);
                              the database is created if missing
   SAAS_DB_MAX_CONNS          connection pool size (default 4 x cores, at least 8)
-  SAAS_MASTER_KEY            base64 of 32 random bytes: encrypts private keys at rest (required)
+  SAAS_MASTER_KEY            base64 of 32 random bytes: encrypts private keys at rest and keys the
+                             fingerprints of idempotent requests (required, the same for every service)
   SAAS_MASTER_KEY_PREVIOUS   comma-separated earlier master keys, still accepted for decryption
                              until 'saas rotate-master-key' has re-encrypted everything
   SAAS_DEV_MASTER_KEY_FILE   development only: without SAAS_MASTER_KEY, read the master key from
@@ -45,10 +58,28 @@ const envDoc = `Environment:
   SAAS_RSA_POOL_SIZE         RSA-2048 keys generated ahead in the background (default 4, 0 = off)
   SAAS_SHUTDOWN_TIMEOUT      how long SIGTERM waits for in-flight requests (default 20s)
   SAAS_LOG_LEVEL             debug, info, warn or error (default info)
+  SAAS_CONFIG_VAULT_URL, SAAS_UAM_URL, SAAS_IAM_URL, SAAS_CONTENT_URL
+                             base URL (such as http://config-vault:8000) of a service that runs
+                             in another process; a service this process needs and does not run
+                             must have one (default: call it in this process)
+  SAAS_ARGON2_PARAMS         argon2id parameters for new password hashes, m=KiB,t=passes,p=lanes
+                             (default and minimum m=19456,t=2,p=1); older hashes are upgraded at
+                             the next successful sign-in
+  SAAS_PLATFORM_TENANT_ID    the platform tenant: only its roles may grant platform-level permissions
+                             (tenants:write, credentials:verify) (default: none)
+  SAAS_HASH_CONCURRENCY      password hashes computed at once (default: the number of cores);
+                             each takes m KiB of memory, so this bounds their memory
+  OTEL_EXPORTER_OTLP_ENDPOINT
+                             OTLP/HTTP collector (such as http://otel-collector:4318): when set,
+                             requests, service calls and queries are traced (default: no tracing);
+                             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME
+                             (default saas), OTEL_RESOURCE_ATTRIBUTES and OTEL_TRACES_SAMPLER
+                             (default parentbased_always_on) are honoured as usual
 `
 
 func loadConfig(needKeys bool) (config, error) {
-	c := config{Addr: ":8000", DatabaseURL: defaultDatabaseURL, ShutdownTimeout: 20 * time.Second, RSAPoolSize: 4}
+	c := config{Addr: ":8000", DatabaseURL: defaultDatabaseURL, ShutdownTimeout: 20 * time.Second, RSAPoolSize: 4,
+		ServiceURLs: map[string]string{}, Argon2: password.DefaultParams()}
 	var errs []error
 	if v := os.Getenv("SAAS_ADDR"); v != "" {
 		c.Addr = v
@@ -85,6 +116,41 @@ func loadConfig(needKeys bool) (config, error) {
 			errs = append(errs, fmt.Errorf("SAAS_LOG_LEVEL=%q: want debug, info, warn or error", v))
 		}
 	}
+	// Every service of the platform, including those this binary does not
+	// serve yet, so a deployment's variables are checked the same way.
+	for _, svc := range []string{"config-vault", "uam", "iam", "content"} {
+		name := serviceURLVar(svc)
+		v := os.Getenv(name)
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
+			errs = append(errs, fmt.Errorf("%s=%q: want a base URL such as http://%s:8000", name, v, svc))
+		}
+		c.ServiceURLs[svc] = v
+	}
+	if v := os.Getenv("SAAS_ARGON2_PARAMS"); v != "" {
+		p, err := password.ParseParams(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SAAS_ARGON2_PARAMS=%q: %w", v, err))
+		}
+		c.Argon2 = p
+	}
+	if v := os.Getenv("SAAS_PLATFORM_TENANT_ID"); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil || id == uuid.Nil {
+			errs = append(errs, fmt.Errorf("SAAS_PLATFORM_TENANT_ID=%q: want a tenant id (a UUID)", v))
+		}
+		c.PlatformTenantID = id
+	}
+	if v := os.Getenv("SAAS_HASH_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			errs = append(errs, fmt.Errorf("SAAS_HASH_CONCURRENCY=%q: want a number from 1 to 256", v))
+		}
+		c.HashConcurrency = n
+	}
+	errs = append(errs, tracingEnvErrors()...)
 	if needKeys {
 		kr, err := loadKeyring()
 		if err != nil {
@@ -146,6 +212,12 @@ func devMasterKey(file string) (string, error) {
 	}
 	slog.Warn("SAAS_MASTER_KEY is not set: generated a development master key; set SAAS_MASTER_KEY in production", "file", file)
 	return key, nil
+}
+
+// serviceURLVar names the variable holding a service's base URL:
+// SAAS_CONFIG_VAULT_URL for config-vault.
+func serviceURLVar(service string) string {
+	return "SAAS_" + strings.ToUpper(strings.ReplaceAll(service, "-", "_")) + "_URL"
 }
 
 func validPort(p string) bool {

@@ -26,8 +26,15 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ADDR": "nonsense"}, "SAAS_ADDR"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ADDR": ":99999"}, "SAAS_ADDR"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ADDR": "127.0.0.1:8000"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_CONFIG_VAULT_URL": "http://config-vault:8000"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_CONFIG_VAULT_URL": "config-vault:8000"}, "SAAS_CONFIG_VAULT_URL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_UAM_URL": "http://uam:8000/uam/v1"}, "SAAS_UAM_URL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ARGON2_PARAMS": "m=65536,t=3,p=2"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ARGON2_PARAMS": "m=4096,t=1,p=1"}, "SAAS_ARGON2_PARAMS"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_HASH_CONCURRENCY": "0"}, "SAAS_HASH_CONCURRENCY"},
 	} {
-		for _, k := range []string{"SAAS_ADDR", "SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE"} {
+		for _, k := range []string{"SAAS_ADDR", "SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE",
+			"SAAS_CONFIG_VAULT_URL", "SAAS_UAM_URL", "SAAS_ARGON2_PARAMS", "SAAS_HASH_CONCURRENCY"} {
 			t.Setenv(k, tc.env[k])
 		}
 		_, err := loadConfig(true)
@@ -145,5 +152,40 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("server did not stop")
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	serveStatus := func(code int) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/healthz" {
+				http.NotFound(w, r)
+				return
+			}
+			w.WriteHeader(code)
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		return ":" + port
+	}
+	t.Setenv("SAAS_ADDR", serveStatus(http.StatusOK))
+	if err := run(context.Background(), "healthcheck", nil); err != nil {
+		t.Errorf("healthy server: %v", err)
+	}
+	t.Setenv("SAAS_ADDR", serveStatus(http.StatusServiceUnavailable))
+	if err := run(context.Background(), "healthcheck", nil); err == nil {
+		t.Error("a 503 passed the health check")
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("SAAS_ADDR", addr)
+	if err := run(context.Background(), "healthcheck", nil); err == nil {
+		t.Error("nothing listening passed the health check")
 	}
 }

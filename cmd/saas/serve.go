@@ -13,12 +13,17 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	cvclient "github.com/saasplatform/saas/gen/client/configvault"
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
 	"github.com/saasplatform/saas/internal/platform/docspage"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
+	"github.com/saasplatform/saas/internal/platform/metrics"
 	"github.com/saasplatform/saas/internal/platform/pg"
+	"github.com/saasplatform/saas/internal/platform/svcclient"
+	"github.com/saasplatform/saas/internal/uam"
+	"github.com/saasplatform/saas/internal/uam/password"
 )
 
 // service is one runnable part of the platform.
@@ -33,10 +38,31 @@ type deps struct {
 	cfg         config
 	pool        *pgxpool.Pool
 	idempotency *idempotency.Middleware
+	// local serves calls to services that run in this process; it is set
+	// once the root handler exists.
+	local *svcclient.Local
+	// selected are the services this process runs.
+	selected []service
+}
+
+// callTimeout bounds one call to another service.
+const callTimeout = 5 * time.Second
+
+// client returns the server URL and HTTP client for calling the named
+// service: over the network when SAAS_<SERVICE>_URL is set, else in this
+// process, which then must run it.
+func (d deps) client(name, prefix string) (string, *http.Client, error) {
+	base := d.cfg.ServiceURLs[name]
+	if base == "" && !slices.ContainsFunc(d.selected, func(s service) bool { return s.name == name }) {
+		return "", nil, fmt.Errorf("needs %s: run it in this process (--services) or set %s", name, serviceURLVar(name))
+	}
+	server, hc := svcclient.New(base, prefix, d.local.Handler, callTimeout)
+	return server, hc, nil
 }
 
 var services = []service{
 	{name: "config-vault", migrations: configvault.Migrations, build: buildConfigVault},
+	{name: "uam", migrations: uam.Migrations, build: buildUAM},
 }
 
 func buildConfigVault(ctx context.Context, d deps) (httpapi.API, error) {
@@ -55,6 +81,26 @@ func buildConfigVault(ctx context.Context, d deps) (httpapi.API, error) {
 		return httpapi.API{}, err
 	}
 	return configvault.NewAPI(svc, d.idempotency), nil
+}
+
+// tenantCacheTTL bounds how long UAM trusts that a tenant or site exists.
+const tenantCacheTTL = 30 * time.Second
+
+func buildUAM(_ context.Context, d deps) (httpapi.API, error) {
+	server, hc, err := d.client("config-vault", configvault.Prefix)
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	vault, err := cvclient.NewClientWithResponses(server, cvclient.WithHTTPClient(hc))
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	// A caller waits at most this long for a hashing slot before a 503.
+	const hashWait = 2 * time.Second
+	hasher := password.NewHasher(d.cfg.Argon2, d.cfg.HashConcurrency, hashWait)
+	svc := uam.NewService(d.pool, uam.NewConfigVault(vault, tenantCacheTTL), hasher,
+		uam.Options{PlatformTenantID: d.cfg.PlatformTenantID})
+	return uam.NewAPI(svc, d.idempotency), nil
 }
 
 func selectServices(list string) ([]service, error) {
@@ -104,17 +150,29 @@ func openDatabase(ctx context.Context, cfg config, selected []service) (*pgxpool
 }
 
 func serve(ctx context.Context, cfg config, selected []service) error {
+	stopTracing, err := startTracing(ctx, selected)
+	if err != nil {
+		return err
+	}
+	defer stopTracing() // last: after the server has drained and the pool closed
 	pool, err := openDatabase(ctx, cfg, selected)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	stopPoolStats, err := observePool(pool)
+	if err != nil {
+		return err
+	}
+	defer stopPoolStats()
 
 	// Background work stops with the server, not with the signal: in-flight
 	// requests may still need the key pool while draining.
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
-	d := deps{cfg: cfg, pool: pool, idempotency: idempotency.New(pool, callerScope, idempotency.Options{})}
+	idem := idempotency.New(pool, callerScope, idempotency.Options{HashKey: cfg.Keyring.Derive("idempotency")})
+	d := deps{cfg: cfg, pool: pool, idempotency: idem,
+		local: &svcclient.Local{}, selected: selected}
 	go purgeEvery(bg, d.idempotency, time.Hour)
 
 	var apis []httpapi.API
@@ -126,6 +184,7 @@ func serve(ctx context.Context, cfg config, selected []service) error {
 		apis = append(apis, api)
 	}
 	extra := httpapi.Health(readiness(pool, migrationsOf(selected)))
+	extra["/metrics"] = metrics.Handler()
 	for pattern, h := range docsRoutes(apis) {
 		extra[pattern] = h
 	}
@@ -133,6 +192,7 @@ func serve(ctx context.Context, cfg config, selected []service) error {
 	if err != nil {
 		return err
 	}
+	d.local.Set(handler)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

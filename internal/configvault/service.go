@@ -265,7 +265,11 @@ func (s *Service) CreateKey(ctx context.Context, in NewKey) (SigningKey, error) 
 		size := spec.KeySize
 		k.KeySize = &size
 	}
-	return s.store.createKey(ctx, sealedKey{SigningKey: k, ciphertext: ciphertext, masterKeyID: masterKeyID})
+	created, err := s.store.createKey(ctx, sealedKey{SigningKey: k, ciphertext: ciphertext, masterKeyID: masterKeyID})
+	if err == nil {
+		keysCreated.WithLabelValues(string(spec.Algorithm)).Inc()
+	}
+	return created, err
 }
 
 // generateKey runs the generator, for RSA once a slot of the rsaSlots
@@ -433,6 +437,9 @@ func (s *Service) SetKeyStatus(ctx context.Context, ref string, to KeyStatus, if
 			return k, err
 		}
 		updated, ok, err := s.store.setKeyStatus(ctx, k.ID, to, k.Version)
+		if ok && err == nil && to == KeyRevoked {
+			keysRevoked.Inc()
+		}
 		if err != nil || ok {
 			return updated, err
 		}

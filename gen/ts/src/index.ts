@@ -11,6 +11,7 @@
 
 import createClient, { type Client, type ClientOptions } from "openapi-fetch";
 import type { paths as ConfigVaultPaths } from "./config-vault.js";
+import type { paths as UamPaths } from "./uam.js";
 
 export type { Client, ClientOptions } from "openapi-fetch";
 
@@ -37,19 +38,35 @@ export function createConfigVaultClient(baseUrl: string, init: ServiceClientOpti
   return createClient<ConfigVaultPaths>({ ...init, baseUrl: serviceUrl(baseUrl, configVaultBasePath) });
 }
 
+// uam
+
+export type * as Uam from "./uam.js";
+export type { UamPaths };
+/** A typed client for the uam service. */
+export type UamClient = Client<UamPaths>;
+/** The uam service's path on a server (the spec's servers[0].url). */
+export const uamBasePath = "/uam/v1";
+
+/** Creates a typed client for the uam service of the server at baseUrl. */
+export function createUamClient(baseUrl: string, init: ServiceClientOptions = {}): UamClient {
+  return createClient<UamPaths>({ ...init, baseUrl: serviceUrl(baseUrl, uamBasePath) });
+}
+
 // all services
 
 /** One client per service, all against the same server and options. */
 export interface SaasClients {
   configVault: ConfigVaultClient;
+  uam: UamClient;
 }
 
 /** Creates a client for every service of the server at baseUrl (all services in one process). */
 export function createSaasClients(baseUrl: string, init: ServiceClientOptions = {}): SaasClients {
   return {
     configVault: createConfigVaultClient(baseUrl, init),
+    uam: createUamClient(baseUrl, init),
   };
 }
 
 /** The services this package has clients for, sorted. */
-export const services = ["config-vault"] as const;
+export const services = ["config-vault", "uam"] as const;

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -96,6 +97,17 @@ func NewKeyring(current MasterKey, previous ...MasterKey) (*Keyring, error) {
 		k.all[mk.ID] = mk
 	}
 	return k, nil
+}
+
+// Derive returns a 256-bit secret for purpose, derived from the current master
+// key with HKDF-SHA256, so other mechanisms get keys of their own without
+// another secret to configure. It changes when the master key is rotated.
+func (k *Keyring) Derive(purpose string) []byte {
+	key, err := hkdf.Key(sha256.New, k.current.key[:], nil, "saas/"+purpose, 32)
+	if err != nil {
+		panic(err) // only for a length HKDF cannot produce; 32 bytes always works
+	}
+	return key
 }
 
 // Format prints only master key IDs.

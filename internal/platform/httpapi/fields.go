@@ -8,6 +8,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/saasplatform/saas/internal/platform/pg"
 	"github.com/saasplatform/saas/internal/platform/problem"
 )
 
@@ -89,5 +90,7 @@ func RequestErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 
 // ResponseErrorHandler renders a handler's error as problem+json.
 func ResponseErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	problem.Write(w, r, err)
+	// A database error a service passed on as it came still gets its kind:
+	// an outage is 503 and a value PostgreSQL refuses is 400, not 500.
+	problem.Write(w, r, pg.Classify(err))
 }

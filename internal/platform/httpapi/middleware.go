@@ -1,7 +1,8 @@
 // Package httpapi is the platform's HTTP plumbing shared by every service: the
-// middleware chain (panic recovery, request id, access log), request validation
-// against a service's embedded OpenAPI document, and problem+json answers for
-// everything that goes wrong before or after a handler.
+// middleware chain (request id, metrics, access log, tracing, panic
+// recovery), request validation against a service's embedded OpenAPI
+// document, and problem+json answers for everything that goes wrong before or
+// after a handler.
 package httpapi
 
 import (
@@ -13,7 +14,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/saasplatform/saas/internal/platform/problem"
 )
@@ -77,8 +79,8 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// statusRecorder remembers what was written, for the access log and for the
-// recovery middleware, which may only answer when nothing was sent yet.
+// statusRecorder remembers what was written, for the metrics, the access log
+// and the recovery middleware, which may only answer when nothing was sent yet.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -133,40 +135,32 @@ func Recover(next http.Handler) http.Handler {
 	})
 }
 
-// AccessLog writes one structured line per request. It never logs headers or
-// bodies, so credentials cannot leak through it.
-func AccessLog(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := record(w)
-		next.ServeHTTP(rec, r)
-		status := rec.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		slog.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", status),
-			slog.Int64("bytes", rec.bytes),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-		)
-	})
-}
-
 // NotFound answers every unknown path with a 404 problem.
 func NotFound(w http.ResponseWriter, r *http.Request) {
 	problem.Write(w, r, problem.NotFound("no resource at %s", r.URL.Path))
 }
 
-// LogHandler decorates a slog.Handler with the request id of the record's context.
+// LogHandler decorates a slog.Handler with the request id of the record's
+// context (unless the record names one itself) and, when the request is
+// traced, its trace id.
 type LogHandler struct{ slog.Handler }
 
 func (h LogHandler) Handle(ctx context.Context, rec slog.Record) error {
-	if id := RequestIDFrom(ctx); id != "" {
+	if id := RequestIDFrom(ctx); id != "" && !hasAttr(rec, "request_id") {
 		rec.AddAttrs(slog.String("request_id", id))
 	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		rec.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
+	}
 	return h.Handler.Handle(ctx, rec)
+}
+
+func hasAttr(rec slog.Record, key string) (found bool) {
+	rec.Attrs(func(a slog.Attr) bool {
+		found = a.Key == key
+		return !found
+	})
+	return found
 }
 
 func (h LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

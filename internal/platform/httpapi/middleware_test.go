@@ -45,7 +45,7 @@ func TestRecoverAnswersAProblemAndLogsTheCause(t *testing.T) {
 	slog.SetDefault(slog.New(LogHandler{slog.NewJSONHandler(&logs, nil)}))
 	defer slog.SetDefault(prev)
 
-	h := Chain(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret internals") }), RequestID, AccessLog, Recover)
+	h := Chain(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret internals") }), RequestID, observe(nil), Recover)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	if rec.Code != 500 || rec.Header().Get("Content-Type") != "application/problem+json" {

@@ -7,12 +7,18 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/saasplatform/saas/internal/platform/problem"
+	"github.com/saasplatform/saas/internal/platform/tracing"
 )
 
 // Root assembles the process's handler: every mounted API under its prefix,
-// the extra routes given (docs, health), 404 problems for everything else,
-// and the middleware chain around it all.
+// the extra routes given (docs, health, metrics), 404 problems for everything
+// else, and the middleware chain around it all: request id, metrics and
+// access log, panic recovery. When tracing is on (tracing.Start ran before
+// Root), requests to the APIs get a server span, continuing the caller's W3C
+// trace context; when it is off, the handler is not wrapped at all.
 func Root(apis []API, extra map[string]http.Handler) (http.Handler, error) {
 	mux := http.NewServeMux()
 	for _, api := range apis {
@@ -24,10 +30,26 @@ func Root(apis []API, extra map[string]http.Handler) (http.Handler, error) {
 		mux.Handle(api.Prefix, h) // else ServeMux redirects it to the subtree
 	}
 	for pattern, h := range extra {
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, routeAs(pattern, h))
 	}
 	mux.HandleFunc("/", NotFound)
-	return Chain(cleanPathsOnly(mux), RequestID, AccessLog, Recover), nil
+	service := serviceOf(apis)
+	h := Chain(cleanPathsOnly(mux), RequestID, observe(service), Recover)
+	if tracing.Enabled() {
+		// Probes, scrapes and docs pages are not worth a trace.
+		h = otelhttp.NewHandler(h, "http.server", otelhttp.WithFilter(func(r *http.Request) bool {
+			return service(r.URL.Path) != NoService
+		}))
+	}
+	return h, nil
+}
+
+// routeAs labels the requests of an extra route with its pattern.
+func routeAs(pattern string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setRoute(r.Context(), pattern)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // cleanPathsOnly answers paths with empty or dot segments with a 404 problem.

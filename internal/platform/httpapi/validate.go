@@ -91,6 +91,7 @@ func Mount(api API) (http.Handler, error) {
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == specPath {
+			setRoute(r.Context(), specPath)
 			serveSpec(w, r, specJSON)
 			return
 		}
@@ -98,6 +99,10 @@ func Mount(api API) (http.Handler, error) {
 		if err != nil {
 			routeProblem(w, r, router)
 			return
+		}
+		info := infoFrom(r.Context())
+		if info != nil {
+			info.route = api.Prefix + route.Path
 		}
 		if err := checkParams(r, route); err != nil {
 			problem.Write(w, r, err)
@@ -111,6 +116,9 @@ func Mount(api API) (http.Handler, error) {
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 			problem.Write(w, r, validationProblem(err))
 			return
+		}
+		if id, ok := params["tenant_id"]; ok && info != nil {
+			info.tenant = id // valid now: the spec's format for it has been checked
 		}
 		if api.Idempotent != nil && declaresHeader(route, IdempotencyHeader) {
 			api.Idempotent.ServeHTTP(w, r)

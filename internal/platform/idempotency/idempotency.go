@@ -15,6 +15,8 @@ package idempotency
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"errors"
@@ -62,6 +64,12 @@ type Options struct {
 	// it passes, the worker is presumed dead and a retry takes the key over,
 	// so it must exceed the longest time a handler may run. Default 1m.
 	Lease time.Duration
+	// HashKey keys the HMAC that fingerprints request bodies. Bodies may hold
+	// secrets (a new user's password): a plain hash stored for a day would let
+	// whoever reads the database test guesses at hash speed. Every replica must
+	// use the same key, or a retry reaching another one is refused as a
+	// different request. Default: a random key of this process.
+	HashKey []byte
 }
 
 // Middleware implements Idempotency-Key for POST requests.
@@ -85,6 +93,10 @@ func New(pool *pgxpool.Pool, scope func(*http.Request) string, opts Options) *Mi
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = time.Minute
+	}
+	if len(opts.HashKey) == 0 {
+		opts.HashKey = make([]byte, 32)
+		_, _ = rand.Read(opts.HashKey) // crypto/rand.Read never fails
 	}
 	return &Middleware{pool: pool, scope: scope, opts: opts}
 }
@@ -122,7 +134,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(body))
 
 		req := request{scope: m.scope(r), key: keys[0], method: r.Method, path: r.URL.RequestURI()}
-		h := sha256.New()
+		h := hmac.New(sha256.New, m.opts.HashKey)
 		for _, part := range [][]byte{[]byte(req.method), {0}, []byte(req.path), {0}, body} {
 			h.Write(part)
 		}

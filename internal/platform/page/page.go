@@ -1,6 +1,7 @@
-// Package page implements opaque keyset cursors over time-ordered (UUIDv7) ids:
-// a cursor names the last id of the previous page, so pages stay stable while
-// rows are added and the database never needs OFFSET.
+// Package page implements opaque keyset cursors: a cursor names the last key
+// of the previous page, so pages stay stable while rows are added and the
+// database never needs OFFSET. Most lists are keyed by time-ordered (UUIDv7)
+// ids; catalogues listed in name order are keyed by text.
 package page
 
 import (
@@ -17,6 +18,8 @@ const (
 	MaxLimit     = 500
 	version      = 1
 	cursorLen    = 23 // 17 bytes in unpadded base64
+	textVersion  = 2
+	maxKeyLen    = 256
 )
 
 // Encode makes the cursor that continues after id.
@@ -59,10 +62,40 @@ func Limit(limit *int) int {
 // Cut trims a result fetched with Limit+1 rows to the page and returns the
 // cursor for the next page, nil on the last one.
 func Cut[T any](rows []T, limit int, id func(T) uuid.UUID) ([]T, *string) {
+	return cut(rows, limit, func(r T) string { return Encode(id(r)) })
+}
+
+// CutText is Cut for lists keyed by text.
+func CutText[T any](rows []T, limit int, key func(T) string) ([]T, *string) {
+	return cut(rows, limit, func(r T) string { return EncodeText(key(r)) })
+}
+
+func cut[T any](rows []T, limit int, cursor func(T) string) ([]T, *string) {
 	if len(rows) <= limit {
 		return rows, nil
 	}
 	rows = rows[:limit]
-	next := Encode(id(rows[limit-1]))
+	next := cursor(rows[limit-1])
 	return rows, &next
+}
+
+// EncodeText makes the cursor that continues after a text key.
+func EncodeText(after string) string {
+	return base64.RawURLEncoding.EncodeToString(append([]byte{textVersion}, after...))
+}
+
+// DecodeText reads an optional text-keyed cursor; valid says whether a decoded
+// key could be a key of the list, so a forged cursor cannot smuggle anything
+// into the query.
+func DecodeText(cursor *string, valid func(string) bool) (*string, error) {
+	if cursor == nil {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(*cursor)
+	if err != nil || len(b) < 2 || len(b) > maxKeyLen+1 || b[0] != textVersion || !valid(string(b[1:])) ||
+		base64.RawURLEncoding.EncodeToString(b) != *cursor {
+		return nil, problem.Field("query.cursor", "is not a cursor this API issued")
+	}
+	key := string(b[1:])
+	return &key, nil
 }

@@ -1,6 +1,7 @@
 package page
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -69,3 +70,38 @@ func FuzzDecode(f *testing.F) {
 }
 
 func ptr(i int) *int { return &i }
+
+func TestTextCursorRoundTrip(t *testing.T) {
+	valid := func(s string) bool { return strings.Contains(s, ":") }
+	for _, key := range []string{"users:read", "a:b", strings.Repeat("x", 200) + ":y"} {
+		c := EncodeText(key)
+		got, err := DecodeText(&c, valid)
+		if err != nil || got == nil || *got != key {
+			t.Fatalf("DecodeText(EncodeText(%q)) = %v, %v", key, got, err)
+		}
+	}
+	id := Encode(uuid.Must(uuid.NewV7()))
+	rejected := []string{"", "!!", EncodeText("no-colon"), id, EncodeText(strings.Repeat("x", 300) + ":y")}
+	for _, c := range rejected {
+		if _, err := DecodeText(&c, valid); err == nil {
+			t.Errorf("DecodeText(%q) accepted a cursor it should refuse", c)
+		}
+	}
+	if got, err := DecodeText(nil, valid); got != nil || err != nil {
+		t.Errorf("DecodeText(nil) = %v, %v", got, err)
+	}
+}
+
+func TestCutText(t *testing.T) {
+	rows := []string{"a:a", "b:b", "c:c"}
+	got, next := CutText(rows, 2, func(s string) string { return s })
+	if len(got) != 2 || next == nil {
+		t.Fatalf("CutText = %v, %v", got, next)
+	}
+	if key, _ := DecodeText(next, func(string) bool { return true }); *key != "b:b" {
+		t.Errorf("next cursor continues after %q, want b:b", *key)
+	}
+	if _, next := CutText(rows, 3, func(s string) string { return s }); next != nil {
+		t.Errorf("last page has a next cursor")
+	}
+}

@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/saasplatform/saas/internal/platform/tracing"
 )
 
 // connectTimeout bounds each connection attempt unless the URL sets
@@ -46,7 +48,8 @@ func MaxConns(n int32) Option {
 // request. Without MaxConns or pool_max_conns in the URL the pool holds
 // 4*GOMAXPROCS connections, at least 8: request handlers mostly wait on the
 // database, so a few connections per core keep the CPU busy. Error messages
-// never contain the URL's password.
+// never contain the URL's password. When tracing is on, every query run within
+// a traced request gets a span.
 func Open(ctx context.Context, databaseURL string, opts ...Option) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -67,6 +70,9 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*pgxpool.Poo
 	cfg.HealthCheckPeriod = 30 * time.Second
 	for _, o := range opts {
 		o(cfg)
+	}
+	if tracing.Enabled() {
+		cfg.ConnConfig.Tracer = newQueryTracer(cfg.ConnConfig.Config)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

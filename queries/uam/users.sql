@@ -1,0 +1,65 @@
+-- name: CreateUser :one
+INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash)
+VALUES (@tenant_id, @id, @email, @email_verified, @status, sqlc.narg(password_hash))
+RETURNING *;
+
+-- name: GetUser :one
+SELECT * FROM uam.users WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: GetUserByEmail :one
+SELECT * FROM uam.users WHERE tenant_id = @tenant_id AND lower(email) = lower(@email);
+
+-- name: ListUsers :many
+-- email_prefix arrives with LIKE's wildcards escaped (backslash is LIKE's default escape).
+SELECT * FROM uam.users u
+WHERE u.tenant_id = @tenant_id
+  AND (sqlc.narg(after)::uuid IS NULL OR u.id > sqlc.narg(after))
+  AND (sqlc.narg(email_prefix)::text IS NULL OR lower(u.email) LIKE lower(sqlc.narg(email_prefix)::text) || '%')
+  AND (sqlc.narg(status)::text IS NULL OR u.status = sqlc.narg(status))
+  AND (sqlc.narg(role_id)::uuid IS NULL OR EXISTS (
+        SELECT 1 FROM uam.role_assignments a
+        WHERE a.tenant_id = u.tenant_id AND a.user_id = u.id AND a.role_id = sqlc.narg(role_id)))
+ORDER BY u.id
+LIMIT @row_limit;
+
+-- name: UpdateUser :one
+-- A new address is unverified unless the change says otherwise.
+UPDATE uam.users SET
+    email          = coalesce(sqlc.narg(email), email),
+    email_verified = CASE
+        WHEN sqlc.narg(email)::text IS NOT NULL AND lower(sqlc.narg(email)::text) <> lower(email)
+            THEN coalesce(sqlc.narg(email_verified), false)
+        ELSE coalesce(sqlc.narg(email_verified), email_verified) END,
+    status         = coalesce(sqlc.narg(status), status),
+    version        = version + 1,
+    updated_at     = now()
+WHERE tenant_id = @tenant_id AND id = @id
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY (sqlc.narg(expected_versions)::bigint[]))
+RETURNING *;
+
+-- name: SetPasswordHash :one
+-- With old_hash set, only if the password is still the one the caller checked,
+-- so a user changing their own password cannot undo a concurrent reset.
+UPDATE uam.users SET password_hash = @password_hash, version = version + 1, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id
+  AND (NOT @check_old::boolean OR password_hash IS NOT DISTINCT FROM sqlc.narg(old_hash)::text)
+RETURNING *;
+
+-- name: UpgradePasswordHash :execrows
+-- After a successful check with old parameters: replaces the hash only if it
+-- is still the one that was checked, so a concurrent password change wins. Not
+-- a user-visible change: version and updated_at stay.
+UPDATE uam.users SET password_hash = @new_hash
+WHERE tenant_id = @tenant_id AND id = @id AND password_hash = @old_hash;
+
+-- name: RecordLogin :one
+-- last_login_at is part of the user's representation, so its ETag moves on.
+UPDATE uam.users SET last_login_at = now(), version = version + 1
+WHERE tenant_id = @tenant_id AND id = @id
+RETURNING *;
+
+-- name: DeleteUser :execrows
+-- The profile and role assignments go with it through ON DELETE CASCADE.
+DELETE FROM uam.users
+WHERE tenant_id = @tenant_id AND id = @id
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY (sqlc.narg(expected_versions)::bigint[]));
