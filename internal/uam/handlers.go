@@ -74,10 +74,12 @@ func userLocation(u User) string {
 	return Prefix + "/tenants/" + u.TenantID.String() + "/users/" + u.ID.String()
 }
 
-// byID pages a list keyed by time-ordered ids: it fetches one row more than
-// the page to learn whether another follows.
-func byID[T any](cursor *string, limit *int, id func(T) uuid.UUID, list func(after *uuid.UUID, n int) ([]T, error)) ([]T, *string, error) {
-	after, err := page.Decode(cursor)
+// pageOf serves one page of a keyset-paginated list: it decodes the cursor,
+// fetches one row more than the page to learn whether another follows, and
+// cuts the page with the next cursor.
+func pageOf[T, K any](cursor *string, limit *int, decode func(*string) (*K, error),
+	cut func([]T, int) ([]T, *string), list func(after *K, n int) ([]T, error)) ([]T, *string, error) {
+	after, err := decode(cursor)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,23 +88,22 @@ func byID[T any](cursor *string, limit *int, id func(T) uuid.UUID, list func(aft
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, next := page.Cut(rows, n, id)
+	rows, next := cut(rows, n)
 	return rows, next, nil
 }
 
-// byName is byID for lists in permission-name order.
+// byID pages a list in creation order (time-ordered ids).
+func byID[T any](cursor *string, limit *int, id func(T) uuid.UUID, list func(after *uuid.UUID, n int) ([]T, error)) ([]T, *string, error) {
+	return pageOf(cursor, limit, page.Decode, func(rows []T, n int) ([]T, *string) { return page.Cut(rows, n, id) }, list)
+}
+
+// byName pages permissions in name order.
 func byName(cursor *string, limit *int, list func(after *string, n int) ([]Permission, error)) ([]Permission, *string, error) {
-	after, err := page.DecodeText(cursor, ValidPermissionName)
-	if err != nil {
-		return nil, nil, err
+	decode := func(c *string) (*string, error) { return page.DecodeText(c, ValidPermissionName) }
+	cut := func(rows []Permission, n int) ([]Permission, *string) {
+		return page.CutText(rows, n, func(p Permission) string { return p.Name })
 	}
-	n := page.Limit(limit)
-	rows, err := list(after, n+1)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, next := page.CutText(rows, n, func(p Permission) string { return p.Name })
-	return rows, next, nil
+	return pageOf(cursor, limit, decode, cut, list)
 }
 
 // Users
