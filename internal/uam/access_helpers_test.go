@@ -12,12 +12,13 @@ import (
 
 // Helpers of the role, permission, catalogue and assignment tests.
 
-// The built-in catalogue as schema/uam/00001_init.sql declares it, in name
+// The built-in catalogue as schema/uam/*.sql declares it, in name
 // order. Written out here rather than read from the database, so a migration
 // that changes what a built-in role grants fails the tests.
 var (
 	// tenantLevelPerms: every built-in permission of tenant level.
 	tenantLevelPerms = []string{
+		"clients:read", "clients:write",
 		"content:delete", "content:publish", "content:read", "content:write",
 		"keys:read", "keys:write",
 		"permissions:read", "permissions:write",
@@ -27,10 +28,10 @@ var (
 		"users:read", "users:write",
 	}
 	// platformLevelPerms act across tenants; only the platform tenant grants them.
-	platformLevelPerms = []string{"credentials:verify", "tenants:write"}
+	platformLevelPerms = []string{"credentials:verify", "tenants:write", "tokens:sign"}
 	editorPerms        = []string{"content:delete", "content:publish", "content:read", "content:write", "sites:read"}
 	viewerPerms        = []string{
-		"content:read", "keys:read", "permissions:read", "roles:read", "sites:read", "tenants:read", "users:read",
+		"clients:read", "content:read", "keys:read", "permissions:read", "roles:read", "sites:read", "tenants:read", "users:read",
 	}
 )
 

@@ -113,7 +113,7 @@ func TestAssignRoleOnSite(t *testing.T) {
 	if !slices.Equal(got.TenantWide, editorPerms) {
 		t.Errorf("tenant-wide %v, want %v", got.TenantWide, editorPerms)
 	}
-	wantW := []string{"keys:read", "permissions:read", "roles:read", "tenants:read", "users:read"}
+	wantW := []string{"clients:read", "keys:read", "permissions:read", "roles:read", "tenants:read", "users:read"}
 	if len(got.Sites) != 1 || got.Sites[0].SiteId != s1 || !slices.Equal(got.Sites[0].Permissions, wantW) {
 		t.Errorf("sites %+v, want only s1 with what viewer adds to editor %v", got.Sites, wantW)
 	}
