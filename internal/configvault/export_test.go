@@ -26,3 +26,13 @@ func HoldRSASlots(s *Service, wait time.Duration) (release func()) {
 		s.rsaSlotWait = maxRSASlotWait
 	}
 }
+
+// CachedSigners is how many opened signers the service keeps.
+func CachedSigners(s *Service) int { return s.signers.len() }
+
+// OpenedSigners is how many times the service opened a sealed key to sign.
+func OpenedSigners(s *Service) int64 { return s.signers.opened.Load() }
+
+// SetFirstKeyWait changes how long a sign waits for another request creating
+// the tenant's key.
+func SetFirstKeyWait(s *Service, d time.Duration) { s.firstKeyWait = d }

@@ -312,3 +312,18 @@ func (h handlers) RevokeKey(ctx context.Context, r api.RevokeKeyRequestObject) (
 	}
 	return api.RevokeKey200JSONResponse{KeyStateJSONResponse: resp}, nil
 }
+
+// Internal
+
+func (h handlers) SignToken(ctx context.Context, r api.SignTokenRequestObject) (api.SignTokenResponseObject, error) {
+	in := TokenRequest{TenantID: r.TenantId, SiteID: r.Body.SiteId, Claims: r.Body.Claims}
+	if r.Body.Typ != nil {
+		in.Type = string(*r.Body.Typ)
+	}
+	t, err := h.svc.SignToken(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return api.SignToken200JSONResponse{Body: api.SignedToken{Token: t.Token, Kid: t.Kid, Alg: api.KeyAlgorithm(t.Algorithm)},
+		Headers: api.SignToken200ResponseHeaders{CacheControl: "no-store"}}, nil
+}

@@ -16,6 +16,10 @@ var (
 		Name: "saas_keys_revoked_total",
 		Help: "Signing keys revoked (a repeated revocation counts once).",
 	})
+	tokensSigned = metrics.Factory.NewCounterVec(prometheus.CounterOpts{
+		Name: "saas_tokens_signed_total",
+		Help: "Tokens signed for the IAM service, by the signing key's algorithm.",
+	}, []string{"algorithm"})
 )
 
 func init() {
@@ -23,5 +27,6 @@ func init() {
 	// the first key of each.
 	for _, alg := range []keycrypto.Algorithm{keycrypto.RS256, keycrypto.PS256, keycrypto.ES256, keycrypto.EdDSA} {
 		keysCreated.WithLabelValues(string(alg))
+		tokensSigned.WithLabelValues(string(alg))
 	}
 }

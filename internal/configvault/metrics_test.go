@@ -90,3 +90,36 @@ func TestKeyCountersCountCreationsAndRevocations(t *testing.T) {
 		t.Errorf("keys revoked: %v, want 1", d)
 	}
 }
+
+// Not parallel, for the same reason. A refused sign counts nothing.
+func TestTokensSignedCounter(t *testing.T) {
+	pool := dbtest.New(t, idempotency.Migrations, configvault.Migrations)
+	kr, err := keycrypto.NewKeyring(newMasterKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := configvault.NewService(pool, kr, nil)
+	ten, err := svc.CreateTenant(ctx, configvault.NewTenant{Name: "Signed", Domain: uniqueDomain("signed"), IsActive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es0, ed0 := counter(t, "saas_tokens_signed_total", "algorithm", "ES256"), counter(t, "saas_tokens_signed_total", "algorithm", "EdDSA")
+	created0 := counter(t, "saas_keys_created_total", "algorithm", "ES256")
+	for range 3 {
+		if _, err := svc.SignToken(ctx, configvault.TokenRequest{TenantID: ten.ID, Claims: []byte(`{"sub":"u"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.SignToken(ctx, configvault.TokenRequest{TenantID: ten.ID, Claims: []byte(`{"tenant_id":"other"}`)}); err == nil {
+		t.Fatal("a foreign tenant_id was signed")
+	}
+	if d := counter(t, "saas_tokens_signed_total", "algorithm", "ES256") - es0; d != 3 {
+		t.Errorf("ES256 tokens signed: %v, want 3", d)
+	}
+	if d := counter(t, "saas_tokens_signed_total", "algorithm", "EdDSA") - ed0; d != 0 {
+		t.Errorf("EdDSA tokens signed: %v, want 0", d)
+	}
+	if d := counter(t, "saas_keys_created_total", "algorithm", "ES256") - created0; d != 1 {
+		t.Errorf("ES256 keys created by first signs: %v, want 1", d)
+	}
+}

@@ -54,7 +54,12 @@ type Service struct {
 	// waitingForRSASlot, when set, is called as a create starts waiting for
 	// a slot (none was free): a test hook.
 	waitingForRSASlot func()
-	now               func() time.Time
+	// signers caches opened signing keys for SignToken; see signerCache.
+	signers *signerCache
+	// firstKeyWait bounds how long SignToken waits for another request
+	// creating the same tenant's key: maxFirstKeyWait (tests change it).
+	firstKeyWait time.Duration
+	now          func() time.Time
 }
 
 // NewService wires the use cases to a database and the master keyring.
@@ -62,7 +67,8 @@ type Service struct {
 func NewService(pool *pgxpool.Pool, keyring *keycrypto.Keyring, keygen *keycrypto.Pool) *Service {
 	return &Service{
 		store: newStore(pool), keyring: keyring, generate: keygen.Generate,
-		rsaSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), rsaSlotWait: maxRSASlotWait, now: time.Now,
+		rsaSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), rsaSlotWait: maxRSASlotWait,
+		signers: newSignerCache(maxCachedSigners), firstKeyWait: maxFirstKeyWait, now: time.Now,
 	}
 }
 
@@ -145,12 +151,20 @@ func (s *Service) UpdateTenant(ctx context.Context, id uuid.UUID, p Patch, ifMat
 	if err != nil {
 		return Tenant{}, err
 	}
-	return s.store.updateTenant(ctx, id, p, etag.Expected(ifMatch))
+	t, err := s.store.updateTenant(ctx, id, p, etag.Expected(ifMatch))
+	if err == nil && !t.IsActive {
+		s.signers.forgetOwned(&id, nil) // an inactive tenant signs nothing
+	}
+	return t, err
 }
 
 // DeleteTenant removes the tenant with its sites and keys in one statement.
 func (s *Service) DeleteTenant(ctx context.Context, id uuid.UUID, ifMatch *string) error {
-	return s.store.deleteTenant(ctx, id, etag.Expected(ifMatch))
+	err := s.store.deleteTenant(ctx, id, etag.Expected(ifMatch))
+	if err == nil {
+		s.signers.forgetOwned(&id, nil)
+	}
+	return err
 }
 
 // NewSite is the input of CreateSite.
@@ -207,12 +221,20 @@ func (s *Service) UpdateSite(ctx context.Context, id uuid.UUID, p Patch, ifMatch
 	if err != nil {
 		return Site{}, err
 	}
-	return s.store.updateSite(ctx, id, p, etag.Expected(ifMatch))
+	st, err := s.store.updateSite(ctx, id, p, etag.Expected(ifMatch))
+	if err == nil && !st.IsActive {
+		s.signers.forgetOwned(nil, &id) // an inactive site signs nothing
+	}
+	return st, err
 }
 
 // DeleteSite removes the site with its keys in one statement.
 func (s *Service) DeleteSite(ctx context.Context, id uuid.UUID, ifMatch *string) error {
-	return s.store.deleteSite(ctx, id, etag.Expected(ifMatch))
+	err := s.store.deleteSite(ctx, id, etag.Expected(ifMatch))
+	if err == nil {
+		s.signers.forgetOwned(nil, &id)
+	}
+	return err
 }
 
 // NewKey is the input of CreateKey. Zero values mean the defaults: RS256
@@ -421,8 +443,18 @@ func (s *Service) SiteJWKS(ctx context.Context, siteID uuid.UUID) ([]json.RawMes
 // the key again and re-evaluates the transition against what won (a second
 // revoke becomes a no-op, an activate after a revoke a 409), a bounded number
 // of times. With If-Match, the client's versions decide: once the key has
-// moved past them, the answer is 412.
+// moved past them, the answer is 412. A key that is no longer active
+// leaves the signer cache at once (it could not sign anyway: SignToken reads
+// the key's state on every call).
 func (s *Service) SetKeyStatus(ctx context.Context, ref string, to KeyStatus, ifMatch *string) (SigningKey, error) {
+	k, err := s.setKeyStatus(ctx, ref, to, ifMatch)
+	if err == nil && k.Status != KeyActive {
+		s.signers.forget(k.ID)
+	}
+	return k, err
+}
+
+func (s *Service) setKeyStatus(ctx context.Context, ref string, to KeyStatus, ifMatch *string) (SigningKey, error) {
 	expected := etag.Expected(ifMatch)
 	for range maxStatusAttempts {
 		k, err := s.store.key(ctx, ref)
@@ -454,7 +486,11 @@ func (s *Service) DeleteKey(ctx context.Context, ref string, ifMatch *string) er
 	if err != nil {
 		return err
 	}
-	return s.store.deleteKey(ctx, k.ID, etag.Expected(ifMatch))
+	if err := s.store.deleteKey(ctx, k.ID, etag.Expected(ifMatch)); err != nil {
+		return err
+	}
+	s.signers.forget(k.ID)
+	return nil
 }
 
 // CheckKeyring verifies, typically at start, that the keyring holds every

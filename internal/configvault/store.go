@@ -3,6 +3,7 @@ package configvault
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,10 +29,11 @@ var constraints = pg.Constraints{
 
 // store adapts the sqlc queries to the domain model.
 type store struct {
-	q *db.Queries
+	q    *db.Queries
+	pool *pgxpool.Pool // for transactions (pg.InTx)
 }
 
-func newStore(pool *pgxpool.Pool) *store { return &store{q: db.New(pool)} }
+func newStore(pool *pgxpool.Pool) *store { return &store{q: db.New(pool), pool: pool} }
 
 func classify(err error) error { return constraints.Classify(err) }
 
@@ -158,12 +160,17 @@ type sealedKey struct {
 }
 
 func (s *store) createKey(ctx context.Context, k sealedKey) (SigningKey, error) {
+	return createKeyWith(ctx, s.q, k)
+}
+
+// createKeyWith inserts a key through q (the pool's or a transaction's).
+func createKeyWith(ctx context.Context, q *db.Queries, k sealedKey) (SigningKey, error) {
 	var size *int32
 	if k.KeySize != nil {
 		v := int32(*k.KeySize)
 		size = &v
 	}
-	row, err := s.q.CreateKey(ctx, db.CreateKeyParams{
+	row, err := q.CreateKey(ctx, db.CreateKeyParams{
 		TenantID: k.TenantID, ID: k.ID, SiteID: k.SiteID, Kid: k.Kid, Algorithm: string(k.Algorithm), KeySize: size,
 		PublicKeyPem: k.PublicPEM, PublicJwk: k.PublicJWK, PrivateKeyCiphertext: k.ciphertext,
 		MasterKeyID: k.masterKeyID, ExpiresAt: k.ExpiresAt,
@@ -193,7 +200,7 @@ func (s *store) listKeys(ctx context.Context, tenantID uuid.UUID, siteID, after 
 
 // keyOwner is whose keys a question is about: a tenant (its tenant-level
 // keys) when only tenantID is set, or a site (its own keys and its tenant's)
-// when siteID is set.
+// when siteID is set; with both set, a site of that tenant only.
 type keyOwner struct {
 	tenantID, siteID *uuid.UUID
 }
@@ -201,9 +208,17 @@ type keyOwner struct {
 func tenantOwner(id uuid.UUID) keyOwner { return keyOwner{tenantID: &id} }
 func siteOwner(id uuid.UUID) keyOwner   { return keyOwner{siteID: &id} }
 
+// tenantSiteOwner is a site that must belong to tenantID.
+func tenantSiteOwner(tenantID, siteID uuid.UUID) keyOwner {
+	return keyOwner{tenantID: &tenantID, siteID: &siteID}
+}
+
 // notFound is the error for an owner that does not exist.
 func (o keyOwner) notFound() error {
-	if o.siteID != nil {
+	switch {
+	case o.siteID != nil && o.tenantID != nil:
+		return problem.NotFound("tenant %s has no site %s (or there is no such tenant)", *o.tenantID, *o.siteID)
+	case o.siteID != nil:
 		return problem.NotFound("site %s not found", *o.siteID)
 	}
 	return problem.NotFound("tenant %s not found", *o.tenantID)
@@ -220,7 +235,18 @@ type ownerState struct {
 // owner's state when there is none, in one query; a missing owner is a
 // not-found error.
 func (s *store) activeKey(ctx context.Context, o keyOwner) (*SigningKey, ownerState, error) {
-	row, err := s.q.ActiveKey(ctx, db.ActiveKeyParams{TenantID: o.tenantID, SiteID: o.siteID})
+	k, state, err := s.activeSealedKey(ctx, s.q, o, nil)
+	if k == nil {
+		return nil, state, err
+	}
+	return &k.SigningKey, state, nil
+}
+
+// activeSealedKey is activeKey with the sealed private key, through q (the
+// pool's or a transaction's), among the keys that stay unexpired until
+// validUntil when it is given.
+func (s *store) activeSealedKey(ctx context.Context, q *db.Queries, o keyOwner, validUntil *time.Time) (*sealedKey, ownerState, error) {
+	row, err := q.ActiveKey(ctx, db.ActiveKeyParams{TenantID: o.tenantID, SiteID: o.siteID, ValidUntil: validUntil})
 	if err != nil {
 		if err = classify(err); problem.Is(err, problem.KindNotFound) {
 			return nil, ownerState{}, o.notFound()
@@ -234,11 +260,10 @@ func (s *store) activeKey(ctx context.Context, o keyOwner) (*SigningKey, ownerSt
 	k := keyFromRow(db.ConfigvaultSigningKey{
 		TenantID: *row.TenantID, ID: *row.ID, SiteID: row.SiteID, Kid: *row.Kid, Algorithm: *row.Algorithm,
 		KeySize: row.KeySize, PublicKeyPem: *row.PublicKeyPem, PublicJwk: row.PublicJwk,
-		PrivateKeyCiphertext: row.PrivateKeyCiphertext, MasterKeyID: *row.MasterKeyID, Status: *row.Status,
-		ExpiresAt: *row.ExpiresAt, RevokedAt: row.RevokedAt, Version: *row.Version,
+		Status: *row.Status, ExpiresAt: *row.ExpiresAt, RevokedAt: row.RevokedAt, Version: *row.Version,
 		CreatedAt: *row.CreatedAt, UpdatedAt: *row.UpdatedAt,
 	})
-	return &k, state, nil
+	return &sealedKey{SigningKey: k, ciphertext: row.PrivateKeyCiphertext, masterKeyID: *row.MasterKeyID}, state, nil
 }
 
 // publishedKeys returns the public JWKs the owner publishes, in one query; a

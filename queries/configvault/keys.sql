@@ -40,35 +40,37 @@ LIMIT @row_limit;
 -- name: ActiveKey :one
 -- The key that signs now for one owner: a tenant (tenant_id given: its
 -- tenant-level keys) or a site (site_id given: its own keys, then its
--- tenant's). Active and unexpired, a site's own key before its tenant's,
--- newest first. An owner that is inactive, or whose tenant is, has none at
--- all (an inactive site does not fall back to its tenant's key): that rule is
--- written here and in PublishedKeys, nowhere else. One row when the owner
--- exists, with the owner's state so the caller can say why there is no key,
--- and the key's columns, all NULL when there is none; no row when the owner
--- does not exist.
-WITH owner AS (
-    SELECT t.id AS tenant_id, NULL::uuid AS site_id, t.is_active AS tenant_is_active, true AS site_is_active
-    FROM configvault.tenants t
-    WHERE sqlc.narg(site_id)::uuid IS NULL AND t.id = sqlc.narg(tenant_id)::uuid
-    UNION ALL
-    SELECT s.tenant_id, s.id, t.is_active, s.is_active
-    FROM configvault.sites s
-    JOIN configvault.tenants t ON t.id = s.tenant_id
-    WHERE s.id = sqlc.narg(site_id)::uuid
-)
-SELECT o.tenant_is_active, o.site_is_active, k.*
-FROM owner o
+-- tenant's; with tenant_id given too, only a site of that tenant counts).
+-- Active and unexpired, a site's own key before its tenant's, newest first.
+-- An owner that is inactive, or whose tenant is, has none at all (an inactive
+-- site does not fall back to its tenant's key): that rule is written here and
+-- in PublishedKeys, nowhere else. With valid_until (signing a token that
+-- expires then), only a key that stays unexpired until then counts, so that
+-- no token outlives the published key that verifies it. One row when the
+-- owner exists, with the owner's state so the caller can say why there is no
+-- key, and the key's columns, all NULL when there is none; no row when the
+-- owner does not exist.
+--
+-- Written without a branch per kind of owner, so that PostgreSQL's generic
+-- plan costs what a custom one does and is kept: SignToken runs this on every
+-- token, and replanning would cost more than executing.
+SELECT t.is_active AS tenant_is_active, coalesce(s.is_active, true)::boolean AS site_is_active, k.*
+FROM configvault.tenants t
+LEFT JOIN configvault.sites s ON s.tenant_id = t.id AND s.id = sqlc.narg(site_id)::uuid
 LEFT JOIN configvault.signing_keys k ON k.id = (
     SELECT c.id FROM configvault.signing_keys c
-    WHERE o.tenant_is_active AND o.site_is_active
-      AND c.tenant_id = o.tenant_id
-      AND (c.site_id IS NULL OR c.site_id = o.site_id)
+    WHERE t.is_active AND coalesce(s.is_active, true)
+      AND c.tenant_id = t.id
+      AND (c.site_id IS NULL OR c.site_id = s.id)
       AND c.status = 'active'
       AND c.expires_at > now()
+      AND (sqlc.narg(valid_until)::timestamptz IS NULL OR c.expires_at >= sqlc.narg(valid_until)::timestamptz)
     ORDER BY (c.site_id IS NOT NULL) DESC, c.id DESC
     LIMIT 1
-);
+)
+WHERE t.id = coalesce(sqlc.narg(tenant_id)::uuid,
+                      (SELECT st.tenant_id FROM configvault.sites st WHERE st.id = sqlc.narg(site_id)::uuid))
+  AND (sqlc.narg(site_id)::uuid IS NULL OR s.id IS NOT NULL);
 
 -- name: PublishedKeys :many
 -- The JWKS of one owner, chosen as in ActiveKey: the unexpired, unrevoked
@@ -129,3 +131,14 @@ UPDATE configvault.signing_keys SET
     private_key_ciphertext = @private_key_ciphertext,
     master_key_id          = @master_key_id
 WHERE id = @id AND master_key_id = @previous_master_key_id;
+
+-- name: LockTenantKeyCreation :exec
+-- Serialises the creation of a tenant's key on first need (signing a token
+-- when the tenant has no usable key): held until the transaction ends, so a
+-- second creator, after waiting, looks again and finds the first one's key.
+-- Bounded by lock_timeout (SetLocalLockTimeout), whose expiry is SQLSTATE 55P03.
+SELECT pg_advisory_xact_lock(hashtextextended('configvault.signing-key:' || sqlc.arg(tenant_id)::uuid::text, 0));
+
+-- name: SetLocalLockTimeout :exec
+-- How long the rest of the transaction waits for any lock, e.g. '3s'.
+SELECT set_config('lock_timeout', @timeout::text, true);

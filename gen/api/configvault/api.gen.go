@@ -129,6 +129,24 @@ func (e SigningKeyCreateKeySize) Valid() bool {
 	}
 }
 
+// Defines values for TokenType.
+const (
+	TokenTypeAtJWT TokenType = "at+jwt"
+	TokenTypeJWT   TokenType = "JWT"
+)
+
+// Valid indicates whether the value is a known member of the TokenType enum.
+func (e TokenType) Valid() bool {
+	switch e {
+	case TokenTypeAtJWT:
+		return true
+	case TokenTypeJWT:
+		return true
+	default:
+		return false
+	}
+}
+
 // Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 type Domain = string
 
@@ -191,6 +209,18 @@ type Problem struct {
 
 	// Type A URI identifying the kind of problem.
 	Type string `json:"type"`
+}
+
+// SignedToken defines model for SignedToken.
+type SignedToken struct {
+	// Alg The JWS algorithm the key signs with.
+	Alg KeyAlgorithm `json:"alg"`
+
+	// Kid The signing key's `kid` (its RFC 7638 thumbprint), as in the token's header and the JWKS.
+	Kid string `json:"kid"`
+
+	// Token The signed token, a compact JWS (header.payload.signature, base64url).
+	Token string `json:"token"`
 }
 
 // SigningKey defines model for SigningKey.
@@ -334,6 +364,28 @@ type TenantUpdate struct {
 	Name *Name `json:"name,omitempty"`
 }
 
+// TokenSignRequest defines model for TokenSignRequest.
+type TokenSignRequest struct {
+	// Claims The JWT claims set (RFC 7519) to sign, at most 8192 bytes as compact JSON, with no member
+	// given twice. Signed as given, except that `tenant_id` is always the path's tenant: added
+	// when absent, refused (400) when it names anything else. `exp`, when present, must be a
+	// number of seconds since the epoch at most 30 days ahead (tokens signed here are short-lived). Header parameters written here
+	// (`jku`, `kid`, `alg`, ...) are ordinary claims and never reach the header.
+	//
+	//
+	// Example: {"aud":"saas","exp":1767225600,"iat":1767224700,"iss":"https://auth.example.com/iam/v1/tenants/0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b","sub":"0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6c"}
+	Claims json.RawMessage `json:"claims"`
+
+	// SiteId Sign for this site of the tenant, with its own active key if it has one, else the tenant's.
+	SiteId *openapi_types.UUID `json:"site_id,omitempty"`
+
+	// Typ The JWS `typ` header; `at+jwt` for access tokens (RFC 9068), `JWT` for others.
+	Typ *TokenType `json:"typ,omitempty"`
+}
+
+// TokenType The JWS `typ` header; `at+jwt` for access tokens (RFC 9068), `JWT` for others.
+type TokenType string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -387,6 +439,9 @@ type PreconditionFailed = Problem
 
 // Unauthorized An RFC 9457 problem document.
 type Unauthorized = Problem
+
+// Unavailable An RFC 9457 problem document.
+type Unavailable = Problem
 
 // Unprocessable An RFC 9457 problem document.
 type Unprocessable = Problem
@@ -520,6 +575,9 @@ type ListTenantSitesParams struct {
 	IsActive *IsActiveFilter `form:"is_active,omitempty" json:"is_active,omitempty"`
 }
 
+// SignTokenJSONRequestBody defines body for SignToken for application/json ContentType.
+type SignTokenJSONRequestBody = TokenSignRequest
+
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody = SigningKeyCreate
 
@@ -537,6 +595,9 @@ type UpdateTenantJSONRequestBody = TenantUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// SignToken Sign a token with the tenant's key (IAM only)
+	// (POST /internal/tenants/{tenant_id}/tokens)
+	SignToken(w http.ResponseWriter, r *http.Request, tenantId TenantID)
 	// CreateKey Create a signing key
 	// (POST /keys)
 	CreateKey(w http.ResponseWriter, r *http.Request, params CreateKeyParams)
@@ -616,6 +677,32 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// SignToken operation middleware
+func (siw *ServerInterfaceWrapper) SignToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "tenant_id" -------------
+	var tenantId TenantID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant_id", r.PathValue("tenant_id"), &tenantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "tenant_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignToken(w, r, tenantId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // CreateKey operation middleware
 func (siw *ServerInterfaceWrapper) CreateKey(w http.ResponseWriter, r *http.Request) {
@@ -1800,6 +1887,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/keys/{key}/activate", wrapper.ActivateKey)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/keys/{key}/deactivate", wrapper.DeactivateKey)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/keys/{key}/revoke", wrapper.RevokeKey)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/internal/tenants/{tenant_id}/tokens", wrapper.SignToken)
 
 	return m
 }
@@ -1836,7 +1924,147 @@ type ProblemApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type UnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type UnavailableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnavailableResponseHeaders
+}
+
 type UnprocessableApplicationProblemPlusJSONResponse Problem
+
+type SignTokenRequestObject struct {
+	TenantId TenantID `json:"tenant_id"`
+	Body     *SignTokenJSONRequestBody
+}
+
+type SignTokenResponseObject interface {
+	VisitSignTokenResponse(w http.ResponseWriter) error
+}
+
+type SignToken200ResponseHeaders struct {
+	CacheControl string
+}
+
+type SignToken200JSONResponse struct {
+	Body    SignedToken
+	Headers SignToken200ResponseHeaders
+}
+
+func (response SignToken200JSONResponse) VisitSignTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignToken400ApplicationProblemPlusJSONResponse) VisitSignTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignToken401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignToken401ApplicationProblemPlusJSONResponse) VisitSignTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignToken403ApplicationProblemPlusJSONResponse) VisitSignTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignToken404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SignToken404ApplicationProblemPlusJSONResponse) VisitSignTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignToken503ApplicationProblemPlusJSONResponse) VisitSignTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignTokendefaultApplicationProblemPlusJSONResponse) VisitSignTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type CreateKeyRequestObject struct {
 	Params CreateKeyParams
@@ -4473,6 +4701,9 @@ func (response ListTenantSitesdefaultApplicationProblemPlusJSONResponse) VisitLi
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// SignToken Sign a token with the tenant's key (IAM only)
+	// (POST /internal/tenants/{tenant_id}/tokens)
+	SignToken(ctx context.Context, request SignTokenRequestObject) (SignTokenResponseObject, error)
 	// CreateKey Create a signing key
 	// (POST /keys)
 	CreateKey(ctx context.Context, request CreateKeyRequestObject) (CreateKeyResponseObject, error)
@@ -4581,6 +4812,39 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// SignToken operation middleware
+func (sh *strictHandler) SignToken(w http.ResponseWriter, r *http.Request, tenantId TenantID) {
+	var request SignTokenRequestObject
+
+	request.TenantId = tenantId
+
+	var body SignTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignToken(ctx, request.(SignTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignTokenResponseObject); ok {
+		if err := validResponse.VisitSignTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // CreateKey operation middleware
@@ -5232,104 +5496,129 @@ func (sh *strictHandler) ListTenantSites(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxs30u5f6ZqzVUtmRxQlS85a+nBKceRdx47jsuzjqhN6TXCmSSIaAgyAkczk1X9/qxuYGzmkKFtS",
-	"vIk+2ZzBbYC+Pt0N/R4lejbXCpWz0dHv0RRFiob/+1QkU3yqlTM6o98p2sTIuZNaRUfRv/UlZFpNIMkk",
-	"dYaZWEBCXcBNEc5xARZdL4ojg7/m0mAaHTmTYxzZZIozQSO6xRyjo8g6I9UkurqKo9O3YrI619spgnWG",
-	"ZkPlpFuAExPQY3BTaeECjZVa+d8IBq3OTYI3nfqlToSfr236d29eFhMkBoXD9DMnuoqjuTBihq7Y5txY",
-	"bdpnHSr85D4m3GJYzD83eCF1bmEuJjy5pOa/5mgWURwpMaP5fJ+ovpKZ+PQS1cRNo6PDvf04mklV/N6L",
-	"WzbkeYqzuXaoksULXKwu8ARyJX/N/VmPtfGn4XcHOnvgNOwfHsLcSOXEKEM4OXv6/DkkU2FEQl8fg82T",
-	"KQgLAt69e/599xgMOiPRwqV0U/5YK2Z+AqFSGOl0ARN0/GYsjXUglL1EU+6CJ99qG2rfsEMfsWY/9g8P",
-	"l/djLpxDQ2P+5+fB4NP+3s5g8Onb0w//+FvUulnjH4VLpu3HSFRdnF5BrX6zpkJNEKSFkbCYglYxaAMW",
-	"L9CIDDrDQXTxaBDFMIguDgbRsMuvh98Meb+FWhx7ivTDiPk8o83TKlvA5RQVaIWQSUvUGviHl0Iz58ag",
-	"ctC5RHFO7SwomhVm9BndGDCzCAd7+z04gQuR5cTWwlFXpR0IHpa+6ddc0/AVX1pqY3Cc0wfxOR70++sP",
-	"aLzjN27tyTzecDKDgf2mMxh88z+d97vd/zuIfv7PIBoMPvX7dFj7fTqxZx++GUQdahhz680Nu990qdWa",
-	"M7YniZMX+ExmDls49ifad8FNoENyoEunxachVfF8LDKLXdovIvR17CvtR98hapElI60zFIrX9AIXb3Dc",
-	"TnbnuPi7BZlCJ/AXLUc6C8NzmQ6hQ6Tz5tlT+Pbxo3+Cm+azEfNqt1zUXLhptaZz5p/1kq52ao8PNrHT",
-	"yc7/Fzu/9XeefNxZx04vcHHmhMvtxr0+x0UpKqQFyz2OYei3bgj4KcnyFC3gpzmt2XcgSTIMT4ZMx5a4",
-	"aLbuLPywjYP4m6E9j/7PbqU8d/1bu1su3WsVOZNudfmvxQTByt/Wyu+M+9XnTHEs8sxFR4f9mPZazvIZ",
-	"/ejzVvtflRyXyuEEDa/hTDp8/v0atSodMpGsOXR6/1GmGw9+rM1MuOgoynNuuXqcb1EJ5datwfHbTavw",
-	"Lb50HVfU2c61ssia9zuRvsFfc7R8QIlWDhX/lwWptwZ250aPMpz94xfrTYPtiOC17+UnXf1i46clSTkT",
-	"Ga2bhL8BAWOJWUrPpboQmUyPYYjGaGMLSkWRTGEkUt+yF13F0VOtxplM7v0rgtpJMmGnhc7GT9I6qSbM",
-	"jCTutAH8JGbzDEFAmvslIaR6JqTy+kyU+9FU+0vKG5jFZZaByZWSasIf/0ybkUxTVPf+9QZT0nois5CJ",
-	"5NzbZmhm0lYKXs/R8BpAIaaWV/wCF/9CFZ5/l9vFfa789ALNAt6cnbBRNSnXATbTjg5tgSmMcustOgFj",
-	"vASLiVap9dbZAsTYoYHhG/qxc0I/hkUTPs5kqrVFOD3bP3xMv0/T789OYricymQajIxLIdk1qHkbteFW",
-	"pcSZH55MSuoKIxxrg349TAgb9dIm6VhTNrjhHG62/2dyQvRJBuca4qHNl4qVsaIdpumXNqRwhdomCs12",
-	"uQ1P8Uq7ZzpX6X3S0ivtDfjCEYIO2xcwQnIM+bSE0m6KJoj4LtP/a8OnKWmUZ0JmmN436w4Lq3NY2sPW",
-	"iQzD8nzfe1zTiVqA3yeW9dA52HsUw8HeYQwH+09iICUPh/1HMfR6Pb+J75TI3VQb+dv9bt/TmtQTBoGl",
-	"nZqwZek1Vlje3OgErSXH776Pd1lvXAoL7I0EscFaRkAqx2NkJyionx7bKmESWsP3rKTaPN/vX53BVFtH",
-	"9gl0MnTen03lRDobw3Qxn6KiB9rZYxAOZto62D981HB/51lu2UfTPLLIwBkhM9rPVLtCZEoLqdHzOabd",
-	"GGg3BJmyibC4I5VFZSVZu5l3ka3T9DbTl2h2qA1JldIwKpYcxU0faztzvddursfRMzJFTol0aa/mhrSe",
-	"k97IYjNldQvfT9F4pIhsGe9gShsD9iY9GJKj3/MmwjCGIdvGPTaJ6SfZhr3SJBz22pY0I9qbYDvUU+mK",
-	"n8P6qg4fysH06BdMHA32w/sXbUQwz0eZTOCHs59ewXscAdFahx2qw71vu8dB1yXCMKQxN/KCLJ8K/aGF",
-	"NzdLZJMt3IuTbKKNdNMZrS0xFy0fGUfY+vRcpu3PHVshqEhP/hy9OTuJ4uj0aRRHP714XduTqodqHSe3",
-	"WB/Hyklr50+tnRfXnxat039FzJvlZ1xzZmer1EgOIP0rHc7sdVtNx35VDi2MEYvVBdGAbfM3zqnV7fnh",
-	"/RmIokkFmsqJ8rY0kUd1IPuHj6M4eh3+PS3+JduqdYsrN7SFcj0y4B3bXukvH4XJSY5I68nbTjHtwbDA",
-	"L4ZHcIFGjhcMa8RVG8iVkxlIN1DetaZxDV7oc0yHR+DILlYiiwNTVP208bJZTIRUvZpjTmIPjbzAtOhk",
-	"0R0NlOBtupySjRla24/CDWEqLMyF5cFU2oCrwkLAoEgtCFtNQ0IWWfVKR4pioEr0QJvadx/Te4WSm/pt",
-	"UqTz6ts0ULUTK+GbYgi2UXkZ1MpP33pyr9jnXT20VNp5JhbAOkePwSOs/X5NpYBWCYLNjSFbkPTI5VQ6",
-	"BDsXCcOMzsjZDNNjSDyu789aXUgrRxmCVxTsv9UG7RQw7Uim0mASdJW+QGNkirbLlkCA/HrLuuXxNUhz",
-	"HL3CT24dCv5aWH9gBQjugWYEhZ8cI+DHoPIsA/a4EDJhXQmM0wtvgHifYGXmmq23bJExMvbk4PBbCDYK",
-	"pDrJZ6jcqthO0QmZtYthdt7b8CtkDHBBLmNhOhU+fbydfKqp3RUxRXRnnVBJux6wpWhY9ojiyEmXtffy",
-	"D1Yp892b5yDZLByTO+ZlmVQpUWnYvV4rLlSXpPy2mL1cYZtorblXKwJe1GXuzfQoR3U+CteAklLhcMdJ",
-	"NplWD7eUPtv38Qr4GqgqJr3y0crfWrabfPeZTnOyHUeSzEumf+KL06fMz6fp/uHh3hNGOzewQe3Ig1mw",
-	"qqNKePiH9y9qEDF0zv59skO8zYGLxwe5ybqtdpi3kT7+cnm+pbYNHc7bIk60omB0cUjIwuvTH6FzljNp",
-	"vOY3L3DxXI11+2oKNLPlBK6VFRXLbIn+xjXYcpsjz+fpDSlwiYP8sDWotAJvS4spEHyNwBpb3jiwuIK+",
-	"a5TeYJXGqjfz6lPuxTyaeudfZK9rvMuBkfi22LlYsFQfU7GwDQD90ePDGoL+6PHhNRD6TbgROmyqMR++",
-	"9giYyhbHECaH/f7BP7s1y45+x4/63+7HB/0njz+0TV4j2mXBS6+KwCJDpv70A3ZHb3cyvMCM2KXQkwbE",
-	"yGLZyPeomjX8xW154yaEviz2y66byeel9DB9kz5KPbmVwqzjcqsKsxZrv26gmsWywoS8kOZo7V/mmaH5",
-	"PZ+jhdISpdi05IBlbK+BqhBkS+SxiMxcs03U5iuQgwHyCBsVN6KrNxNmDj9LjN34iOp7X8qtBvPdw1Gs",
-	"5dTlHV23V7fDsw6/Dm59x8Rx7cnPpKo/3btVWviSw79q+S4fmP2ryKHbkSy3JU383v9Xy5Ol7bleKvhv",
-	"vg25ECj3D5cMfh1/PtlAhicmuZFucUZN/QJHKExbgPYEvuM3IJIErQWnz1FBR8AP7992QVqbYwqjBRuq",
-	"z09+BIvmQiYYw9joGQjILZq/W8j0RCoyUfmxm+JA/XSSuyns9/oh0XSnHnefGKFcD05FMq2F2suUnno4",
-	"nuE7TO1xsYaBCosAlxtlAdVYmwRnZBpr5cG8caYvvTzkuWvBLx+s0vMKVj4yKFLyCFCkjBBKNfEJR53g",
-	"s86FcT47jz0A7nRp2A6MvBioEpRCboWbojSQyTEmiyRjUIus+uXJnM8k86+aQ8ZldqBKIcUMHVYdvEpv",
-	"jhae1V9fP2LZiQiJzv6dyaKjaFeK2e7F3q4WuZvu7/KbBrHxcx/Hk2qsi0ih8MksIfvnTIgzeJ0JRxI7",
-	"Wg35+bnjsFn8cXGAgLF5EowJ0xOfRlMmHtWp1vYGaqC+gdchXuOPxGCRLIEpTNFgXITaOL8PVWIWc3rX",
-	"OTk929k/fLzzr6c/Qq5S9HDlPCwfZsI6NDRqd6CAl+nRbYNEh55NhKIh07mWRN6vS8jDL6QCz4WFH96/",
-	"OOvRel/goiKUoyoJrjMTPqpQQ+u7cQ3ahk4N0j8KKTZtwD6EPDpL3QtsHzoFtn+0jO3H5Zft8FS0d90e",
-	"+NSTubDOJyPWMHyaYzvc/mgLPB5OVJV4GTxjbWgO9pungvoUCZtFjnHRnd959hVFllxIaqcDVTQVzuZu",
-	"EQNeIGefS2f5Awqqot5dPpuXLJHo7OgZup25mEjFtCSVT5nmDHaTojniIMZS6vdIJOd1GJxHfcO74umG",
-	"3H2f4Ts8fSsmw2OwqFLaJOpV5TtoBd4ssXHgXS9v+NM4ZcszNzEDfYxH9SHT1hUdoTM82Nsfdnv1cTnX",
-	"KQQGaDwiOk4RLnKZaVXWh0ef7O31u0devMNy8jLnLRP9e1hjVktW5o9mGUQMHYL2nnnnDoSC4VLkfwg+",
-	"UeaIU8ycWVyTV26LNdVzy31kCjrV4G7nDc4zscD0CMiGGnaPm2P6BIOQ+sKD11KiO8OD/f1h95jmuZzK",
-	"DGvZ7LW8wEamWwzDg/6TYY+YvKCjuUdw9g9gqnNjeXN8dpdPIpEWhutSLYbhIA4Ov+0eA8cePAX6cIU/",
-	"uaVMQ1aImUxQ+RhvEM4nc5FMcWe/1yeLl6X+1Lm5Pdrdvby87Al+3dNmshv62t2Xz5+evjo75T5VvIHT",
-	"GOUE/h8bp3EUEuWjo2iv1/ct9RyVmMvoKHrU6/ceRZynMGUNvFtEdufatuTbhoQ7IvYgfaRpAGCcuTbm",
-	"dG0MvBzUJBT5Wtax/i4Eq38RovoDde4TFCtFIOg4mYqWJbzfytJeeZ6WqtWXKNTrQ35ut96qJrtLZRpX",
-	"H7wdi9Z9p9PFHeS0BY/lqmkxEyMsJ9ju9/fuKafOryn97BS6ZvnPpvZlO17FQb+/rkO5E7u1PGPusnd9",
-	"l0Z6F3d6dH2nKhWWezy5vkeZOUwd9ve3WVc9r+sqjg63WdhqxisfYHBDr+tdZXtVLgkzRuGM/Fw3pT8Q",
-	"A9h8NhNmUdnVom4HkmUrJrZK36CRWYDs/n6OiysvPkg3rgqS74POLNI1SGRMtE6Pg/FIGpemwpTsh0yr",
-	"CZoqZSJBXyJXVCT0VuSAH/+z5ECoQPICoMGFB+u+wyfrfc1EfHB9jzL1lTrs7W9DUCsJqPdGj37fvRZa",
-	"pcM4mqBbW8xDngHpJZkWhTznMo1hxbs8DmWCpf/C5nRTBa0Q3r/QvQgFPg3a6d9vVnTL53xRXvSfiLZv",
-	"nUDZ61+iT4YA1lLnzSRSqE27+tAUr7uFM8jm2ueNGK+x8+oeH3MMJnpGVp9/xKb8MYQFkDoQqu4AFr4P",
-	"me5STchXLVxQrmMpq8ggEYoc1BFC6dpC56D/pNuD99JNde5q3lEMiVZFxWXTyyJb3rs+KZuevriC+Je9",
-	"h1U+PQnT3bKK6G+lxX2ZxJ9MZdzYUPradcyP4jxoGCgDExsNnt0U75YnayxmnZ7b0hob5b7oyLYATlAm",
-	"klZc2GS9atkl852oBpvOxGKpISdyBud6BVVqs8fEA8M9MNzWDOdN/R2yW67lOk/Ud8BxZYWZvS7d+g0t",
-	"gfVgk8WaejAGq+sqjJp6E9CCyDKweZJgm1HJwz9wzl/Gu/HnHVihcI3b+YDBNVpOq8dzRm9BjwEZ0Swx",
-	"uixF6zxYGpeAc8ZgMVlPJcjvozJB7XBtWvF/5SNfTTp9Ka3jKW9Mp76+/yq+tmERZr6+5dI1E9Sj5e4D",
-	"F4r3bXkPjv/4dRcKNPJCty6Z/3Cn/mDIEGqriOQcfvq0EM6rn/xXDlrcJqvVgr1LrPaSgyttbFLjN89k",
-	"7Lm1KgqPjtmQK0oDCVWV8AeCgpOq1LFW2kv8VvSqeI9VhQjl/aHq0sczdQjVOS5EOeg/6a0BwTnj66tF",
-	"wcsMwHvHv4s5H5DvrwL5vn02vw7AdtgIWbXwealYd38PWeNbg9k8vNMTXwzHEUxGGHFhY5D+KilnhLKC",
-	"67/WIdefx7yfA13HtWBuGZ63D4D2nZh8Gwi0RLSZghqE06qJ1iLczf4kneJA75lwaKD8RJGFVASy7Dxt",
-	"t+LZgRbv1IBZB2XTxzwA1yq9P4MoINfWH3qLBXQjkRTuzGIfO2+znIosGc7dwCy1MDfIdTXSV6KOdLo4",
-	"Bj2TzmFatDlHnIc8Nb7zgIwrpvsAas30Ba7em7JK3T7f9BaE7d2YSCEddisT6X74MeRiP/DlnwCI26CM",
-	"POGtFwMtBtLuL5fntldQWqt2OgnRI66V90BCDLlq3CpYVOERM/O9Lq682S4U12mF9tjnDPost7J9iOYG",
-	"9IIvf/Oz9OAVYsqpiLW057XKju+8uEMG4/FbvfXGHShn6Gr3oCxxG98qvFO7VngT2zWuIP589rtnfdWg",
-	"yNolixUKWxUx27gyeYrE0RrdEm1+ifZqo/ciU25TqoEtvHrqtQF3GzNG5Z384vrNg/4ByBo3pNojyR5Y",
-	"WA++vfAW4x+Ovy3fPXrHIFijwHUjFLbk6vxXgWJfZ7YDg2j19G775VkP1/LeblWys5YF+bowO8dEjmUC",
-	"OYMODKrv1KlA4SVnmLZppHCDs6vdr9pj1txS9UBH1HIpmow8FlnmU9KdbkguLmugMXmSIj1/Kmy46bso",
-	"MG/VXl7L/uFJSFWs+sFOvEdWLGKWZYmOrd1iAEpf3jJnhoqltVx4umXgqRlnal72vT7YFGqWvsZw011q",
-	"u1r552ZNV5R0/UXDPo26vDad5Ur6KXiieLJFsKfMxwlSv5OrDK2FYVlOyvU8/qZ6X+YQ4jmz3Pqctyoi",
-	"pDTUoQrILdqN11Qeg/BXRl8TBnpbgNxfZSCoUbx9z6GgovT5IRj0pwwGNatu14WDVmJAlQCoqbfd38u4",
-	"/9aRoMDIzVgQWXxlTVRRMXijyNDn8vMXxIY4Ks4ZTPUP05fqofDhjqC5jbRbRorCQZTAR5Oo1ii1tb7S",
-	"8mi3EDkqafWOLaF1PkgF+z/4H/dnWYUI0gbJelPhVf7dkzuPI62JEN2K0L0r6+mPiRJt5rwiTvTAgX+G",
-	"SNFGdVTGim5uSn15zGj52kUbku8antkNwj+eqh8CQF9nAKjER1tDQF8e76npmXUUuzHq48Gucyxu3Shx",
-	"rwaZ8t+XKO8UvVFUCDrVxe4jLAzycL970YY4oHk3DPfxtyWtw9AeokbXYGkPoaLbDBU1LveJPTjN4lsq",
-	"/luD6ZfD1Fsy8zZhpLUBomX1A53qS4RBjvIkWlmZEh93lyJHLdEibYr7lDjSsy7O47/tIdLzV4/0rNBf",
-	"LexzK7GeLZhocwXS23p9Tb2+oS5JG8kOgSu2SXfwq/tqK47++Kqfetj6v7AE6CtNkV3WYTYQ4Jcmy9aZ",
-	"be26/FrQXBSDLvObtOBflxeJ7SZ8JdjOBe3N7sUeU2ZY7O/tt0CCvlQFwXgVnVs04U5NT7+95aI421Jj",
-	"F9Jyl+qdfPtjtk1DSExamGR6xHav/3voveZfz20b/ax+KeW8DJ41jOh5qJaKi79X17gFtPqbzG3j12+M",
-	"HOviAiKu863fdOmH1rlbdi/D6OyNXH24+t8AAAD//w==",
+	"7H3rchs39uernOqdqpCZJkXJkhxTH7Y0jjzj2HFclr2u2tB/E+wGSVhNgAHQkpis3n3rHAB9IZsX2bLi",
+	"SfTJFgmg0cC5/s6Ff0SJms2V5NKaqP9HNOUs5Zr++5QlU/5USatVhn+n3CRazK1QMupH/1FXkCk5gSQT",
+	"OBlmbAEJTgE75XDBF2C47UZxpPlvudA8jfpW5zyOTDLlM4Yr2sWcR/3IWC3kJLq5iaOzt2yy+qy3Uw7G",
+	"anwal1bYBVg2ATUGOxUGLrk2Qkn3NwfNjcp1wm/76JcqYe55TY9/9+ZleECiObM8/ewHvVLnVmm++pzT",
+	"7IotDAyl6hgcMYyBGRgrDfyS6wU+cK6k4ZAwrRdCToDhZlI8E5ZB682zp3D8+PAJGJ7gknDU3W9v3h2X",
+	"+Szq/xqFR0Yf4pUd38TRnGk24zYQRq6N0s3nNJT82n5MaMQwnNhc80uhcgNzNqHjEjj8t5zrRRRHks3w",
+	"eW5OVN3djF2/5HJip1H/aP8gjmZChr/344aTfZ7y2VxZLpPFC75oOGDIpfgtd9SJ50r04+4TWvtgFRwc",
+	"HcFcC2nZKONwev70+XNIpkyzBN8+BpMnU7wVBu/ePf+xfQKaWy24gSthp/Syhs3cA5hMYaTSBUy4pW/G",
+	"QhsLTJorrotTcAxXHkPlHTr4EmvO4+DoaPk85sxarnHN//l1MLg+2O8MBtePzz788x9R42GNf2Y2mTZf",
+	"I/JhuL3AX+6wpkxOOAgDI2Z4CkrGoDQYpFCkweEgunw0iGIYRJeHg2jYpq+H3w/pvJlcnDgecsuw+TzD",
+	"w1MyW8DVlEtQkkMmDPKX53jaCj4515pLC60rzi5wnAGJT4UZvkY7Bp4ZDof7B104hUuW5SiImMWpUllg",
+	"tCy+02+5wuVLSWJwjObjHF+I7vGw11t/QeOOO7i1N3O84WYGA/N9azD4/v+13u+1//cg+vV/BtFgcN3r",
+	"4WUd9PDGnn34fhC1cGBMozcPbH/fxlFr7ticJlZc8mcis7yBY3/Bc2c0BFooG9p4W3QbQobPxywzvI3n",
+	"hYS+jn2F+egmRA3Sb6RUxpmkPb3gizd83Ex2F3zxnQGRQsvzF25HWAPDC5EOoYWkg1Lu8fGjH8BO89mI",
+	"eLVdbGrO7LTc0wXxz3rpV7m148NN7HTa+b+s83uv8+RjZx07veCLc8tsbjae9QVfFKJCGDA04wSG7uiG",
+	"wK+TLE+5AX49xz27CShJhv6TIdGxQS6arbsLt2ztIv6h8cyj/7VXqvs9963ZK7bu9KCYCbu6/ddswsGI",
+	"39fK74zmVZ+Z8jHLMxv1j3oxnrWYobI56vXoqN1fpRwX0vIJ17SHc2H58x/XGALCciKSNZeO338U6caL",
+	"Hys9YzbqR3lOI1ev8y2XTNp1e7D07aZduBFfuo8bnOyUPmnef7H0Df8t54YuKFHSckn/JUHq7Je9uVaj",
+	"jM/++ck4Y2Y3InjtZrmHrr6xdo9FSTljGe4bhb8GBmPBsxQ/F/KSZSI9gSHXWmkTKJWzZAojlrqR3egm",
+	"jp4qOc5Ecu9v4dVOkjEzDTqbXwtj0ZhCrkFxh/bWNZvNMw4M0txtiUOqZkxIp89YcR51tb+kvIFYXGQZ",
+	"6FxKISf08s+UHok05fLe376wFQ1kLLlwthnXM2FKBa/mXNMeQHKeGtrxC774N5f+83/lZnGfOz8j2/fN",
+	"+SkZVZNiH2AyZfHSFjyFUW6cRcdgzK/QAFYyNc46WwAbW65h+Ab/6JziH8MwhK4zmSplOJydHxwd499n",
+	"6Y/npzFcTUUy9UbGFRPkzFT8o8pyq1Li3C2PJiVOhREfK83dfogQNuqlTdKxomz4hnu43fmfiwnSJxqc",
+	"a4gHD19IUsYSTxgfv3QgwXlrepAftkdjbpwbZJ+pXKb3SUuvlDPgg+sGLbIvYMTRlaXbYlLZKddexLeJ",
+	"/l9ruk2BqzxjIuPpfbPuMFidw8IeNpZl3G/Pzb3HPZ3KBbhzIlkPrcP9RzEc7h/FcHjwJAZU8nDUexRD",
+	"t9t1h/hOstxOlRa/3+/xPa1IPaY5kLSTE7IsncYK27tkIkO3774vN2WWoTeFt5qX2yB5JtWV0zieLIPe",
+	"ueBz6zxXfBdbtUmcm1m4uEoRTrODLLxj+XYLefZOzrVKuDF/xvEvK+0rZoBcQf9OpOIZpGI85uSB+jvo",
+	"kqHoH4J7+JEshCbY4cdX5zBVxqJxCK2MWwcmpGIirIlhuphPucQPlDUnwCzMlLFwcPSohj3Ms9yQg6xo",
+	"ZZaB1UxkSACpskFfCQOpVvM5T9sx4Gkw9CMSZnhHSMOlEehqZA6fINAnhUxdcd3BMXhxhVUathzFdQd3",
+	"N1+p2+wrxdEztAPPUG7gWc01mhxWOAuXbMTVI3w/5doBi2hIOu9emBh4d9KF4Uili66zz4YxDMkx6ZI/",
+	"gn+iYd4t7PFht2lLM6S9CW8G7EpF/avfXzmhxMvU6BNPLC720/sXTUQwz0eZSOCn819ewXs+AqQ1wuwe",
+	"H+0/bp94QyNhmvCkuRaXaHaW0BtuvH5YLJvs4NudZhOlhZ3OcG+Jvmx4yTjijZ9eiLT5c7uooodvzk+j",
+	"ODp7GsXRLy9eN2CIcSQb18kNr65jxKRx8nXj5MX228J9ureI6bDcE9fc2fkqNaL3jf8Ky2dm21Hjtd8U",
+	"SzOt2WJ1Q7hg0/Nr99Toc/70/hxYGFJi7GIinSOD5FFeyMHRcRRHr/2/Z+FfNGwbj7jEABoo18EyDlXo",
+	"FmBF3z8c5YgwjrzNlKddGAbwaNiHS67FeEGYUlyOgVxakYGwA+lwDVxX80t1wdNhHyw6JZJlsWeKcp7S",
+	"TjazCROyW0FFUOxxLS55GiYZbvsDyeiYrqZo4PvR5iOzQ5gyA3NmaDGZ1rBCvxHQnKUGmCkfg0KWkyIW",
+	"FhXFQBbQjdKV9z7B7yUXNNQdk0SDo3pMA1m5sQI7C0uQg0DbwFHu8Y0394oAh9VLS4WZZ2wBpHPUGBy8",
+	"3etVVAoomXAwudZoiKMeuZoKy8HMWULWiNViNuPpCSQuDOTuWl4KI7yBMmOWLJDKoq2AkY9EKrQLRbAM",
+	"1CXXWqTctMkM83hrd1m3HG+B+ePoFb+260IQr5lxFxYiEA7l5yD5taXwwwnIPMuA3F0OGTO2iErgF84A",
+	"cQ7ZypMrhvayOUyw5JPDo8fgbRRIVZLPuLSrYjvllomsWQwTctIEHnICYBforwe7NQAq8W7yqaJ2V8QU",
+	"0p2xTCbNesAUomHZfIsjK2zWPMt9sEqZ7948B0E2+XgRrNcLIVOkUn963UZQripJ6dvw9GKHTaIVfVue",
+	"vlUXDnH5YhXqlWITMklOtBeXHrJGh7kJsqbYnnBUaHFv3xlwxrcXRyjxX5w3Wis2vEvzHnjqVoyBOQMw",
+	"saQ9Wm797pwtMsXSLo5lNtc8pmDO8WGuM4LS10Lfg0F3ywf/2H5xtPmqVl53aR6QaLqzUlHezvihyO1H",
+	"Zmvga8os71hBdu4qRxYqY/c5jkC2gLsxGgMfjfi9gUfenJ/CTKU5GvwjgT4BCS0UZmdPiT7O0oOjo/0n",
+	"FB/YILsqfLqWbAvq/On9iwqFQuv8P6cdFMhL1LHyHs6w/fjp6mJHE8lPuGiK0eKOvKVMQVQDr89+htZ5",
+	"TqTxmr55wRfP5Vg17ybg/w03sFXAl3Jux3hJXAH6d7nyfJ7ekgKXuMctWwkulOGOgqE8wVcIrHbktQuL",
+	"y2BRhdJrrFLb9WZefUqziEdTB5ex7HWFdymUGN8VO4cNC/kxZQtTCzk9Oj6qxJweHR9tCTrdhhuhRfY1",
+	"8eFrhxnLbHEC/uFw0Dv8oV0xx/Hv+FHv8UF82Hty/KHp4RWiXdaW+FUIxVOQwd2+R7vx207GL3mG7BKM",
+	"Gw1sZHgxyM0oh9Wc/F154zaEvizyi6mbyeelcIGtOn0Uxs1OVk4VyV61cirZKdsWqpiZK0xIG6mv1vxm",
+	"jhnq7/M5WigtoKVNW/YA1O4aqAzaN8TqQyxzyzHhmG9ADnqcyh9UXMtHuJ0ws/yzxNitr6h69oXcqjHf",
+	"PVzFWk5dPtF1Z3U3PGv5t8Gt74g4tt78TMjqp/t3Sgtfcvk3De/lUhn+LnLobiTLXUkTd/b/1fJk6Xi2",
+	"SwX3znchFzzl/umSwe3jLykb0BlHk6mSVnQLGk0yJtw1Nk9y1NeEZb8FNxcMt0UU5EkbrCIIIy6CYD/s",
+	"PzmA0cJywvUKOOP8l1exi8xJBTM+G3E9kBNxySXYK5HwLjjYByfRxzHw64TPrQN6h2U8CIQB5jKvKR+G",
+	"2el3xpvMfWBpytOBpNxUZ1PHRapo67DXa7u0VWEJZzXA5MJOhZxQNqrDpx1oLGGuuZs/y42FEQc2kDLH",
+	"naN572OwYIRMXKSLz1UyLc7hUQ/QyQE25SyFFqEoJsA9FB1jmoOZKm07mbjkabsL/3F4UhlCgistrOWS",
+	"Jgxka/jpIh/GDqqKYciyydBF7GkxpVMhmV6Eq0J/x0HrmnK6cJMeUnJYtsuaInLIU5SwjHnHMurvPz5+",
+	"fHBwdNzrxZFAkew+OHxMHxgT9aOptXPT39tjuZ12/WLdRM32BJvtXe7vuTsxe739J/v8MD3oPE72Wedx",
+	"ysedH9jBqLOfHKSP+OH4iB2P0LHNR1E/2mFwEq2wRhxddyaq4z/8ZJTsvmFXP/ug3yaHDcmuzC2vOm9u",
+	"+55q0Y1UVzIk31J2zRjJaMooxuvTmauB/SavrQlz3SpVkXTe4sRleejZ+cM6QfG2AHS9domY/eenKzyu",
+	"5njV0C7mQ08jJzB0o30qeJJwY8DTMUmAJ73jH9oxDH96/9aNoZQHUw1sFc/76f3b1WgI3hqO7FwyTeyI",
+	"U4qdn1qcVHkVWoNi+DzJtbCLczwhJ9lGnOmmvIdT+Bd9U9s/tBiKtDYIY3KewmhBF/f89GcwXF+KhMcw",
+	"1moGDHLD9XcGMjUREv10+thO+UD+cprbKRx0e76iplNN15toJm0XzpDtygy9IhO4msVHgSeempOwh4H0",
+	"mwCba2mAy7HSCZ9xaUHJLgzdHfRRljhpCPOMWSQ1DxmUq/ddcrhWGTeergcyjA7IBG0WhI1JYtCEpeP4",
+	"zhF/pXhlqrLUgLBOkowzdeUVDB5FJYXHZX2oeRmf7WvOUNi8QblYgeANtDyOOGfauhoDQmVoEgpC7rKD",
+	"mOVlmrXPELVTLjRkYsyTRZJRdAhZeflh1uXDu6/qS8ZFjYNMIeUZt7yc4CVZbTX/WfXr7StWJ5W3GMSQ",
+	"Zy6fwFIkCLnDWbqScD4hvPBOZ1E/CqJXoUw+2HPYfdWSoM9dZo2QYxVyd5jL7fXJ0OeMncNrTyXRahKO",
+	"e4nYnzqdUlxEQWpXSsobP3FZxcUr1aRJdyAH8nt47TMo3N1qHnJHvb6MQ/ILESiXiV7M8bvW6dl55+Do",
+	"uPPvpz9DLlGBEocFIp8xY7nGVdsDCTWliPzl2J9JXDKdK4Fs+7rAs91GynA2My7Kg/t9wRclxfXLmoDW",
+	"jC28UVRMRDFZBJuhVQmy933GcVOoHXxZgcHpIdoOrRBt7y9H2+PizTr0KDy7dhdcJu6cGetqMypRdXzG",
+	"bpH0/g4RcjiVZR2KFy5K4zNIr6KqlKqqQvEywnT6zpE6C0UDvioRL1Tio/hsbhcxcDQbFapfQy9QZZQ2",
+	"3c1LkrR4d/gZt505mwhJtCSkz8NTKNBTrvuUVrBUCTdiyUU1ME2rvqFTcXQDLBQ8Dc/essnwBAyXKR4S",
+	"zirTP5UE53Oa2AsBJ7jo1SiD3UkJZAZ8GWesQoY2pJ8IreHh/sGw3a2uS6nfPlSP6yHRUcVUKO3CXQVF",
+	"vb/fa/ed8IflWi5nKsuFVw+zSu0WvfTTkLTo0+gc884tMAnDpVy8YDv0KePe6sWWMjsT9lQttXO5ItAq",
+	"F7edN3yesQVP+4AuyrB9Ul/TSUyfckmLVyrEWsPDg4Nh+wSfczUVGa8U91XKJGqJ/zEMD3tPhl1k8kBH",
+	"cwfPHxzCVOXa0OG4ZHeXUysMDNclPw79RRwePW6fAGUDOAp0CQTu5pYKL3D9X4LtYLxoG+4JabmWLNsb",
+	"0r4KuysoBlNUcQYJ2Aoi2auc0tCAujahu8FFnRjh13OFB+jUcuZKARdkrWyyOZxJkImES5cu5rXK6Zwl",
+	"U9456PaiOMpJXQUP4urqqsvo667Skz0/1+y9fP707NX5Gc0pUxeoHEVM4P+QURtHvuAx6kf73Z4bqeZc",
+	"srmI+tGjbq/7yMXIp2SDlAcY/JM/CufyxmlMGletof212UIvh+wV9Uc3H+Joroxt9jRQoJDRPnRFqbVw",
+	"vzdKC5YhP9LMeSLGIoGckm2R3PtuyND7NMPYcZGXmWioSX6FVF1KWu+eoPgvpGV90HLM6YQeonJnGNID",
+	"CsfGaxRhwqYcWwniI78eklIuQ1kck6n3qqma1PmnVBYdXG70gc1AMgsZR001xkVmQuYoAL3uisEop66Y",
+	"N+Qdoarc0nRH9oUixT3SaFK3KOvIXn3vt6G503qVk42Xg2+uxAQXaj06PiKPvg1FDXLqpEgM/JolNltQ",
+	"ftZATtWVL3SVi4rUNBfAbCUsKGb8JJyZLJ132oYvqa3qxxQyccEHkoVU/m7dYnJHkXF26QRclUn6pVVf",
+	"JJFAqrgzvSiEr5XlibO1CIQgaUb4QqWW02XKNKTHUHZMuVOfJ4OmUht3nDrP0hmJKKYD4hJMmABsfLq6",
+	"wH+uj3KXoHd9lBAcwywNqxCPYYuu23pAO3SRTRMwJGihsvcshrLKFzOzLHP5hgaGwhh8oslHhKjkBKwQ",
+	"SQ5kt9tt74pDBXNnXKBS/XC5acpTqCFSTKYD6fct2YxaA9TqWKjQhdUeVzXT6P+VokYnTJxXTVjQQNZA",
+	"r23AFrzKZ1yL5EekpkYEiwjlsHdYMrHfKFIR7Ynq8sDpwWAEUikEzSiElcfdpKpgLcIE4eJKJ0ojUkkO",
+	"reoHNMnRzJhlmXGGmlV10YbGfheeuVzCgVx2m+hmnMRY1aqVvHz3WnUl6GkYPfa6N72iB+uOutOKBRbw",
+	"PPUa4a1Pr/Jy4l8qXdxZldgKWnxTR5DQllouWT3o9e60Si1k8q0p5qjmvy3Vs1A/k06locmmOrXQpIMe",
+	"c+jeoWl88a57ldpcmrK/fUqtJIomPdo+qSwfpRmH22cUlXY3cXS0yyOqtVB0yh7u2zavLLQpMTUydgKa",
+	"9msNpfiAto3JZzOmFwGyCIq4MFqqPAgt5DwyLaM4smxCAF9gNYfl7YWc/WajydexotPkvViha1kyJGLI",
+	"CJbc+4Qet4FQBmksAUrBQXdf+HqNgfSWTAkoMHQLyBtZRgqaeNhhPa7zx+1MxqXuJ3i4X0MIrGR77SQE",
+	"9u+pVNXtKf3sytR6H6BN44tx37yIeLJ9RlGQjxMODnbZV7Vib1fBslpIfsfipYLtLkkXD/SyKp5YESKu",
+	"MKcQIHt/XPDFjRMfGbcNSYE/euwlFOKgyJgolZ4E1FXYoIykq8DkuiyGSbjrlRUafXRX5IBb/7PkgG/s",
+	"4wRAjQsP172Hq4H9C+m5w/2DXQhqpa773ujRnbvTQqt0GEcTbtf2yIHRgvSSSEN/nAuRxrAS7jjx3bcK",
+	"r46M0LoKWiG8f3P7wvfN+Ypm3NZmAw2v80XtBv5CtH3nBEphqCX6pJjUWuq8nUTyLZ9uPtTF614IKtwe",
+	"HitWXAeOVSMHxDE8UZSf4dGkCRPyBPwGnL9cDSQEDN1jC104LUIZ1B6maM4ECZPo1qHXG0Ik6CM/aXfh",
+	"vQe8SpQ9hkTJ0MisjtYzHSD0lExPV6eP/OvAmRU+PfWPu2MV0dtJi7vuI38xlXFrQ+lb1zE/swuvYaDI",
+	"Xtxo8Oyl/OvyZIXFjFVzU1hjo9z18jENgUsoSoRLLqyzXrntgvlOZY1NZ2yxNJCwUh+kWYlONtlj7IHh",
+	"HhhuZ4Zzpn4H7ZatXOeI+itwXNG4yWwrpH+DW3AtZWssVteDFDCpqDAcmvh4IssyMHmS8CajkpZ/4Jy/",
+	"jXfj7tuzQnCNm/mAwDXcTqPHc47fghr7FsgFRpelnIJ6FC4LiQsZJR2g9VSi/6rS4pRaPpWRALNKpy+F",
+	"sfTIW9Opa5t5E28dGHLRt49c6t6KMxpailrfE9MUDbHdy6/r01krHt25E+WHr+oP+jKipkZj1J2BEqRd",
+	"Wlj15r9x0OIuWa2SfbjEai8pSaeJTSr85piMPLdGReHQMeMLSnEhJsvOmJ6g4LRsYlXpmIf8FmaVvEeq",
+	"gvmumb6flsuL89klOEMYOOw96a4Bwaks7JtFwYsywXvHv8MzH5DvbwL5vns23wZgW14LWTXweaFY9/7w",
+	"gfKdwWxa3qqJa3NUFCugxo5BuA7tVjNpGHX2WYdcfx7zfg50HVeSAos0T/MAaH8Vk28DgRaINlFQjXAa",
+	"NdFahLs+H6VT7Ok9Y5ZrKF6RZT6lFS07R9uNeLanxa9qwKxPSPjCPrkPwPUtDSKPXBt36Q0W0K1Ekm9F",
+	"Tz523mQ5hWxrygHmWWpCPlTIWhupdHECaiasy/CjMRecz329A3WzROOK6N6DWjN1yVfbEa9StytKvQNh",
+	"+3VMJF8ze+95Quv50RdsP/DlXwCI26CMHOGtFwMNBtLep6sL0w2U1qidTstc5DIlscxKprzZ0KoHmZk6",
+	"9pZZTD6lT0luTlztSZn+6DwoXck7rCY+duEVZQhKVe3iv1bZUTfTr8hgtH6jt17rbnteqe1+3P6SdLza",
+	"b5F9Pvvds76qUWTlt0tKFLbsdGYqhcEh561Ct0ibX6K9mug9ZMptSjUwwavHWRtwtzFhVM7JD79qc9g7",
+	"BFHhhnpq73rw7YWzGP90/G35J32+MghW64K1EQpbcnX+q0CxbzPbgUC0apmg+fKsh628t1f29VjLgutq",
+	"dqBTpYJa6c2SRmrqJAC1zPvNqqchX75g5DHLsvUZ80WyfijznDLjf0AvdKFr1F5Oy/7pSUhlrPrBTrxH",
+	"Vgwxy6LU21RaHYJUV3fMmb5qby0Xnu0YeKrHmeq/obc+2ORr37/FcNPX1HaVHlGbNV1oDfA3DfvUGkU0",
+	"6Sxb0E/gifDJDsEeWS/WhFYuM26oiO1j6C0gDLgfgHRlDj6eU1Z6FREhqaBWcZYbbjb+AMkJMPdLbFvC",
+	"QG8DyP1NBoJqHd7uORQU+qM9BIP+ksGgehuYdeGglRhQKQAq6q1alL5rJMgzcj0WhBZfURMVOk/cKjL0",
+	"ufz8BbEhioq7KuFqbe2VfCh8+ErQ3EbaLSJF/iIK4KNOVGuU2lpfaXm1O4gcFbT6lS2hdT5ICfs/+B/3",
+	"Z1n5CNIGyRp/UTuPrxlHWhMhuhOh+7Wspz8nSrSZ80Kc6IED/wqRoo3qqIgV3d6U+vKY0XKfHOOT72qe",
+	"2S3CP46qHwJA32YAqMBHG0NAXx7vqeiZdRS7MerjwK4LvlhuWlsjU/rl0OKHR24VFYJW+ZN9Ix4Mcv/L",
+	"fWEMckC9xyDNce0712FoD1GjLVjaQ6joLkNFtSaRsQOnSXwLmWR5ytMvh6l3ZOZdwkhrA0TL6gda5ZtQ",
+	"5z5l0WsyIkU+bi9FjhqiRUqHvpwU6VkX53Hv9hDp+btHelborxL2uZNYzw5MtLkC6W21vqZa31CVpLVk",
+	"h8ZOZptU1zdbcfTnV/3UWkD995UAfaMpsss6zHgC/NJk2Sqzrd2X2wvXl2HRZX4TBtzXRV/XvYSaT3Yu",
+	"8Wz2LveJMv1m/2juJk59Sz3BOBWdG659k3dHv93lojjTUGPn03KX6p3c+BOyTX1ITBiYZGpEdm8uxW8O",
+	"i/HruwNdXf282tx8XgTPakb03FdLxaGRe60tvX8AScfV9audx8cqNCCiOt9qx/S4aM665F761ckbaag/",
+	"LLsJb28bHDe2P6w8pOjjdvPh5v8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

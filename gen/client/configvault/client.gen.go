@@ -123,6 +123,24 @@ func (e SigningKeyCreateKeySize) Valid() bool {
 	}
 }
 
+// Defines values for TokenType.
+const (
+	TokenTypeAtJWT TokenType = "at+jwt"
+	TokenTypeJWT   TokenType = "JWT"
+)
+
+// Valid indicates whether the value is a known member of the TokenType enum.
+func (e TokenType) Valid() bool {
+	switch e {
+	case TokenTypeAtJWT:
+		return true
+	case TokenTypeJWT:
+		return true
+	default:
+		return false
+	}
+}
+
 // Domain A DNS hostname (letters, digits, hyphens, dots; at most 253 characters, plus one optional trailing dot, which is dropped), compared case-insensitively and stored lower-case.
 type Domain = string
 
@@ -185,6 +203,18 @@ type Problem struct {
 
 	// Type A URI identifying the kind of problem.
 	Type string `json:"type"`
+}
+
+// SignedToken defines model for SignedToken.
+type SignedToken struct {
+	// Alg The JWS algorithm the key signs with.
+	Alg KeyAlgorithm `json:"alg"`
+
+	// Kid The signing key's `kid` (its RFC 7638 thumbprint), as in the token's header and the JWKS.
+	Kid string `json:"kid"`
+
+	// Token The signed token, a compact JWS (header.payload.signature, base64url).
+	Token string `json:"token"`
 }
 
 // SigningKey defines model for SigningKey.
@@ -328,6 +358,28 @@ type TenantUpdate struct {
 	Name *Name `json:"name,omitempty"`
 }
 
+// TokenSignRequest defines model for TokenSignRequest.
+type TokenSignRequest struct {
+	// Claims The JWT claims set (RFC 7519) to sign, at most 8192 bytes as compact JSON, with no member
+	// given twice. Signed as given, except that `tenant_id` is always the path's tenant: added
+	// when absent, refused (400) when it names anything else. `exp`, when present, must be a
+	// number of seconds since the epoch at most 30 days ahead (tokens signed here are short-lived). Header parameters written here
+	// (`jku`, `kid`, `alg`, ...) are ordinary claims and never reach the header.
+	//
+	//
+	// Example: {"aud":"saas","exp":1767225600,"iat":1767224700,"iss":"https://auth.example.com/iam/v1/tenants/0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b","sub":"0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6c"}
+	Claims json.RawMessage `json:"claims"`
+
+	// SiteId Sign for this site of the tenant, with its own active key if it has one, else the tenant's.
+	SiteId *openapi_types.UUID `json:"site_id,omitempty"`
+
+	// Typ The JWS `typ` header; `at+jwt` for access tokens (RFC 9068), `JWT` for others.
+	Typ *TokenType `json:"typ,omitempty"`
+}
+
+// TokenType The JWS `typ` header; `at+jwt` for access tokens (RFC 9068), `JWT` for others.
+type TokenType string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -381,6 +433,9 @@ type PreconditionFailed = Problem
 
 // Unauthorized An RFC 9457 problem document.
 type Unauthorized = Problem
+
+// Unavailable An RFC 9457 problem document.
+type Unavailable = Problem
 
 // Unprocessable An RFC 9457 problem document.
 type Unprocessable = Problem
@@ -514,6 +569,9 @@ type ListTenantSitesParams struct {
 	IsActive *IsActiveFilter `form:"is_active,omitempty" json:"is_active,omitempty"`
 }
 
+// SignTokenJSONRequestBody defines body for SignToken for application/json ContentType.
+type SignTokenJSONRequestBody = TokenSignRequest
+
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody = SigningKeyCreate
 
@@ -602,6 +660,60 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// SignTokenWithBody Sign a token with the tenant's key (IAM only)
+	//
+	// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+	// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+	// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+	// at least five minutes past it, so that a token never outlives the published key that verifies it.
+	// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+	// however many requests ask at the same time; it is an ordinary key, listed and published like
+	// any other. Private keys never leave the Config Vault: only the signature does.
+	//
+	// The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+	// and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+	// The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+	// ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+	// claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+	// refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+	//
+	// 404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+	// tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+	// IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+	// platform-level permission `tokens:sign`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /internal/tenants/{tenant_id}/tokens (the `SignToken` operationId).
+	SignTokenWithBody(ctx context.Context, tenantId TenantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignToken Sign a token with the tenant's key (IAM only)
+	//
+	// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+	// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+	// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+	// at least five minutes past it, so that a token never outlives the published key that verifies it.
+	// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+	// however many requests ask at the same time; it is an ordinary key, listed and published like
+	// any other. Private keys never leave the Config Vault: only the signature does.
+	//
+	// The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+	// and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+	// The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+	// ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+	// claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+	// refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+	//
+	// 404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+	// tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+	// IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+	// platform-level permission `tokens:sign`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /internal/tenants/{tenant_id}/tokens (the `SignToken` operationId).
+	SignToken(ctx context.Context, tenantId TenantID, body SignTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateKeyWithBody Create a signing key
 	//
@@ -820,6 +932,80 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /tenants/{tenant_id}/sites (the `ListTenantSites` operationId).
 	ListTenantSites(ctx context.Context, tenantId TenantID, params *ListTenantSitesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// SignTokenWithBody Sign a token with the tenant's key (IAM only)
+//
+// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+// at least five minutes past it, so that a token never outlives the published key that verifies it.
+// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+// however many requests ask at the same time; it is an ordinary key, listed and published like
+// any other. Private keys never leave the Config Vault: only the signature does.
+//
+// The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+// and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+// The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+// ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+// claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+// refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+//
+// 404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+// tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+// IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+// platform-level permission `tokens:sign`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /internal/tenants/{tenant_id}/tokens (the `SignToken` operationId).
+func (c *Client) SignTokenWithBody(ctx context.Context, tenantId TenantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignTokenRequestWithBody(c.Server, tenantId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignToken Sign a token with the tenant's key (IAM only)
+//
+// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+// at least five minutes past it, so that a token never outlives the published key that verifies it.
+// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+// however many requests ask at the same time; it is an ordinary key, listed and published like
+// any other. Private keys never leave the Config Vault: only the signature does.
+//
+// The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+// and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+// The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+// ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+// claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+// refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+//
+// 404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+// tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+// IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+// platform-level permission `tokens:sign`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /internal/tenants/{tenant_id}/tokens (the `SignToken` operationId).
+func (c *Client) SignToken(ctx context.Context, tenantId TenantID, body SignTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignTokenRequest(c.Server, tenantId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // CreateKeyWithBody Create a signing key
@@ -1318,6 +1504,53 @@ func (c *Client) ListTenantSites(ctx context.Context, tenantId TenantID, params 
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewSignTokenRequest calls the generic SignToken builder with application/json body
+func NewSignTokenRequest(server string, tenantId TenantID, body SignTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSignTokenRequestWithBody(server, tenantId, "application/json", bodyReader)
+}
+
+// NewSignTokenRequestWithBody constructs an http.Request for the SignToken method, with any body, and a specified content type
+func NewSignTokenRequestWithBody(server string, tenantId TenantID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant_id", tenantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/internal/tenants/%s/tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewCreateKeyRequest calls the generic CreateKey builder with application/json body
@@ -2608,6 +2841,60 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// SignTokenWithBodyWithResponse Sign a token with the tenant's key (IAM only)
+	//
+	// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+	// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+	// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+	// at least five minutes past it, so that a token never outlives the published key that verifies it.
+	// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+	// however many requests ask at the same time; it is an ordinary key, listed and published like
+	// any other. Private keys never leave the Config Vault: only the signature does.
+	//
+	// The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+	// and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+	// The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+	// ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+	// claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+	// refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+	//
+	// 404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+	// tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+	// IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+	// platform-level permission `tokens:sign`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /internal/tenants/{tenant_id}/tokens (the `SignToken` operationId).
+	SignTokenWithBodyWithResponse(ctx context.Context, tenantId TenantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignTokenResponse, error)
+
+	// SignTokenWithResponse Sign a token with the tenant's key (IAM only)
+	//
+	// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+	// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+	// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+	// at least five minutes past it, so that a token never outlives the published key that verifies it.
+	// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+	// however many requests ask at the same time; it is an ordinary key, listed and published like
+	// any other. Private keys never leave the Config Vault: only the signature does.
+	//
+	// The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+	// and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+	// The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+	// ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+	// claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+	// refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+	//
+	// 404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+	// tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+	// IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+	// platform-level permission `tokens:sign`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /internal/tenants/{tenant_id}/tokens (the `SignToken` operationId).
+	SignTokenWithResponse(ctx context.Context, tenantId TenantID, body SignTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*SignTokenResponse, error)
+
 	// CreateKeyWithBodyWithResponse Create a signing key
 	//
 	// Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
@@ -2861,6 +3148,103 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /tenants/{tenant_id}/sites (the `ListTenantSites` operationId).
 	ListTenantSitesWithResponse(ctx context.Context, tenantId TenantID, params *ListTenantSitesParams, reqEditors ...RequestEditorFn) (*ListTenantSitesResponse, error)
+}
+
+// SignTokenResponse200Headers the declared response headers of an HTTP 200 response for SignToken
+type SignTokenResponse200Headers struct {
+	CacheControl string
+}
+
+// SignTokenResponse503Headers the declared response headers of an HTTP 503 response for SignToken
+type SignTokenResponse503Headers struct {
+	RetryAfter *int
+}
+
+type SignTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SignedToken
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SignTokenResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignTokenResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SignTokenResponse) GetJSON200() *SignedToken {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SignTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignTokenResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SignTokenResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SignTokenResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SignTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // CreateKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateKey
@@ -4775,6 +5159,72 @@ func (r ListTenantSitesResponse) ContentType() string {
 	return ""
 }
 
+// SignTokenWithBodyWithResponse Sign a token with the tenant's key (IAM only)
+//
+// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+// at least five minutes past it, so that a token never outlives the published key that verifies it.
+// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+// however many requests ask at the same time; it is an ordinary key, listed and published like
+// any other. Private keys never leave the Config Vault: only the signature does.
+//
+// The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+// and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+// The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+// ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+// claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+// refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+//
+// 404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+// tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+// IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+// platform-level permission `tokens:sign`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /internal/tenants/{tenant_id}/tokens (the `SignToken` operationId).
+func (c *ClientWithResponses) SignTokenWithBodyWithResponse(ctx context.Context, tenantId TenantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignTokenResponse, error) {
+	rsp, err := c.SignTokenWithBody(ctx, tenantId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignTokenResponse(rsp)
+}
+
+// SignTokenWithResponse Sign a token with the tenant's key (IAM only)
+//
+// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+// at least five minutes past it, so that a token never outlives the published key that verifies it.
+// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+// however many requests ask at the same time; it is an ordinary key, listed and published like
+// any other. Private keys never leave the Config Vault: only the signature does.
+//
+// The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+// and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+// The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+// ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+// claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+// refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+//
+// 404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+// tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+// IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+// platform-level permission `tokens:sign`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /internal/tenants/{tenant_id}/tokens (the `SignToken` operationId).
+func (c *ClientWithResponses) SignTokenWithResponse(ctx context.Context, tenantId TenantID, body SignTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*SignTokenResponse, error) {
+	rsp, err := c.SignToken(ctx, tenantId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignTokenResponse(rsp)
+}
+
 // CreateKeyWithBodyWithResponse Create a signing key
 //
 // Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
@@ -5195,6 +5645,97 @@ func (c *ClientWithResponses) ListTenantSitesWithResponse(ctx context.Context, t
 		return nil, err
 	}
 	return ParseListTenantSitesResponse(rsp)
+}
+
+// ParseSignTokenResponse parses an HTTP response from a SignTokenWithResponse call
+func ParseSignTokenResponse(rsp *http.Response) (*SignTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SignedToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SignTokenResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseCreateKeyResponse parses an HTTP response from a CreateKeyWithResponse call

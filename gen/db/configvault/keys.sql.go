@@ -14,33 +14,29 @@ import (
 )
 
 const activeKey = `-- name: ActiveKey :one
-WITH owner AS (
-    SELECT t.id AS tenant_id, NULL::uuid AS site_id, t.is_active AS tenant_is_active, true AS site_is_active
-    FROM configvault.tenants t
-    WHERE $1::uuid IS NULL AND t.id = $2::uuid
-    UNION ALL
-    SELECT s.tenant_id, s.id, t.is_active, s.is_active
-    FROM configvault.sites s
-    JOIN configvault.tenants t ON t.id = s.tenant_id
-    WHERE s.id = $1::uuid
-)
-SELECT o.tenant_is_active, o.site_is_active, k.tenant_id, k.id, k.site_id, k.kid, k.algorithm, k.key_size, k.public_key_pem, k.public_jwk, k.private_key_ciphertext, k.master_key_id, k.status, k.expires_at, k.revoked_at, k.version, k.created_at, k.updated_at
-FROM owner o
+SELECT t.is_active AS tenant_is_active, coalesce(s.is_active, true)::boolean AS site_is_active, k.tenant_id, k.id, k.site_id, k.kid, k.algorithm, k.key_size, k.public_key_pem, k.public_jwk, k.private_key_ciphertext, k.master_key_id, k.status, k.expires_at, k.revoked_at, k.version, k.created_at, k.updated_at
+FROM configvault.tenants t
+LEFT JOIN configvault.sites s ON s.tenant_id = t.id AND s.id = $1::uuid
 LEFT JOIN configvault.signing_keys k ON k.id = (
     SELECT c.id FROM configvault.signing_keys c
-    WHERE o.tenant_is_active AND o.site_is_active
-      AND c.tenant_id = o.tenant_id
-      AND (c.site_id IS NULL OR c.site_id = o.site_id)
+    WHERE t.is_active AND coalesce(s.is_active, true)
+      AND c.tenant_id = t.id
+      AND (c.site_id IS NULL OR c.site_id = s.id)
       AND c.status = 'active'
       AND c.expires_at > now()
+      AND ($2::timestamptz IS NULL OR c.expires_at >= $2::timestamptz)
     ORDER BY (c.site_id IS NOT NULL) DESC, c.id DESC
     LIMIT 1
 )
+WHERE t.id = coalesce($3::uuid,
+                      (SELECT st.tenant_id FROM configvault.sites st WHERE st.id = $1::uuid))
+  AND ($1::uuid IS NULL OR s.id IS NOT NULL)
 `
 
 type ActiveKeyParams struct {
-	SiteID   *uuid.UUID
-	TenantID *uuid.UUID
+	SiteID     *uuid.UUID
+	ValidUntil *time.Time
+	TenantID   *uuid.UUID
 }
 
 type ActiveKeyRow struct {
@@ -66,15 +62,22 @@ type ActiveKeyRow struct {
 
 // The key that signs now for one owner: a tenant (tenant_id given: its
 // tenant-level keys) or a site (site_id given: its own keys, then its
-// tenant's). Active and unexpired, a site's own key before its tenant's,
-// newest first. An owner that is inactive, or whose tenant is, has none at
-// all (an inactive site does not fall back to its tenant's key): that rule is
-// written here and in PublishedKeys, nowhere else. One row when the owner
-// exists, with the owner's state so the caller can say why there is no key,
-// and the key's columns, all NULL when there is none; no row when the owner
-// does not exist.
+// tenant's; with tenant_id given too, only a site of that tenant counts).
+// Active and unexpired, a site's own key before its tenant's, newest first.
+// An owner that is inactive, or whose tenant is, has none at all (an inactive
+// site does not fall back to its tenant's key): that rule is written here and
+// in PublishedKeys, nowhere else. With valid_until (signing a token that
+// expires then), only a key that stays unexpired until then counts, so that
+// no token outlives the published key that verifies it. One row when the
+// owner exists, with the owner's state so the caller can say why there is no
+// key, and the key's columns, all NULL when there is none; no row when the
+// owner does not exist.
+//
+// Written without a branch per kind of owner, so that PostgreSQL's generic
+// plan costs what a custom one does and is kept: SignToken runs this on every
+// token, and replanning would cost more than executing.
 func (q *Queries) ActiveKey(ctx context.Context, arg ActiveKeyParams) (ActiveKeyRow, error) {
-	row := q.db.QueryRow(ctx, activeKey, arg.SiteID, arg.TenantID)
+	row := q.db.QueryRow(ctx, activeKey, arg.SiteID, arg.ValidUntil, arg.TenantID)
 	var i ActiveKeyRow
 	err := row.Scan(
 		&i.TenantIsActive,
@@ -406,6 +409,19 @@ func (q *Queries) ListKeys(ctx context.Context, arg ListKeysParams) ([]Configvau
 	return items, nil
 }
 
+const lockTenantKeyCreation = `-- name: LockTenantKeyCreation :exec
+SELECT pg_advisory_xact_lock(hashtextextended('configvault.signing-key:' || $1::uuid::text, 0))
+`
+
+// Serialises the creation of a tenant's key on first need (signing a token
+// when the tenant has no usable key): held until the transaction ends, so a
+// second creator, after waiting, looks again and finds the first one's key.
+// Bounded by lock_timeout (SetLocalLockTimeout), whose expiry is SQLSTATE 55P03.
+func (q *Queries) LockTenantKeyCreation(ctx context.Context, tenantID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, lockTenantKeyCreation, tenantID)
+	return err
+}
+
 const publishedKeys = `-- name: PublishedKeys :many
 WITH owner AS (
     SELECT t.id AS tenant_id, NULL::uuid AS site_id, t.is_active AS tenant_is_active, true AS site_is_active
@@ -523,4 +539,14 @@ func (q *Queries) SetKeyStatus(ctx context.Context, arg SetKeyStatusParams) (Con
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const setLocalLockTimeout = `-- name: SetLocalLockTimeout :exec
+SELECT set_config('lock_timeout', $1::text, true)
+`
+
+// How long the rest of the transaction waits for any lock, e.g. '3s'.
+func (q *Queries) SetLocalLockTimeout(ctx context.Context, timeout string) error {
+	_, err := q.db.Exec(ctx, setLocalLockTimeout, timeout)
+	return err
 }

@@ -392,6 +392,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/tenants/{tenant_id}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: components["parameters"]["TenantID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign a token with the tenant's key (IAM only)
+         * @description Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
+         *     site's own newest active key, else its tenant's newest active tenant-level key; without it, the
+         *     tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
+         *     at least five minutes past it, so that a token never outlives the published key that verifies it.
+         *     When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
+         *     however many requests ask at the same time; it is an ordinary key, listed and published like
+         *     any other. Private keys never leave the Config Vault: only the signature does.
+         *
+         *     The protected header is `alg`, `kid` (the key's RFC 7638 thumbprint, as published in the JWKS)
+         *     and `typ`, and nothing else: never `jku`, `jwk`, `x5u` or `x5c`, whatever the claims say.
+         *     The claims are signed as given (in compact form; the caller sets `iss`, `sub`, `aud`, `exp`,
+         *     ...), except that `tenant_id` is always the tenant of the path: it is added when absent, and
+         *     claims naming another tenant (or a `tenant_id` that is not that tenant's id as a string) are
+         *     refused (400). `exp`, when present, must be a NumericDate at most 30 days ahead.
+         *
+         *     404 when the tenant does not exist or is inactive, or when `site_id` names no site of this
+         *     tenant or an inactive one (an inactive site never falls back to its tenant's key). For the
+         *     IAM service only: it lives under `/internal/`, which is not exposed publicly, and needs the
+         *     platform-level permission `tokens:sign`.
+         */
+        post: operations["signToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -551,6 +592,44 @@ export interface components {
         JWKS: {
             keys: components["schemas"]["JWK"][];
         };
+        TokenSignRequest: {
+            /**
+             * @description The JWT claims set (RFC 7519) to sign, at most 8192 bytes as compact JSON, with no member
+             *     given twice. Signed as given, except that `tenant_id` is always the path's tenant: added
+             *     when absent, refused (400) when it names anything else. `exp`, when present, must be a
+             *     number of seconds since the epoch at most 30 days ahead (tokens signed here are short-lived). Header parameters written here
+             *     (`jku`, `kid`, `alg`, ...) are ordinary claims and never reach the header.
+             * @example {
+             *       "iss": "https://auth.example.com/iam/v1/tenants/0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6b",
+             *       "sub": "0191e4d2-7c1a-7def-8a2b-1c2d3e4f5a6c",
+             *       "aud": "saas",
+             *       "exp": 1767225600,
+             *       "iat": 1767224700
+             *     }
+             */
+            claims: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: uuid
+             * @description Sign for this site of the tenant, with its own active key if it has one, else the tenant's.
+             */
+            site_id?: string;
+            typ?: components["schemas"]["TokenType"];
+        };
+        /**
+         * @description The JWS `typ` header; `at+jwt` for access tokens (RFC 9068), `JWT` for others.
+         * @default at+jwt
+         * @enum {string}
+         */
+        TokenType: "at+jwt" | "JWT";
+        SignedToken: {
+            /** @description The signed token, a compact JWS (header.payload.signature, base64url). */
+            token: string;
+            /** @description The signing key's `kid` (its RFC 7638 thumbprint), as in the token's header and the JWKS. */
+            kid: string;
+            alg: components["schemas"]["KeyAlgorithm"];
+        };
     };
     responses: {
         /** @description The key in its new state. */
@@ -637,6 +716,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The database is unavailable for now, or another request kept creating the tenant's first key for too long; retry after `Retry-After` seconds. */
+        Unavailable: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Any other error (413, 415, 429, 500, 503, ...). */
         Problem: {
             headers: {
@@ -675,6 +765,8 @@ export interface components {
         ETag: string;
         /** @description How long clients may cache the key set. */
         CacheControl: string;
+        /** @description Always `no-store`, as for every response carrying a credential (RFC 6749 section 5.1). */
+        NoStore: "no-store";
     };
     pathItems: never;
 }
@@ -1391,6 +1483,40 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    signToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: components["parameters"]["TenantID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenSignRequest"];
+            };
+        };
+        responses: {
+            /** @description The signed token. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedToken"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };
