@@ -186,10 +186,18 @@ func ParseEmail(field, s string) (string, error) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], s[at+1:]
-	if len(local) > 64 || !emailDomain.MatchString(domain) {
+	if len(local) > 64 || !emailDomain.MatchString(domain) || strings.IndexFunc(local, invisible) >= 0 {
 		return "", problem.Field(field, "is not an email address such as ada@example.com")
 	}
 	return s, nil
+}
+
+// invisible reports runes net/mail allows in a local part (RFC 6532 admits
+// any non-ASCII character) that a reader cannot see or tell apart: C1
+// controls, spaces such as U+00A0 and U+3000, line separators, and invisible
+// formatting such as bidirectional overrides.
+func invisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
 }
 
 // emailDomain: dot-separated hostname labels with at least one dot; literal
@@ -233,7 +241,8 @@ func parseText(field, s string, maxChars int, multiline bool) (string, error) {
 		if multiline && (r == '\n' || r == '\t') {
 			continue
 		}
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+		// Zl and Zp are line and paragraph separators: a line break in disguise.
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
 			return "", problem.Field(field, "must not contain control or invisible formatting characters")
 		}
 	}
@@ -267,10 +276,15 @@ func parseLocale(field, s string) (string, error) {
 		return "", nil
 	}
 	tag, err := language.Parse(s)
-	if err != nil || len(s) > 35 {
+	c := tag.String()
+	// x/text accepts some ill-formed tags (a repeated singleton such as
+	// "aa-u-00-00-u-00-00") and canonicalises them to a spelling that
+	// parses to yet another one: only a stable canonical form is stored.
+	again, err2 := language.Parse(c)
+	if err != nil || err2 != nil || again.String() != c || len(s) > 35 || len(c) > 35 {
 		return "", problem.Field(field, "must be a BCP 47 language tag such as en-GB")
 	}
-	return tag.String(), nil
+	return c, nil
 }
 
 // zoneName is the shape of IANA zone names ("America/Argentina/Buenos_Aires",
@@ -329,8 +343,15 @@ func parseMetadata(field string, raw json.RawMessage) (json.RawMessage, error) {
 		if err != nil {
 			break // io.EOF: Compact has already checked the syntax
 		}
-		if n, ok := tok.(json.Number); ok && (len(n) > maxNumberLen || strings.ContainsAny(string(n), "eE")) {
-			return nil, problem.Field(field, fmt.Sprintf("numbers must be written in plain decimal notation (no exponent) with at most %d characters", maxNumberLen))
+		switch v := tok.(type) {
+		case json.Number:
+			if len(v) > maxNumberLen || strings.ContainsAny(string(v), "eE") {
+				return nil, problem.Field(field, fmt.Sprintf("numbers must be written in plain decimal notation (no exponent) with at most %d characters", maxNumberLen))
+			}
+		case string: // keys and values; PostgreSQL's jsonb cannot hold U+0000
+			if strings.ContainsRune(v, 0) {
+				return nil, problem.Field(field, `must not contain the character U+0000 ("\u0000")`)
+			}
 		}
 	}
 	return buf.Bytes(), nil
