@@ -261,6 +261,9 @@ func listenAndServe(ctx context.Context, cfg config, handler http.Handler, ln ne
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Requests still running past the grace period are cut off, so that
+		// closing the pool does not wait on them until the process is killed.
+		_ = srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	slog.Info("stopped")

@@ -127,9 +127,12 @@ func Recover(next http.Handler) http.Handler {
 				panic(v)
 			}
 			slog.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			if rec.status == 0 {
-				problem.Write(rec, r, fmt.Errorf("panic: %v", v))
+			if rec.status != 0 {
+				// Part of an answer is out: finishing it normally would pass a
+				// truncated body off as a success. Abort the connection instead.
+				panic(http.ErrAbortHandler)
 			}
+			problem.Write(rec, r, fmt.Errorf("panic: %v", v))
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -112,5 +113,27 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	if r := get("GET", "/no/such/thing"); r.Code != 404 || r.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatal(r.Code, r.Header())
+	}
+}
+
+// A panic after part of the answer went out cannot become a problem: the
+// connection is cut, so the client sees a broken response, never a truncated
+// body that passes for a success.
+func TestRecoverAbortsAPartlyWrittenAnswer(t *testing.T) {
+	srv := httptest.NewServer(Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"items":[`))
+		w.(http.Flusher).Flush()
+		panic("half way")
+	})))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		return // the connection was cut before the headers were read: also a failure the client sees
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Fatal("a truncated answer read as complete")
 	}
 }

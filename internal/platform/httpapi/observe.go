@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -64,9 +65,9 @@ var (
 	}, []string{"service", "route", "method", "code"})
 	httpDuration = metrics.Factory.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "http_request_duration_seconds",
-		Help:    "Time from receiving a request to the end of its answer, by service, route template and method.",
+		Help:    "Time from receiving a request to the end of its answer, by service, route template, method and status class.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"service", "route", "method"})
+	}, []string{"service", "route", "method", "code"})
 	httpInFlight = metrics.Factory.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "http_requests_in_flight",
 		Help: "Requests being served, by service.",
@@ -99,16 +100,22 @@ func observe(serviceOf func(path string) string) Middleware {
 			if status == 0 {
 				status = http.StatusOK
 			}
+			// A client that went away is not a server error, whatever was
+			// answered to nobody: count it as nginx does, 499.
+			if status >= 500 && errors.Is(r.Context().Err(), context.Canceled) {
+				status = statusClientClosed
+			}
 			method := methodLabel(r.Method)
-			httpRequests.WithLabelValues(info.service, info.route, method, statusClass(status)).Inc()
-			httpDuration.WithLabelValues(info.service, info.route, method).Observe(elapsed.Seconds())
+			code := statusClass(status)
+			httpRequests.WithLabelValues(info.service, info.route, method, code).Inc()
+			httpDuration.WithLabelValues(info.service, info.route, method, code).Observe(elapsed.Seconds())
 			if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 				nameSpan(span, method, info)
 			}
 			slog.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("request_id", RequestIDFrom(r.Context())),
 				slog.String("service", info.service),
-				slog.String("method", r.Method),
+				slog.String("method", method),
 				slog.String("route", info.route),
 				slog.Int("status", status),
 				slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
@@ -119,6 +126,9 @@ func observe(serviceOf func(path string) string) Middleware {
 		})
 	}
 }
+
+// statusClientClosed is nginx's status for a request whose client left first.
+const statusClientClosed = 499
 
 // nameSpan names the server span after the route, known only now that the
 // request has been routed ("GET /config-vault/v1/tenants/{tenant_id}").

@@ -65,8 +65,16 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, sets ...Migrations) error 
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	for _, m := range sets {
-		if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{m.Schema}.Sanitize()); err != nil {
-			return fmt.Errorf("pg: migrate: create schema %q: %w", m.Schema, err)
+		// Only when missing: PostgreSQL checks the database's CREATE privilege
+		// even for IF NOT EXISTS, and a service's login need not have it.
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT to_regnamespace($1) IS NOT NULL`, pgx.Identifier{m.Schema}.Sanitize()).Scan(&exists); err != nil {
+			return fmt.Errorf("pg: migrate: look up schema %q: %w", m.Schema, err)
+		}
+		if !exists {
+			if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{m.Schema}.Sanitize()); err != nil {
+				return fmt.Errorf("pg: migrate: create schema %q: %w", m.Schema, err)
+			}
 		}
 		p, err := provider(db, m)
 		if err != nil {

@@ -102,8 +102,18 @@ func EnsureDatabase(ctx context.Context, databaseURL string) error {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = connectTimeout
 	}
-	cfg.Database = "postgres"
+	// The usual case first: the database exists, and the login may not be
+	// allowed into the maintenance database at all (managed servers, poolers).
 	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return conn.Close(ctx)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name: it does not exist
+		return fmt.Errorf("pg: connect to %s: %w", describe(cfg.Config), err)
+	}
+	cfg.Database = "postgres"
+	conn, err = pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("pg: connect to %s: %w", describe(cfg.Config), err)
 	}

@@ -94,6 +94,7 @@ func serviceName(prefix string) string {
 // connections kept for the calls of a busy service (the default keeps 2).
 func networkTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil // calls between services never go through an HTTP(S)_PROXY meant for the outside
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.IdleConnTimeout = 90 * time.Second

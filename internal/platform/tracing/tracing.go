@@ -52,7 +52,9 @@ func Configured() bool {
 
 // Start turns tracing on when Configured: an SDK tracer provider batching
 // spans to the OTLP/HTTP exporter, with service.name "saas" and the services
-// served as saas.services, and W3C Trace Context and Baggage propagation.
+// served as saas.services, and W3C Trace Context propagation (no Baggage:
+// nothing reads it, and a public client's baggage would travel to every
+// service a request reaches).
 // The sampler follows OTEL_TRACES_SAMPLER (default: parent-based, always on).
 // shutdown flushes the spans still buffered and turns tracing off again; call
 // it once on exit. When tracing is not configured, Start does nothing and
@@ -88,12 +90,12 @@ func Start(ctx context.Context, services []string) (shutdown func(context.Contex
 }
 
 // Use makes tp the process's tracer provider, propagates W3C Trace Context
-// and Baggage, and turns tracing on; restore puts back what was there before.
+// and turns tracing on; restore puts back what was there before.
 // Start calls it; tests call it with an in-memory span recorder.
 func Use(tp trace.TracerProvider) (restore func()) {
 	prevTP, prevProp, prevOn := otel.GetTracerProvider(), otel.GetTextMapPropagator(), enabled.Load()
 	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
 	enabled.Store(true)
 	return func() {
 		enabled.Store(prevOn)

@@ -22,18 +22,15 @@
 --                     created by logins.sh (compose, dev) or by CloudNativePG's
 --                     managed roles (production), each with its own password.
 --
--- Because `saas serve` migrates at start, a service role runs
--- `CREATE SCHEMA IF NOT EXISTS <schema>` under the migration lock, which
--- PostgreSQL checks against the database's CREATE privilege even when the
--- schema exists: the groups hold CREATE on the database for that alone. With
--- every migration already applied by the Job, the rest of a service's
--- migration step only reads the version tables; a pending migration makes the
--- service fail to start (permission denied) until the Job has run, which is
--- the order we want.
+-- `saas serve` migrates at start, but creates a schema only when it is
+-- missing, so the groups need no CREATE on the database: with every migration
+-- already applied by the Job, a service's migration step only reads the
+-- version tables; a pending migration makes the service fail to start
+-- (permission denied) until the Job has run, which is the order we want.
 --
 -- Schemas: one per service, named as its pg.Migrations (config-vault's is
 -- "configvault"), plus "platform" (idempotency records, migrated with every
--- service). orchestrate_test.go fails if a schema/<name>/ directory has no
+-- service). database_test.go fails if a schema/<name>/ directory has no
 -- schema here.
 
 DO $$
@@ -46,7 +43,7 @@ BEGIN
         END IF;
     END LOOP;
     EXECUTE format('ALTER DATABASE %I OWNER TO saas_owner', current_database());
-    EXECUTE format('GRANT CONNECT, CREATE ON DATABASE %I TO saas_config_vault, saas_uam, saas_iam, saas_content',
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO saas_config_vault, saas_uam, saas_iam, saas_content',
                    current_database());
 END
 $$;
