@@ -34,6 +34,15 @@ type API struct {
 	// exactly the operations whose spec declares that header.
 	Idempotent http.Handler
 	MaxBody    int64 // 0 means DefaultMaxBody
+	// Authorize, when set, runs for every request routed to an operation of
+	// Spec, after routing and before the request's parameters and body are
+	// read and validated (so a caller without the right to call an operation
+	// learns nothing from validation and makes no body be read). It either
+	// answers the request itself and returns ok false, or returns ok true
+	// and the request to serve on: r, or r with a context carrying the
+	// caller (see package authz). pathParams are the route's raw path
+	// parameters, not validated yet.
+	Authorize func(w http.ResponseWriter, r *http.Request, route *routers.Route, pathParams map[string]string) (next *http.Request, ok bool)
 }
 
 // FormatValidators really check the formats the specs use; kin-openapi's
@@ -103,6 +112,12 @@ func Mount(api API) (http.Handler, error) {
 		info := infoFrom(r.Context())
 		if info != nil {
 			info.route = api.Prefix + route.Path
+		}
+		if api.Authorize != nil {
+			var ok bool
+			if r, ok = api.Authorize(w, r, route, params); !ok {
+				return
+			}
 		}
 		if err := checkParams(r, route); err != nil {
 			problem.Write(w, r, err)
