@@ -7,7 +7,7 @@ import (
 	"io/fs"
 )
 
-//go:embed configvault/*.sql uam/*.sql
+//go:embed configvault/*.sql uam/*.sql iam/*.sql
 var files embed.FS
 
 // ConfigVault holds the config-vault migrations at the root of the FS.
@@ -15,6 +15,9 @@ var ConfigVault = sub("configvault")
 
 // UAM holds the uam migrations at the root of the FS.
 var UAM = sub("uam")
+
+// IAM holds the iam migrations at the root of the FS.
+var IAM = sub("iam")
 
 func sub(dir string) fs.FS {
 	f, err := fs.Sub(files, dir)

@@ -1,0 +1,267 @@
+package iam
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	db "github.com/saasplatform/saas/gen/db/iam"
+	"github.com/saasplatform/saas/internal/platform/pg"
+	"github.com/saasplatform/saas/internal/platform/problem"
+)
+
+// Refresh token lifetimes by default. A session unused for the idle lifetime
+// ends; however active, it ends at the absolute lifetime after sign-in, when
+// the user must present their password again. Fourteen idle days keep a
+// weekly user signed in; thirty absolute days bound what a stolen token that
+// keeps being rotated is worth.
+const (
+	DefaultRefreshIdle     = 14 * 24 * time.Hour
+	DefaultRefreshAbsolute = 30 * 24 * time.Hour
+)
+
+// tokenBytes is the refresh token's entropy: 256 bits.
+const tokenBytes = 32
+
+// tokenLen is the length of its unpadded base64url form.
+var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
+
+// Subject is whom a refresh token was issued to: a user of the tenant or a
+// machine client of it, exactly one of the two (the other is uuid.Nil).
+type Subject struct {
+	UserID   uuid.UUID
+	ClientID uuid.UUID
+}
+
+// UserSubject is a user as the subject.
+func UserSubject(id uuid.UUID) Subject { return Subject{UserID: id} }
+
+// ClientSubject is a machine client as the subject.
+func ClientSubject(id uuid.UUID) Subject { return Subject{ClientID: id} }
+
+func (s Subject) valid() bool { return (s.UserID == uuid.Nil) != (s.ClientID == uuid.Nil) }
+
+func optional(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func deref(id *uuid.UUID) uuid.UUID {
+	if id == nil {
+		return uuid.Nil
+	}
+	return *id
+}
+
+// Grant is what a rotated refresh token stood for, to be turned into a new
+// access token.
+type Grant struct {
+	TenantID uuid.UUID
+	Subject
+	// Scope is the space-separated permissions granted at sign-in.
+	Scope string
+	// FamilyID names the session: every token rotated from one sign-in.
+	FamilyID uuid.UUID
+	// FamilyExpiresAt is the session's absolute end.
+	FamilyExpiresAt time.Time
+}
+
+// RefreshConfig configures RefreshTokens. Zero values take the defaults.
+type RefreshConfig struct {
+	// IdleLifetime: a token unused this long expires (DefaultRefreshIdle).
+	IdleLifetime time.Duration
+	// AbsoluteLifetime: a family ends this long after its first token
+	// (DefaultRefreshAbsolute), however often it was rotated.
+	AbsoluteLifetime time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// OnReuse is told of every presentation of a spent token: its family has
+	// just been revoked (or already was). For the
+	// saas_refresh_reuse_detected_total counter; it must not block.
+	OnReuse func(ctx context.Context, tenantID, familyID uuid.UUID)
+}
+
+// RefreshTokens issues, rotates and revokes refresh tokens: opaque 256-bit
+// values from crypto/rand, handed out once and stored only as their SHA-256
+// (a fast hash suits a value nobody can guess). Tokens are looked up by that
+// hash through a unique index; no secret is ever compared in Go.
+//
+// Rotation spends the presented token and returns its successor in the same
+// family. Presenting a spent token again means it leaked (RFC 9700 §4.14.2):
+// the whole family is revoked, the successor included, and the answer is the
+// same as for an unknown token. Of N concurrent rotations of one token exactly
+// one succeeds; the others presented a token that was spent by then, so they
+// count as reuse and revoke the family, the winner's new token with it. That
+// is the strict reading of RFC 9700: a client that races itself must sign in
+// again, which is cheaper than letting an attacker's replay through.
+type RefreshTokens struct {
+	q        *db.Queries
+	idle     time.Duration
+	absolute time.Duration
+	now      func() time.Time
+	onReuse  func(ctx context.Context, tenantID, familyID uuid.UUID)
+}
+
+// NewRefreshTokens returns the component over the pool's iam schema.
+func NewRefreshTokens(pool *pgxpool.Pool, cfg RefreshConfig) (*RefreshTokens, error) {
+	if cfg.IdleLifetime == 0 {
+		cfg.IdleLifetime = DefaultRefreshIdle
+	}
+	if cfg.AbsoluteLifetime == 0 {
+		cfg.AbsoluteLifetime = DefaultRefreshAbsolute
+	}
+	if cfg.IdleLifetime < 0 || cfg.AbsoluteLifetime < 0 {
+		return nil, errors.New("iam: refresh token lifetimes must be positive")
+	}
+	if cfg.IdleLifetime > cfg.AbsoluteLifetime {
+		return nil, fmt.Errorf("iam: the refresh token idle lifetime (%v) exceeds the absolute one (%v)",
+			cfg.IdleLifetime, cfg.AbsoluteLifetime)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.OnReuse == nil {
+		cfg.OnReuse = func(context.Context, uuid.UUID, uuid.UUID) {}
+	}
+	return &RefreshTokens{q: db.New(pool), idle: cfg.IdleLifetime, absolute: cfg.AbsoluteLifetime,
+		now: cfg.Now, onReuse: cfg.OnReuse}, nil
+}
+
+// invalidRefreshToken is the one answer to every refresh token that
+// cannot be used: unknown, malformed, spent, revoked or expired alike, so the
+// answer tells an attacker nothing.
+func invalidRefreshToken() error {
+	return problem.New(problem.KindUnauthorized, "the refresh token is invalid or expired")
+}
+
+// newToken returns a fresh token and its hash.
+func newToken() (string, []byte) {
+	b := make([]byte, tokenBytes)
+	_, _ = rand.Read(b) // never fails (it crashes the program instead)
+	h := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(b), h[:]
+}
+
+// hashToken returns the stored form of a presented token, false when it
+// cannot be one of ours (no database round trip for garbage).
+func hashToken(token string) ([]byte, bool) {
+	if len(token) != tokenLen {
+		return nil, false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || len(b) != tokenBytes {
+		return nil, false
+	}
+	h := sha256.Sum256(b)
+	return h[:], true
+}
+
+// Issue starts a family (a session) for the subject and returns its first
+// token, valid until now plus the idle lifetime, and never beyond now plus
+// the absolute lifetime.
+func (r *RefreshTokens) Issue(ctx context.Context, tenantID uuid.UUID, subject Subject, scope string, now time.Time) (string, error) {
+	if tenantID == uuid.Nil || !subject.valid() {
+		return "", errors.New("iam: a refresh token needs a tenant and exactly one of user and client")
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	family, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	token, hash := newToken()
+	_, err = r.q.IssueRefreshToken(ctx, db.IssueRefreshTokenParams{
+		TenantID: tenantID, ID: id, FamilyID: family, TokenHash: hash,
+		UserID: optional(subject.UserID), ClientID: optional(subject.ClientID), Scope: scope,
+		IssuedAt: now, IdleExpiresAt: now.Add(r.idle), FamilyExpiresAt: now.Add(r.absolute),
+	})
+	if err != nil {
+		return "", pg.Classify(err)
+	}
+	return token, nil
+}
+
+// Rotate spends token and returns what it granted and its successor: same
+// family, same absolute expiry, a new idle expiry. A token that cannot be
+// used is a KindUnauthorized problem, whatever the reason; a spent one also
+// revokes its family and is reported to OnReuse.
+func (r *RefreshTokens) Rotate(ctx context.Context, token string) (Grant, string, error) {
+	hash, ok := hashToken(token)
+	if !ok {
+		return Grant{}, "", invalidRefreshToken()
+	}
+	now := r.now()
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Grant{}, "", err
+	}
+	next, nextHash := newToken()
+	row, err := r.q.RotateRefreshToken(ctx, db.RotateRefreshTokenParams{
+		TokenHash: hash, Now: now, NewID: id, NewTokenHash: nextHash, NewIdleExpiresAt: now.Add(r.idle),
+	})
+	if err == nil {
+		return Grant{TenantID: row.TenantID, Subject: Subject{UserID: deref(row.UserID), ClientID: deref(row.ClientID)},
+			Scope: row.Scope, FamilyID: row.FamilyID, FamilyExpiresAt: row.FamilyExpiresAt}, next, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Grant{}, "", pg.Classify(err)
+	}
+	// Unknown, spent, revoked or expired: only a spent one needs more.
+	reused, err := r.q.RevokeReusedFamily(ctx, db.RevokeReusedFamilyParams{TokenHash: hash, Now: now})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return Grant{}, "", pg.Classify(err)
+	default:
+		slog.WarnContext(ctx, "refresh token reuse: family revoked", "tenant", reused.TenantID,
+			"family", reused.FamilyID, "tokens_revoked", reused.Revoked)
+		r.onReuse(ctx, reused.TenantID, reused.FamilyID)
+	}
+	return Grant{}, "", invalidRefreshToken()
+}
+
+// Revoke ends the session token belongs to (logout): its whole family,
+// whatever state the token is in. An unknown or malformed token is not an
+// error, so the caller's answer reveals nothing.
+func (r *RefreshTokens) Revoke(ctx context.Context, token string) error {
+	hash, ok := hashToken(token)
+	if !ok {
+		return nil
+	}
+	_, err := r.q.RevokeFamilyByToken(ctx, db.RevokeFamilyByTokenParams{TokenHash: hash, Now: r.now()})
+	return pg.Classify(err)
+}
+
+// RevokeUser ends every session of the user (password changed, user
+// disabled or locked).
+func (r *RefreshTokens) RevokeUser(ctx context.Context, tenantID, userID uuid.UUID) error {
+	_, err := r.q.RevokeUserRefreshTokens(ctx, db.RevokeUserRefreshTokensParams{TenantID: tenantID, UserID: userID, Now: r.now()})
+	return pg.Classify(err)
+}
+
+// RevokeClient ends every session of the machine client (secret rotated,
+// client deactivated). Deleting a client deletes its tokens by cascade.
+func (r *RefreshTokens) RevokeClient(ctx context.Context, tenantID, clientID uuid.UUID) error {
+	_, err := r.q.RevokeClientRefreshTokens(ctx, db.RevokeClientRefreshTokensParams{TenantID: tenantID, ClientID: clientID, Now: r.now()})
+	return pg.Classify(err)
+}
+
+// Purge deletes the families past their absolute expiry, which nothing can
+// use any more, and reports how many token rows went.
+func (r *RefreshTokens) Purge(ctx context.Context) (int64, error) {
+	n, err := r.q.PurgeRefreshTokens(ctx, r.now())
+	return n, pg.Classify(err)
+}
