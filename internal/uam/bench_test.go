@@ -38,9 +38,10 @@ func BenchmarkCredentialCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 		body := client.CredentialCheck{TenantId: tenant, Email: "ada@example.com", Password: goodPassword}
-		// More callers than cores, as a server has: while some wait on the
-		// database, the hasher's slots (one per core) stay busy.
-		b.SetParallelism(4)
+		// Many more callers than cores, as a busy server has: while some wait
+		// on the database (the test pool has 4 connections), the hasher's
+		// slots (one per core) stay busy.
+		b.SetParallelism(12)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {

@@ -372,7 +372,7 @@ func (s *Service) CheckCredentials(ctx context.Context, tenantID uuid.UUID, emai
 	if rehash {
 		s.upgradeHash(ctx, row, pw)
 	}
-	if row, err = s.store.q.RecordLogin(ctx, db.RecordLoginParams{TenantID: tenantID, ID: row.ID}); err != nil {
+	if row, err = s.store.recordLogin(ctx, tenantID, row.ID); err != nil {
 		return Login{}, classify(err)
 	}
 	l := Login{User: userFromRow(row)}

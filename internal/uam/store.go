@@ -87,6 +87,23 @@ func missed(exists func() error) error {
 	return etag.Stale()
 }
 
+// recordLogin stamps last_login_at without waiting for the commit to reach
+// disk: every sign-in writes it, and a crash losing the last few stamps loses
+// nothing that matters, while a synchronous flush per sign-in would cap the
+// sign-in rate at the disk's flush rate.
+func (s *store) recordLogin(ctx context.Context, tenantID, id uuid.UUID) (db.UamUser, error) {
+	var row db.UamUser
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		if err := q.AsyncCommit(ctx); err != nil {
+			return err
+		}
+		var err error
+		row, err = q.RecordLogin(ctx, db.RecordLoginParams{TenantID: tenantID, ID: id})
+		return err
+	})
+	return row, err
+}
+
 // userRow reads a user with its password hash, for the password operations.
 func (s *store) userRow(ctx context.Context, tenantID, id uuid.UUID) (db.UamUser, error) {
 	row, err := s.q.GetUser(ctx, db.GetUserParams{TenantID: tenantID, ID: id})

@@ -52,6 +52,10 @@ RETURNING *;
 UPDATE uam.users SET password_hash = @new_hash
 WHERE tenant_id = @tenant_id AND id = @id AND password_hash = @old_hash;
 
+-- name: AsyncCommit :exec
+-- For the current transaction only: commit without waiting for the flush.
+SET LOCAL synchronous_commit TO OFF;
+
 -- name: RecordLogin :one
 -- last_login_at is part of the user's representation, so its ETag moves on.
 UPDATE uam.users SET last_login_at = now(), version = version + 1

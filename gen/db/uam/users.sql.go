@@ -11,6 +11,16 @@ import (
 	"github.com/google/uuid"
 )
 
+const asyncCommit = `-- name: AsyncCommit :exec
+SET LOCAL synchronous_commit TO OFF
+`
+
+// For the current transaction only: commit without waiting for the flush.
+func (q *Queries) AsyncCommit(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, asyncCommit)
+	return err
+}
+
 const createUser = `-- name: CreateUser :one
 INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash)
 VALUES ($1, $2, $3, $4, $5, $6)
