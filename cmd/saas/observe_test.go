@@ -84,6 +84,74 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// startServe runs `saas serve` with every service in this process, on a free
+// port, configured by env on top of test defaults (a fresh master key, no key
+// pool, no other process's URLs), and waits until /healthz answers. stop is
+// SIGTERM: it returns what serve returned.
+func startServe(t *testing.T, env map[string]string) (base string, stop func() error) {
+	t.Helper()
+	addr := freeAddr(t)
+	defaults := map[string]string{
+		"SAAS_ADDR": addr, "SAAS_MASTER_KEY": newMasterKey(), "SAAS_MASTER_KEY_PREVIOUS": "",
+		"SAAS_DEV_MASTER_KEY_FILE": "", "SAAS_RSA_POOL_SIZE": "0", "SAAS_SERVICES": "",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
+	}
+	for _, s := range services {
+		defaults[serviceURLVar(s.name)] = ""
+	}
+	for k, v := range env {
+		defaults[k] = v
+	}
+	for k, v := range defaults {
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, "serve", nil) }()
+	base = "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v", err)
+		default:
+		}
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not come up")
+		}
+	}
+	return base, func() error { cancel(); return <-done }
+}
+
+// request sends one request with a JSON body, when there is one, and any
+// further headers as name, value pairs.
+func request(t *testing.T, base, method, path, body string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // sample is the value of one series in a scrape, 0 when absent.
 func sample(text, series string) float64 {
 	sc := bufio.NewScanner(strings.NewReader(text))
@@ -104,56 +172,12 @@ func TestServeExposesMetricsAndFlushesTraces(t *testing.T) {
 	col := &collector{spans: map[string][]string{}, attrs: map[string]string{}}
 	colSrv := httptest.NewServer(col)
 	defer colSrv.Close()
-	addr := freeAddr(t)
-	for k, v := range map[string]string{
-		"DATABASE_URL": dbURL, "SAAS_ADDR": addr, "SAAS_MASTER_KEY": newMasterKey(), "SAAS_MASTER_KEY_PREVIOUS": "",
-		"SAAS_DEV_MASTER_KEY_FILE": "", "SAAS_RSA_POOL_SIZE": "0", "SAAS_SERVICES": "", "SAAS_LOG_LEVEL": "warn",
+	base, stop := startServe(t, map[string]string{
+		"DATABASE_URL": dbURL, "SAAS_LOG_LEVEL": "warn",
 		"OTEL_EXPORTER_OTLP_ENDPOINT": colSrv.URL, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "", "OTEL_EXPORTER_OTLP_PROTOCOL": "",
 		"OTEL_SERVICE_NAME": "", "OTEL_RESOURCE_ATTRIBUTES": "", "OTEL_TRACES_SAMPLER": "",
-	} {
-		t.Setenv(k, v)
-	}
-	for _, s := range services {
-		t.Setenv(serviceURLVar(s.name), "")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, "serve", nil) }()
-
-	base := "http://" + addr
-	call := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended: %v", err)
-		default:
-		}
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server did not come up")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
+	call := func(method, path, body string) (int, string) { return request(t, base, method, path, body) }
 
 	const tenantRoute = `route="/config-vault/v1/tenants/{tenant_id}",service="config-vault"}`
 	_, before := call("GET", "/metrics", "")
@@ -198,8 +222,7 @@ func TestServeExposesMetricsAndFlushesTraces(t *testing.T) {
 		t.Error("a tenant id is a label value")
 	}
 
-	cancel() // SIGTERM
-	if err := <-done; err != nil {
+	if err := stop(); err != nil { // SIGTERM
 		t.Fatal(err)
 	}
 	if tracing.Enabled() {

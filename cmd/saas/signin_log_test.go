@@ -2,14 +2,12 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/saasplatform/saas/internal/platform/dbtest"
 )
@@ -26,17 +24,6 @@ func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 		requestID = "trace-this-request-0001"
 	)
 	masterKey := newMasterKey()
-	addr := freeAddr(t)
-	for k, v := range map[string]string{
-		"DATABASE_URL": dbURL, "SAAS_ADDR": addr, "SAAS_MASTER_KEY": masterKey, "SAAS_MASTER_KEY_PREVIOUS": "",
-		"SAAS_DEV_MASTER_KEY_FILE": "", "SAAS_RSA_POOL_SIZE": "0", "SAAS_SERVICES": "", "SAAS_LOG_LEVEL": "debug",
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
-	} {
-		t.Setenv(k, v)
-	}
-	for _, s := range services {
-		t.Setenv(serviceURLVar(s.name), "")
-	}
 	// run logs to os.Stderr; read it from a pipe for the length of the run.
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -48,39 +35,13 @@ func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 	logs := make(chan string, 1)
 	go func() { b, _ := io.ReadAll(r); logs <- string(b) }()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, "serve", nil) }()
-	base := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server did not come up")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	base, stop := startServe(t, map[string]string{"DATABASE_URL": dbURL, "SAAS_MASTER_KEY": masterKey, "SAAS_LOG_LEVEL": "debug"})
 	call := func(method, path, body, id string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
+		header := []string{"Authorization", "Bearer " + token}
 		if id != "" {
-			req.Header.Set("X-Request-Id", id)
+			header = append(header, "X-Request-Id", id)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return request(t, base, method, path, body, header...)
 	}
 	code, body := call("POST", "/config-vault/v1/tenants", `{"name":"Logged","domain":"logged.example"}`, "")
 	if code != http.StatusCreated {
@@ -99,8 +60,7 @@ func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 	if code, _ := call("POST", "/uam/v1/internal/credential-checks", wrong, ""); code != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %d", code)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()

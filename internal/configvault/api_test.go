@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -22,6 +21,7 @@ import (
 	"github.com/saasplatform/saas/internal/platform/dbtest"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
+	"github.com/saasplatform/saas/internal/platform/testkit"
 )
 
 // env is one service instance over a fresh database, reached through the
@@ -305,36 +305,11 @@ func TestUnknownRoutesAndMethodsAreProblems(t *testing.T) {
 	}
 }
 
-// concurrently runs do(0..n-1) at once and returns the statuses they report.
-func concurrently(n int, do func(i int) int) []int {
-	codes := make([]int, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			codes[i] = do(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return codes
-}
-
-// tally counts statuses.
-func tally(codes []int) map[int]int {
-	m := map[int]int{}
-	for _, c := range codes {
-		m[c]++
-	}
-	return m
-}
-
 func TestDuplicateDomainsConcurrently(t *testing.T) {
 	e := newEnv(t)
 	const n = 12
 	domain := uniqueDomain("race")
-	codes := concurrently(n, func(i int) int {
+	codes := testkit.Concurrently(n, func(i int) int {
 		// Case differences must not defeat uniqueness.
 		d := domain
 		if i%2 == 1 {
@@ -347,14 +322,14 @@ func TestDuplicateDomainsConcurrently(t *testing.T) {
 		}
 		return r.StatusCode()
 	})
-	if got := tally(codes); got[201] != 1 || got[409] != n-1 {
+	if got := testkit.Tally(codes); got[201] != 1 || got[409] != n-1 {
 		t.Fatalf("want one 201 and %d 409s, got %v", n-1, codes)
 	}
 
 	// Sites: same rule, and across tenants.
 	a, b := e.tenant("a"), e.tenant("b")
 	sd := uniqueDomain("site")
-	codes = concurrently(n, func(i int) int {
+	codes = testkit.Concurrently(n, func(i int) int {
 		owner := a.Id
 		if i%2 == 1 {
 			owner = b.Id
@@ -366,7 +341,7 @@ func TestDuplicateDomainsConcurrently(t *testing.T) {
 		}
 		return r.StatusCode()
 	})
-	if got := tally(codes); got[201] != 1 || got[409] != n-1 {
+	if got := testkit.Tally(codes); got[201] != 1 || got[409] != n-1 {
 		t.Fatalf("sites: want one 201 and %d 409s, got %v", n-1, codes)
 	}
 

@@ -17,6 +17,7 @@ import (
 	client "github.com/saasplatform/saas/gen/client/configvault"
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/platform/testkit"
 )
 
 func detail(p *client.Problem) string {
@@ -250,7 +251,7 @@ func TestConcurrentKeyStateChanges(t *testing.T) {
 	const n = 10
 	parallel := func(do func(i int) (int, *client.SigningKey)) ([]int, []*client.SigningKey) {
 		keys := make([]*client.SigningKey, n)
-		codes := concurrently(n, func(i int) (code int) {
+		codes := testkit.Concurrently(n, func(i int) (code int) {
 			code, keys[i] = do(i)
 			return code
 		})
@@ -320,7 +321,7 @@ func TestConcurrentKeyStateChanges(t *testing.T) {
 		}
 		return r.StatusCode(), r.JSON200
 	})
-	if got := tally(codes); got[200] != 1 || got[412] != n-1 {
+	if got := testkit.Tally(codes); got[200] != 1 || got[412] != n-1 {
 		t.Fatalf("parallel revokes with If-Match %s: %v, want one 200 and the rest 412", tag, codes)
 	}
 }

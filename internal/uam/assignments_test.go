@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	client "github.com/saasplatform/saas/gen/client/uam"
+	"github.com/saasplatform/saas/internal/platform/testkit"
 	"github.com/saasplatform/saas/internal/uam"
 )
 
@@ -399,7 +400,7 @@ func TestConcurrentAssignRole(t *testing.T) {
 			u := e.user(tenant, uuid.NewString()[:8]+"@example.com", "")
 			const n = 8
 			ids := make([]uuid.UUID, n)
-			codes := concurrently(n, func(i int) int {
+			codes := testkit.Concurrently(n, func(i int) int {
 				r, err := e.c.AssignRoleWithResponse(ctx, tenant, u.Id, editorRole, &client.AssignRoleParams{SiteId: scope})
 				if err != nil {
 					t.Error(err)
@@ -413,7 +414,7 @@ func TestConcurrentAssignRole(t *testing.T) {
 				}
 				return r.StatusCode()
 			})
-			if got := tally(codes); got[http.StatusCreated] != 1 || got[http.StatusOK] != n-1 {
+			if got := testkit.Tally(codes); got[http.StatusCreated] != 1 || got[http.StatusOK] != n-1 {
 				t.Errorf("scope %v round %d: statuses %v, want one 201 and %d 200", scope, round, got, n-1)
 			}
 			if len(slices.Compact(sortedIDs(ids))) != 1 || ids[0] == uuid.Nil {

@@ -3,12 +3,10 @@ package uam_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,20 +25,12 @@ import (
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
 	"github.com/saasplatform/saas/internal/platform/svcclient"
+	"github.com/saasplatform/saas/internal/platform/testkit"
 	"github.com/saasplatform/saas/internal/uam"
 	"github.com/saasplatform/saas/internal/uam/password"
 )
 
-// Access logs of passing requests are noise in test output; warnings and
-// errors (a 500's cause) still show. SAAS_TEST_LOG=1 shows everything.
-func TestMain(m *testing.M) {
-	level := slog.LevelWarn
-	if os.Getenv("SAAS_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
 var ctx = context.Background()
 
@@ -218,31 +208,6 @@ var (
 	editorRole      = uuid.MustParse("00000000-0000-7000-8000-000000000202")
 	viewerRole      = uuid.MustParse("00000000-0000-7000-8000-000000000203")
 )
-
-// concurrently runs do n times at once and returns the statuses.
-func concurrently(n int, do func(i int) int) []int {
-	codes := make([]int, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			codes[i] = do(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return codes
-}
-
-// tally counts statuses.
-func tally(codes []int) map[int]int {
-	m := map[int]int{}
-	for _, c := range codes {
-		m[c]++
-	}
-	return m
-}
 
 // fieldErrors returns the fields a problem response names.
 func fieldErrors(p *client.Problem) []string {

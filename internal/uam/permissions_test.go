@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	client "github.com/saasplatform/saas/gen/client/uam"
+	"github.com/saasplatform/saas/internal/platform/testkit"
 	"github.com/saasplatform/saas/internal/uam"
 )
 
@@ -316,7 +317,7 @@ func TestConcurrentCreatePermission(t *testing.T) {
 	e := newEnv(t)
 	tenant := e.tenant()
 	const n = 8
-	codes := concurrently(n, func(int) int {
+	codes := testkit.Concurrently(n, func(int) int {
 		r, err := e.c.CreatePermissionWithResponse(ctx, tenant, nil, client.PermissionCreate{Name: "race:run"})
 		if err != nil {
 			t.Error(err)
@@ -324,7 +325,7 @@ func TestConcurrentCreatePermission(t *testing.T) {
 		}
 		return r.StatusCode()
 	})
-	if got := tally(codes); got[http.StatusCreated] != 1 || got[http.StatusConflict] != n-1 {
+	if got := testkit.Tally(codes); got[http.StatusCreated] != 1 || got[http.StatusConflict] != n-1 {
 		t.Errorf("statuses %v, want one 201 and %d 409", got, n-1)
 	}
 	if list, _ := e.tenantPermsPaged(tenant, 50); len(list) != 1 {

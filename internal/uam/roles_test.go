@@ -10,6 +10,7 @@ import (
 
 	client "github.com/saasplatform/saas/gen/client/uam"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
+	"github.com/saasplatform/saas/internal/platform/testkit"
 	"github.com/saasplatform/saas/internal/uam"
 )
 
@@ -662,7 +663,7 @@ func TestConcurrentCreateRoleSameName(t *testing.T) {
 	tenant := e.tenant()
 	names := []string{"Racer", "racer", "RACER", "rAcEr"}
 	const n = 8
-	codes := concurrently(n, func(i int) int {
+	codes := testkit.Concurrently(n, func(i int) int {
 		perms := []string{"users:read"}
 		r, err := e.c.CreateRoleWithResponse(ctx, tenant, nil, client.RoleCreate{Name: names[i%len(names)], Permissions: &perms})
 		if err != nil {
@@ -671,7 +672,7 @@ func TestConcurrentCreateRoleSameName(t *testing.T) {
 		}
 		return r.StatusCode()
 	})
-	if got := tally(codes); got[http.StatusCreated] != 1 || got[http.StatusConflict] != n-1 {
+	if got := testkit.Tally(codes); got[http.StatusCreated] != 1 || got[http.StatusConflict] != n-1 {
 		t.Errorf("statuses %v, want one 201 and %d 409", got, n-1)
 	}
 	roles, _ := e.rolesPaged(tenant, 50)

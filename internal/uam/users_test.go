@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	client "github.com/saasplatform/saas/gen/client/uam"
+	"github.com/saasplatform/saas/internal/platform/testkit"
 )
 
 func TestCreateAndReadUser(t *testing.T) {
@@ -148,7 +149,7 @@ func TestDuplicateEmailConcurrently(t *testing.T) {
 	e := newEnv(t)
 	tenant := e.tenant()
 	const n = 12
-	codes := concurrently(n, func(i int) int {
+	codes := testkit.Concurrently(n, func(i int) int {
 		email := "Grace@Example.com"
 		if i%2 == 1 {
 			email = "  grace@example.COM"
@@ -160,7 +161,7 @@ func TestDuplicateEmailConcurrently(t *testing.T) {
 		}
 		return r.StatusCode()
 	})
-	if got := tally(codes); got[201] != 1 || got[409] != n-1 {
+	if got := testkit.Tally(codes); got[201] != 1 || got[409] != n-1 {
 		t.Errorf("statuses = %v, want one 201 and %d 409", got, n-1)
 	}
 	// Another tenant may use the same address.

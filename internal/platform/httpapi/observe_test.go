@@ -95,22 +95,9 @@ func obsServer(t testing.TB, slow <-chan struct{}) http.Handler {
 	return root
 }
 
-func serve(h http.Handler, method, target, body string, header ...string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, target, strings.NewReader(body))
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 func scrape(t *testing.T, h http.Handler) string {
 	t.Helper()
-	rec := serve(h, "GET", "/metrics", "")
+	rec := do(h, "GET", "/metrics", "")
 	if rec.Code != 200 {
 		t.Fatalf("/metrics: %d %s", rec.Code, rec.Body)
 	}
@@ -136,13 +123,13 @@ func TestMetricsLabelRequestsByRouteTemplate(t *testing.T) {
 		{"GET", "/healthz", 200},
 		{"PROPFIND", "/obs/v1/tenants/" + tenantA, 405},
 	} {
-		if rec := serve(h, tc.method, tc.path, ""); rec.Code != tc.want {
+		if rec := do(h, tc.method, tc.path, ""); rec.Code != tc.want {
 			t.Fatalf("%s %s: %d, want %d", tc.method, tc.path, rec.Code, tc.want)
 		}
 	}
 	// One request in flight while scraping.
 	done := make(chan struct{})
-	go func() { defer close(done); serve(h, "GET", "/obs/v1/slow", "") }()
+	go func() { defer close(done); do(h, "GET", "/obs/v1/slow", "") }()
 	waitFor(t, func() bool { return strings.Contains(scrape(t, h), `http_requests_in_flight{service="obs"} 1`) })
 	close(slow)
 	<-done
@@ -236,7 +223,7 @@ func accessLines(t *testing.T, logs *syncBuffer) []map[string]any {
 func TestTheAccessLogLineNamesRouteTenantAndPrincipal(t *testing.T) {
 	logs := captureLogs(t)
 	h := obsServer(t, nil)
-	rec := serve(h, "GET", "/obs/v1/tenants/"+tenantA+"?verbose=true", "", RequestIDHeader, "req-42")
+	rec := do(h, "GET", "/obs/v1/tenants/"+tenantA+"?verbose=true", "", RequestIDHeader, "req-42")
 	if rec.Code != 200 || rec.Header().Get(RequestIDHeader) != "req-42" {
 		t.Fatal(rec.Code, rec.Header())
 	}
@@ -267,8 +254,8 @@ func TestTheAccessLogLineNamesRouteTenantAndPrincipal(t *testing.T) {
 	}
 
 	// A request that matches no route, or no valid tenant, names none.
-	serve(h, "GET", "/obs/v1/tenants/not-a-uuid", "")
-	serve(h, "GET", "/elsewhere", "")
+	do(h, "GET", "/obs/v1/tenants/not-a-uuid", "")
+	do(h, "GET", "/elsewhere", "")
 	lines = accessLines(t, logs)
 	if len(lines) != 3 {
 		t.Fatalf("%d access lines", len(lines))
@@ -304,7 +291,7 @@ func TestNothingSecretIsLogged(t *testing.T) {
 		{"GET", "/obs/v1/boom", "", 500},
 		{"GET", "/obs/v1/hunter2-password", "", 404},
 	} {
-		if rec := serve(h, tc.method, tc.target, tc.body, auth...); rec.Code != tc.want {
+		if rec := do(h, tc.method, tc.target, tc.body, auth...); rec.Code != tc.want {
 			t.Fatalf("%s %s: %d, want %d: %s", tc.method, tc.target, rec.Code, tc.want, rec.Body)
 		}
 	}
@@ -341,7 +328,7 @@ func TestServerSpansAreNamedAfterTheRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(off, "GET", "/obs/v1/tenants/"+tenantA, "", "traceparent", traceparent)
+	do(off, "GET", "/obs/v1/tenants/"+tenantA, "", "traceparent", traceparent)
 	if seen.IsValid() {
 		t.Fatal("tracing is off, yet the handler runs in a span")
 	}
@@ -355,11 +342,11 @@ func TestServerSpansAreNamedAfterTheRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(on, "GET", "/obs/v1/tenants/"+tenantA, "", "traceparent", traceparent)
+	do(on, "GET", "/obs/v1/tenants/"+tenantA, "", "traceparent", traceparent)
 	if !seen.IsValid() || seen.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
 		t.Fatalf("the handler's span %v does not continue the caller's trace", seen)
 	}
-	serve(on, "GET", "/healthz", "")
+	do(on, "GET", "/healthz", "")
 	spans := rec.Ended()
 	if len(spans) != 1 {
 		t.Fatalf("%d spans, want the API request's only (probes are not traced)", len(spans))
