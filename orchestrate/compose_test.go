@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -146,6 +147,8 @@ func checkCompose(raw []byte, logins string) []string {
 		errorf("migrate: logs in as %q, want saas_owner, the owner of the schemas", u)
 	}
 	users := map[string]string{}
+	type setting struct{ service, value string }
+	shared := map[string]setting{}
 	for _, name := range append([]string{"migrate"}, services...) {
 		s := f.Services[name]
 		if s.Image == "" || s.Image != migrate.Image || s.Build == nil || s.Build.Dockerfile != "Dockerfile" {
@@ -190,13 +193,41 @@ func checkCompose(raw []byte, logins string) []string {
 		if !strings.HasPrefix(env["SAAS_MASTER_KEY"], "${SAAS_MASTER_KEY") {
 			errorf("%s: SAAS_MASTER_KEY must come from .env", name)
 		}
+		// The services it calls, by URL; no URL of a service it does not
+		// call (the NetworkPolicies would not let the call through either).
 		for _, other := range services {
 			v, ok := env[envName(other)]
 			switch {
 			case other == name && ok:
 				errorf("%s: sets %s, its own URL", name, envName(other))
-			case other != name && v != fmt.Sprintf("http://%s:%d", other, servicePort):
-				errorf("%s: %s = %q, want http://%s:%d", name, envName(other), v, other, servicePort)
+			case other != name && calls(name, other) && v != fmt.Sprintf("http://%s:%d", other, servicePort):
+				errorf("%s calls %s: %s = %q, want http://%s:%d", name, other, envName(other), v, other, servicePort)
+			case other != name && !calls(name, other) && ok:
+				errorf("%s: sets %s, but does not call %s (see callers)", name, envName(other), other)
+			}
+		}
+		// One value of each shared setting across the services.
+		for _, k := range sharedSettings {
+			v, ok := env[k]
+			if !ok {
+				errorf("%s: no %s; every service needs the same one", name, k)
+				continue
+			}
+			if first, seen := shared[k]; !seen {
+				shared[k] = setting{name, v}
+			} else if first.value != v {
+				errorf("%s and %s: %s differ (%q, %q); every service needs the same one", first.service, name, k, first.value, v)
+			}
+		}
+		// The first administrator's credentials reach the service that
+		// creates it, and no other.
+		for _, k := range bootstrapVars {
+			v, ok := env[k]
+			switch {
+			case name == bootstrapper && !strings.HasPrefix(v, "${"):
+				errorf("%s: %s must come from .env (%s creates the first administrator)", name, k, name)
+			case name != bootstrapper && ok:
+				errorf("%s: sets %s, which only %s reads; keep the secret out of it", name, k, bootstrapper)
 			}
 		}
 		u := dbUser(errorf, name, env["DATABASE_URL"])
@@ -233,7 +264,7 @@ func checkCompose(raw []byte, logins string) []string {
 		}
 		// Secrets come from .env, never as literals in the file.
 		for k, v := range s.Environment {
-			if secretLikeName.MatchString(k) && !strings.HasPrefix(v, "${") {
+			if secretLike(k) && !strings.HasPrefix(v, "${") {
 				errorf("%s: %s is a literal; take it from .env", name, k)
 			}
 		}
@@ -246,6 +277,28 @@ func checkCompose(raw []byte, logins string) []string {
 				}
 			} else if _, ok := f.Volumes[src]; !ok {
 				errorf("%s: volume %s is not declared", name, src)
+			}
+		}
+	}
+	// The public URL as compose would interpolate it: a base URL. When it
+	// names this machine, it is the port iam is published on, where the
+	// issuers' discovery documents answer (there is no gateway in front).
+	if pu, ok := shared["SAAS_PUBLIC_URL"]; ok {
+		v := composeVarRef.ReplaceAllStringFunc(pu.value, func(ref string) string {
+			m := composeVarRef.FindStringSubmatch(ref)
+			if m[2] == "-" || m[2] == ":-" {
+				return m[3]
+			}
+			return ref
+		})
+		u, err := url.Parse(v)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "":
+			errorf("SAAS_PUBLIC_URL %q (by default %q) is not a base URL such as https://api.example.com", pu.value, v)
+		case u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1":
+			iam := f.Services["iam"]
+			if !slices.ContainsFunc(iam.Ports, func(p string) bool { return strings.HasPrefix(p, "127.0.0.1:"+u.Port()+":") }) {
+				errorf("SAAS_PUBLIC_URL defaults to %s, but iam is published on %q: issuers would not resolve", v, iam.Ports)
 			}
 		}
 	}
@@ -431,7 +484,7 @@ func checkEnvExample(compose, example string) []string {
 			if !strings.Contains(e.doc, want) {
 				errorf("env.example: %s: say %q, the default docker-compose.yml applies", name, want+")")
 			}
-		case secretLikeName.MatchString(name) && e.value != "":
+		case secretLike(name) && e.value != "":
 			errorf("env.example: %s is a required secret: leave its value empty so nobody runs with the example's", name)
 		}
 	}
@@ -443,18 +496,13 @@ func checkEnvExample(compose, example string) []string {
 	return p
 }
 
-// The SAAS_* variables the deployment files set are variables the binary
-// reads: a misspelt one would be ignored without a word. Variables of
-// services still being built are listed here until cmd/saas knows them.
+// The SAAS_* variables the deployment files set (in compose, in the pods'
+// env, and as keys of the ConfigMaps the pods take whole with envFrom) are
+// variables the binary reads: a misspelt one would be ignored without a word.
+// A variable of a service still being built may be listed in pending until
+// cmd/saas knows it, and must leave the list once it does.
 func TestSaasVariablesAreKnownToTheBinary(t *testing.T) {
-	pending := map[string]string{
-		"SAAS_CONFIG_VAULT_URL":         "service base URLs (cmd/saas/config.go)",
-		"SAAS_UAM_URL":                  "service base URLs (cmd/saas/config.go)",
-		"SAAS_IAM_URL":                  "service base URLs (cmd/saas/config.go)",
-		"SAAS_CONTENT_URL":              "service base URLs (cmd/saas/config.go)",
-		"SAAS_BOOTSTRAP_ADMIN_EMAIL":    "the IAM service",
-		"SAAS_BOOTSTRAP_ADMIN_PASSWORD": "the IAM service",
-	}
+	pending := map[string]string{} // variable: the issue that brings it
 	var source strings.Builder
 	files, _ := filepath.Glob(filepath.Join("..", "cmd", "saas", "*.go"))
 	for _, name := range files {
@@ -487,6 +535,16 @@ func TestSaasVariablesAreKnownToTheBinary(t *testing.T) {
 				for _, e := range c.Env {
 					used[e.Name] = ov.name + " " + pt.owner
 				}
+				for _, ef := range c.EnvFrom {
+					if ef.ConfigMapRef == nil {
+						continue
+					}
+					if o, ok := r.get("ConfigMap", ef.ConfigMapRef.Name); ok {
+						for k := range o.(*corev1.ConfigMap).Data {
+							used[ef.Prefix+k] = ov.name + " ConfigMap " + ef.ConfigMapRef.Name + " (envFrom of " + pt.owner + ")"
+						}
+					}
+				}
 			}
 		}
 	}
@@ -494,10 +552,16 @@ func TestSaasVariablesAreKnownToTheBinary(t *testing.T) {
 		if !strings.HasPrefix(k, "SAAS_") || strings.HasPrefix(k, "SAAS_DB_") && strings.HasSuffix(k, "_PASSWORD") {
 			continue // PostgreSQL's and logins.sh's own
 		}
-		if regexp.MustCompile(`\b` + k + `\b`).MatchString(source.String()) {
+		known := regexp.MustCompile(`\b` + k + `\b`).MatchString(source.String())
+		issue, isPending := pending[k]
+		switch {
+		case known && isPending:
+			t.Errorf("%s is read by cmd/saas now: drop it from pending", k)
+			continue
+		case known:
 			continue
 		}
-		if issue, ok := pending[k]; ok {
+		if isPending {
 			t.Logf("%s (%s) is not read by cmd/saas yet; it comes with %s", k, where, issue)
 			continue
 		}
@@ -520,13 +584,22 @@ func TestComposeChecksCatchBrokenFiles(t *testing.T) {
 		{"misspelt key", "compose", "    depends_on:\n      postgres:\n        condition: service_healthy\n\n  config-vault:", "    depend_on:\n      postgres:\n        condition: service_healthy\n\n  config-vault:", "unknown field"},
 		{"no health check", "compose", "  healthcheck:\n    test: [\"CMD\", \"/saas\", \"healthcheck\"]", "  healthcheck:\n    test: [\"CMD\", \"/saas\", \"version\"]", "health check"},
 		{"no wait for migrations", "compose", "      migrate:\n        condition: service_completed_successfully\n      config-vault:\n        condition: service_healthy\n      uam:", "      migrate:\n        condition: service_started\n      config-vault:\n        condition: service_healthy\n      uam:", "iam: must wait for migrate"},
-		{"caller starts first", "compose", "      uam:\n        condition: service_healthy\n\n  content:", "      uam:\n        condition: service_started\n\n  content:", "iam calls uam"},
+		{"caller starts first", "compose", "      uam:\n        condition: service_healthy\n\n  # Arrives with the content issue", "      uam:\n        condition: service_started\n\n  # Arrives with the content issue", "iam calls uam: depends_on"},
 		{"dependency cycle", "compose", "        condition: service_completed_successfully\n\n  uam:", "        condition: service_completed_successfully\n      iam:\n        condition: service_healthy\n\n  uam:", "cycle"},
 		{"shared login", "compose", "postgres://uam:${SAAS_DB_UAM_PASSWORD}", "postgres://config_vault:${SAAS_DB_UAM_PASSWORD}", "uam: logs in to PostgreSQL as \"config_vault\""},
 		{"password in the file", "compose", "${SAAS_DB_IAM_PASSWORD}@", "hunter2@", "iam: the database password must come from .env"},
 		{"writable root", "compose", "  read_only: true\n", "  read_only: false\n", "read_only"},
 		{"runs as root", "compose", "  user: \"65532:65532\"", "  user: \"0:0\"", "unprivileged user"},
-		{"own URL", "compose", "      SAAS_UAM_URL: http://uam:8000\n      SAAS_IAM_URL: http://iam:8000\n      SAAS_CONTENT_URL: http://content:8000\n    ports: [\"127.0.0.1:8001:8000\"]", "      SAAS_CONFIG_VAULT_URL: http://config-vault:8000\n      SAAS_UAM_URL: http://uam:8000\n      SAAS_IAM_URL: http://iam:8000\n      SAAS_CONTENT_URL: http://content:8000\n    ports: [\"127.0.0.1:8001:8000\"]", "its own URL"},
+		{"own URL", "compose", "      SAAS_RSA_POOL_SIZE: ${SAAS_RSA_POOL_SIZE:-4}\n", "      SAAS_RSA_POOL_SIZE: ${SAAS_RSA_POOL_SIZE:-4}\n      SAAS_CONFIG_VAULT_URL: http://config-vault:8000\n", "its own URL"},
+		{"URL of a service it does not call", "compose", "content:${SAAS_DB_CONTENT_PASSWORD}@postgres:5432/saas?sslmode=disable\n", "content:${SAAS_DB_CONTENT_PASSWORD}@postgres:5432/saas?sslmode=disable\n      SAAS_UAM_URL: http://uam:8000\n", "content: sets SAAS_UAM_URL, but does not call uam"},
+		{"caller without the URL", "compose", "      SAAS_UAM_URL: http://uam:8000\n", "", "iam calls uam: SAAS_UAM_URL"},
+		{"public URL differs", "compose", "uam:${SAAS_DB_UAM_PASSWORD}@postgres:5432/saas?sslmode=disable\n", "uam:${SAAS_DB_UAM_PASSWORD}@postgres:5432/saas?sslmode=disable\n      SAAS_PUBLIC_URL: http://localhost:8002\n", "SAAS_PUBLIC_URL differ"},
+		{"platform tenant differs", "compose", "      SAAS_PLATFORM_DOMAIN: ", "      SAAS_PLATFORM_TENANT_ID: 00000000-0000-7000-8000-000000000002\n      SAAS_PLATFORM_DOMAIN: ", "SAAS_PLATFORM_TENANT_ID differ"},
+		{"master key per service", "compose", "      SAAS_ACCESS_TOKEN_TTL: ", "      SAAS_MASTER_KEY: ${SAAS_IAM_MASTER_KEY:?set it}\n      SAAS_ACCESS_TOKEN_TTL: ", "SAAS_MASTER_KEY differ"},
+		{"public URL nowhere near iam", "compose", "${SAAS_PUBLIC_URL:-http://localhost:8003}", "${SAAS_PUBLIC_URL:-http://localhost:8000}", "issuers would not resolve"},
+		{"public URL with a path", "compose", "${SAAS_PUBLIC_URL:-http://localhost:8003}", "${SAAS_PUBLIC_URL:-http://localhost:8003/iam/v1}", "not a base URL"},
+		{"bootstrap admin for another service", "compose", "      SAAS_ACCESS_TOKEN_TTL: ", "      SAAS_BOOTSTRAP_ADMIN_PASSWORD: ${SAAS_BOOTSTRAP_ADMIN_PASSWORD}\n      SAAS_ACCESS_TOKEN_TTL: ", "iam: sets SAAS_BOOTSTRAP_ADMIN_PASSWORD"},
+		{"no bootstrap admin", "compose", "      SAAS_BOOTSTRAP_ADMIN_PASSWORD: ${SAAS_BOOTSTRAP_ADMIN_PASSWORD:?set SAAS_BOOTSTRAP_ADMIN_PASSWORD in orchestrate/.env}\n", "", "uam: SAAS_BOOTSTRAP_ADMIN_PASSWORD must come from .env"},
 		{"published on every interface", "compose", "\"127.0.0.1:8002:8000\"", "\"8002:8000\"", "127.0.0.1"},
 		{"undocumented variable", "compose", "${SAAS_LOG_LEVEL:-info}\n  SAAS_DB_MAX_CONNS", "${SAAS_LOG_LEVEL:-info}\n  SAAS_NEW_THING: ${SAAS_NEW_THING:-1}\n  SAAS_DB_MAX_CONNS", "SAAS_NEW_THING"},
 		{"variable without default", "compose", "${SAAS_RSA_POOL_SIZE:-4}", "${SAAS_RSA_POOL_SIZE}", "neither a default"},
@@ -534,6 +607,8 @@ func TestComposeChecksCatchBrokenFiles(t *testing.T) {
 		{"required called optional", "env", "# Base64 of 32 random bytes", "# Optional. Base64 of 32 random bytes", "SAAS_MASTER_KEY is marked Optional"},
 		{"wrong default", "env", "# Optional (default: 10).", "# Optional (default: 20).", "SAAS_DB_MAX_CONNS"},
 		{"secret in the example", "env", "SAAS_DB_IAM_PASSWORD=\n", "SAAS_DB_IAM_PASSWORD=iam\n", "SAAS_DB_IAM_PASSWORD is a required secret"},
+		{"admin password in the example", "env", "SAAS_BOOTSTRAP_ADMIN_PASSWORD=\n", "SAAS_BOOTSTRAP_ADMIN_PASSWORD=admin123\n", "SAAS_BOOTSTRAP_ADMIN_PASSWORD is a required secret"},
+		{"new variable undocumented", "env", "SAAS_ACCESS_TOKEN_TTL=15m\n", "", "${SAAS_ACCESS_TOKEN_TTL}, which env.example does not document"},
 	} {
 		t.Run(m.name, func(t *testing.T) {
 			c, e := compose, example

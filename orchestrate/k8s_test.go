@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -40,13 +41,32 @@ var services = []string{"config-vault", "uam", "iam", "content"}
 const servicePort = 8000
 
 // callers says which services call which: the NetworkPolicies must let
-// exactly these through (and the ingress controller and Prometheus).
+// exactly these through (and the ingress controller and Prometheus), and
+// exactly these callers get the callee's SAAS_<SERVICE>_URL. For the services
+// the binary has, services_test.go holds this to internal/app.
 var callers = map[string][]string{
-	"config-vault": {"iam", "uam", "content"}, // iam: signing (internal); uam, content: JWKS
-	"uam":          {"iam"},                   // credential checks (internal)
-	"iam":          nil,
+	// All of them: key sets (JWKS) to verify tokens. iam: signing
+	// (internal); uam: tenant and site checks.
+	"config-vault": {"iam", "uam", "content"},
+	"uam":          {"iam"}, // credential checks and user grants (internal)
+	"iam":          nil,     // tokens are verified locally, against JWKS
 	"content":      nil,
 }
+
+// calls reports whether service caller calls service callee.
+func calls(caller, callee string) bool { return slices.Contains(callers[callee], caller) }
+
+// sharedSettings must have one value in every service: the master key (it
+// also keys the credentials the services call each other with), the public
+// URL (token issuers and audience) and the platform tenant (administrators
+// across tenants; the services' own credentials belong to it).
+var sharedSettings = []string{"SAAS_MASTER_KEY", "SAAS_PUBLIC_URL", "SAAS_PLATFORM_TENANT_ID"}
+
+// bootstrapper creates the platform tenant's first administrator from
+// bootstrapVars at its first start; no other service gets them.
+const bootstrapper = "uam"
+
+var bootstrapVars = []string{"SAAS_BOOTSTRAP_ADMIN_EMAIL", "SAAS_BOOTSTRAP_ADMIN_PASSWORD"}
 
 // dbLogin is the database login of a service (roles.sql, logins.sh,
 // CloudNativePG's managed roles).
@@ -338,9 +358,22 @@ spec:
 		{"replicas fight the HPA", "dev", "base/uam.yaml", "  revisionHistoryLimit: 5", "  replicas: 2\n  revisionHistoryLimit: 5", "replicas"},
 		{"inline secret", "production", "base/kustomization.yaml", "configMapGenerator:", "secretGenerator:\n  - name: oops\n    literals: [password=hunter2]\nconfigMapGenerator:", "Secret"},
 		{"password as plain value", "dev", "base/iam.yaml", "            - name: SAAS_ADDR\n", "            - name: SAAS_BOOTSTRAP_ADMIN_PASSWORD_X\n              value: hunter2\n            - name: SAAS_ADDR\n", "PASSWORD"},
-		{"content reaches uam", "dev", "base/network-policies.yaml", "    # iam alone: credential checks (internal) and user look-ups.\n    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: iam", "    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: content", "Deployment content can reach uam: true"},
+		{"content reaches uam", "dev", "base/network-policies.yaml", "    # iam alone: credential checks and grants (internal) and user look-ups.\n    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: iam", "    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: content", "Deployment content can reach uam: true"},
+		{"iam cannot reach uam", "production", "base/network-policies.yaml", "    # iam alone: credential checks and grants (internal) and user look-ups.\n    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: iam", "    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: iam-old", "Deployment iam can reach uam: false"},
+		{"iam cannot reach config-vault", "dev", "base/network-policies.yaml", "values: [iam, uam, content]", "values: [uam, content]", "Deployment iam can reach config-vault: false"},
 		{"no default deny", "production", "base/network-policies.yaml", "  name: saas-default-deny-ingress\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/part-of: saas", "  name: saas-default-deny-ingress\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/part-of: nothing", "default deny"},
 		{"internal path routed", "production", "base/ingress.yaml", "path: /uam/v1/internal\n", "path: /uam/v1/internals\n", "/uam/v1/internal"},
+		{"iam not routed", "production", "base/ingress.yaml", "path: /iam/v1\n", "path: /iam/v2\n", "/iam/v1/auth/login goes to"},
+		{"caller without the URL", "dev", "base/iam.yaml", "            - name: SAAS_UAM_URL\n              value: http://uam:8000\n", "", "Deployment iam: SAAS_UAM_URL must be"},
+		{"URL of a service it does not call", "production", "base/config-vault.yaml", "            - name: SAAS_RSA_POOL_SIZE\n", "            - name: SAAS_IAM_URL\n              value: http://iam:8000\n            - name: SAAS_RSA_POOL_SIZE\n", "Deployment config-vault: sets SAAS_IAM_URL, but does not call iam"},
+		{"public URL of one service", "dev", "base/iam.yaml", "            - name: SAAS_ADDR\n", "            - name: SAAS_PUBLIC_URL\n              value: http://localhost:8003\n            - name: SAAS_ADDR\n", "SAAS_PUBLIC_URL differs"},
+		{"public URL is not the Ingress", "production", "overlays/production/kustomization.yaml", "SAAS_PUBLIC_URL=https://api.saas.example", "SAAS_PUBLIC_URL=https://saas.example", "issuers would not resolve"},
+		{"public URL without TLS", "production", "overlays/production/kustomization.yaml", "SAAS_PUBLIC_URL=https://api.saas.example", "SAAS_PUBLIC_URL=http://api.saas.example", "want https://api.saas.example"},
+		{"public URL with a path", "dev", "overlays/dev/kustomization.yaml", "SAAS_PUBLIC_URL=http://saas.localtest.me", "SAAS_PUBLIC_URL=http://saas.localtest.me/iam/v1", "not a base URL"},
+		{"master key of its own", "production", "base/uam.yaml", "secretKeyRef: {name: saas-master-key, key: master-key}", "secretKeyRef: {name: saas-uam-master-key, key: master-key}", "SAAS_MASTER_KEY differs"},
+		{"platform tenant of its own", "dev", "base/content.yaml", "            - name: SAAS_ADDR\n", "            - name: SAAS_PLATFORM_TENANT_ID\n              value: 00000000-0000-7000-8000-000000000002\n            - name: SAAS_ADDR\n", "SAAS_PLATFORM_TENANT_ID differs"},
+		{"no bootstrap administrator", "dev", "base/uam.yaml", "            - name: SAAS_BOOTSTRAP_ADMIN_PASSWORD\n", "            - name: SAAS_BOOTSTRAP_ADMIN_PASSWORD_OLD\n", "Deployment uam: no SAAS_BOOTSTRAP_ADMIN_PASSWORD"},
+		{"bootstrap password for another service", "production", "base/iam.yaml", "            - name: SAAS_ADDR\n", "            - name: SAAS_BOOTSTRAP_ADMIN_PASSWORD\n              valueFrom:\n                secretKeyRef: {name: saas-bootstrap-admin, key: password}\n            - name: SAAS_ADDR\n", "Deployment iam: sets SAAS_BOOTSTRAP_ADMIN_PASSWORD"},
 		{"undefined variable", "dev", "base/iam.yaml", "$(DB_NAME)?", "$(DB_NAMES)?", "DB_NAMES"},
 		{"missing ConfigMap key", "production", "base/uam.yaml", "            - name: SAAS_DB_MAX_CONNS\n              value: \"10\"\n", "            - name: SAAS_DB_MAX_CONNS\n              valueFrom:\n                configMapKeyRef: {name: saas-config, key: DB_MAX_CONNS}\n", "has no key DB_MAX_CONNS"},
 		{"single instance database", "production", "overlays/production/database.yaml", "instances: 3", "instances: 1", "instances"},
@@ -483,6 +516,12 @@ func allContainers(s *corev1.PodSpec) []corev1.Container {
 
 var secretLikeName = regexp.MustCompile(`(?i)password|secret|master_key|token`)
 
+// secretLike says whether a variable's name looks like it holds a secret;
+// a lifetime (SAAS_ACCESS_TOKEN_TTL) does not.
+func secretLike(name string) bool {
+	return secretLikeName.MatchString(name) && !strings.HasSuffix(strings.ToUpper(name), "_TTL")
+}
+
 // checkWorkloads: every container of every pod runs unprivileged, read-only,
 // bounded, and takes its secrets from Secrets.
 func checkWorkloads(r rendering, ov overlay) []string {
@@ -557,7 +596,7 @@ func checkWorkloads(r rendering, ov overlay) []string {
 				p = append(p, fmt.Sprintf("%s: image %q is not pinned to a version or digest", where, c.Image))
 			}
 			for _, e := range c.Env {
-				if secretLikeName.MatchString(e.Name) && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+				if secretLike(e.Name) && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
 					p = append(p, fmt.Sprintf("%s: %s must come from a Secret (secretKeyRef), not a plain value", where, e.Name))
 				}
 			}
@@ -649,13 +688,28 @@ func checkServices(r rendering) []string {
 				p = append(p, "Deployment "+name+": no "+v)
 			}
 		}
+		// The services it calls, by URL; no URL of a service it does not
+		// call (the NetworkPolicies would not let the call through).
 		for _, other := range services {
 			e := envVar(c, envName(other))
 			switch {
 			case other == name && e != nil:
 				p = append(p, fmt.Sprintf("Deployment %s: sets %s, its own URL", name, envName(other)))
-			case other != name && (e == nil || e.Value != fmt.Sprintf("http://%s:%d", other, servicePort)):
-				p = append(p, fmt.Sprintf("Deployment %s: %s must be http://%s:%d", name, envName(other), other, servicePort))
+			case other != name && calls(name, other) && (e == nil || e.Value != fmt.Sprintf("http://%s:%d", other, servicePort)):
+				p = append(p, fmt.Sprintf("Deployment %s: %s must be http://%s:%d (it calls %s)", name, envName(other), other, servicePort, other))
+			case other != name && !calls(name, other) && e != nil:
+				p = append(p, fmt.Sprintf("Deployment %s: sets %s, but does not call %s (see callers)", name, envName(other), other))
+			}
+		}
+		// The first administrator's credentials, from a Secret, for the
+		// service that creates it and no other.
+		for _, v := range bootstrapVars {
+			e := envVar(c, v)
+			switch {
+			case name == bootstrapper && (e == nil || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil):
+				p = append(p, fmt.Sprintf("Deployment %s: no %s from a Secret (it creates the first administrator)", name, v))
+			case name != bootstrapper && e != nil:
+				p = append(p, fmt.Sprintf("Deployment %s: sets %s, which only %s reads; keep the secret out of it", name, v, bootstrapper))
 			}
 		}
 		if sa := d.Spec.Template.Spec.ServiceAccountName; sa != "" {
@@ -724,6 +778,29 @@ func checkServices(r rendering) []string {
 			}
 		}
 	}
+	// One value of each shared setting in every service.
+	for _, k := range sharedSettings {
+		first, firstOf := "", ""
+		for _, name := range services {
+			d := deployment(r, name)
+			if d == nil {
+				continue
+			}
+			c := container(&d.Spec.Template.Spec, "saas")
+			if c == nil {
+				continue
+			}
+			v, ok := envSource(r, c, k)
+			switch {
+			case !ok:
+				p = append(p, fmt.Sprintf("Deployment %s: no %s; every service needs the same one", name, k))
+			case firstOf == "":
+				first, firstOf = v, name
+			case v != first:
+				p = append(p, fmt.Sprintf("Deployments %s and %s: %s differs (%s, %s); every service needs the same one", firstOf, name, k, first, v))
+			}
+		}
+	}
 	// Every autoscaler aims at a Deployment that exists; every budget
 	// covers some pods.
 	for _, o := range r.all("HorizontalPodAutoscaler") {
@@ -739,6 +816,50 @@ func checkServices(r rendering) []string {
 		}
 	}
 	return p
+}
+
+// envSource says where a container's variable comes from, as the kubelet
+// would resolve it (env before envFrom): "value <v>" for a literal or a
+// ConfigMap's value, "secret <name>/<key>" for a Secret, which cannot be
+// read here. ok is false when the variable is not set.
+func envSource(r rendering, c *corev1.Container, name string) (string, bool) {
+	cmValue := func(cm, key string) (string, bool) {
+		o, ok := r.get("ConfigMap", cm)
+		if !ok {
+			return "", false
+		}
+		v, ok := o.(*corev1.ConfigMap).Data[key]
+		return "value " + v, ok
+	}
+	if e := envVar(c, name); e != nil {
+		switch {
+		case e.ValueFrom == nil:
+			return "value " + e.Value, true
+		case e.ValueFrom.SecretKeyRef != nil:
+			return "secret " + e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key, true
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			return cmValue(e.ValueFrom.ConfigMapKeyRef.Name, e.ValueFrom.ConfigMapKeyRef.Key)
+		}
+		return "", false
+	}
+	// envFrom: a later source wins over an earlier one.
+	found, from := "", false
+	for _, ef := range c.EnvFrom {
+		key, ok := strings.CutPrefix(name, ef.Prefix)
+		if !ok {
+			continue
+		}
+		if ef.ConfigMapRef != nil {
+			if v, ok := cmValue(ef.ConfigMapRef.Name, key); ok {
+				found, from = v, true
+			}
+		}
+		if ef.SecretRef != nil {
+			// Its keys are unknown here: say so rather than guess.
+			found, from = "secret "+ef.SecretRef.Name+" (envFrom, if it has "+key+")", true
+		}
+	}
+	return found, from
 }
 
 func portOf(c *corev1.Container, port intstr.IntOrString) int32 {
@@ -1149,6 +1270,42 @@ func checkIngress(r rendering, ov overlay) []string {
 			if got, ok := route(ing, host, path); ok && reachesPods(got) {
 				p = append(p, fmt.Sprintf("Ingress: internal path %s is routed to %s, which reaches pods", path, got))
 			}
+		}
+	}
+	// What clients of iam and of the verifiers need from outside.
+	tenant := "01980000-0000-7000-8000-000000000000"
+	for path, want := range map[string]string{
+		"/iam/v1/auth/login":   "iam",
+		"/iam/v1/auth/refresh": "iam",
+		"/iam/v1/oauth2/token": "iam",
+		"/iam/v1/tenants/" + tenant + "/.well-known/openid-configuration": "iam",
+		"/iam/v1/tenants/" + tenant + "/jwks.json":                        "iam",
+		"/config-vault/v1/tenants/" + tenant + "/jwks.json":               "config-vault",
+	} {
+		if got, _ := route(ing, host, path); got != want {
+			p = append(p, fmt.Sprintf("Ingress: %s goes to %q, want %s", path, got, want))
+		}
+	}
+	// SAAS_PUBLIC_URL is what clients use, so the token issuers
+	// (<it>/iam/v1/tenants/<id>) answer their discovery: this Ingress's host,
+	// over https when it has TLS.
+	if d := deployment(r, "iam"); d != nil && container(&d.Spec.Template.Spec, "saas") != nil {
+		v, _ := envSource(r, container(&d.Spec.Template.Spec, "saas"), "SAAS_PUBLIC_URL")
+		pub, isValue := strings.CutPrefix(v, "value ")
+		u, err := url.Parse(pub)
+		scheme := "http"
+		for _, tls := range ing.Spec.TLS {
+			if slices.Contains(tls.Hosts, host) {
+				scheme = "https"
+			}
+		}
+		switch {
+		case !isValue:
+			p = append(p, "SAAS_PUBLIC_URL: want a plain value (from saas-config), not "+v)
+		case err != nil || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "":
+			p = append(p, fmt.Sprintf("SAAS_PUBLIC_URL %q is not a base URL such as %s://%s", pub, scheme, host))
+		case u.Host != host || u.Scheme != scheme:
+			p = append(p, fmt.Sprintf("SAAS_PUBLIC_URL is %s, want %s://%s, the Ingress clients reach (issuers would not resolve)", pub, scheme, host))
 		}
 	}
 	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/docs", "/"} {

@@ -4,6 +4,13 @@
 # server DATABASE_URL points at, waits until it is ready, runs COMMAND with
 # SAAS_TEST_URL set to the server's base URL, then stops the server (SIGTERM)
 # and drops the database. COMMAND's exit status is the script's.
+#
+# The fresh database means the server bootstraps the platform tenant's first
+# administrator: its email is SAAS_TEST_ADMIN_EMAIL when the caller sets it
+# (default admin@platform.localhost), its password a new random one each run.
+# COMMAND gets both as SAAS_TEST_ADMIN_EMAIL and SAAS_TEST_ADMIN_PASSWORD to sign
+# in with (POST /iam/v1/auth/login). SAAS_PUBLIC_URL is the server's base URL, so
+# token issuers and discovery URLs name the address the tests reach.
 set -euo pipefail
 
 bin=$1; shift
@@ -26,9 +33,15 @@ for _ in $(seq 1 50); do
 done
 [ -n "$port" ] || { echo "with-server: no free port found" >&2; exit 1; }
 
+base_url="http://127.0.0.1:$port"
+admin_email=${SAAS_TEST_ADMIN_EMAIL:-admin@platform.localhost}
+# 192 random bits as 32 URL-safe base64 characters: strong, and nothing a shell or JSON escapes.
+admin_password=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+
 log=$(mktemp)
-DATABASE_URL="$test_url" SAAS_ADDR="127.0.0.1:$port" SAAS_RSA_POOL_SIZE=0 \
+DATABASE_URL="$test_url" SAAS_ADDR="127.0.0.1:$port" SAAS_PUBLIC_URL="$base_url" SAAS_RSA_POOL_SIZE=0 \
   SAAS_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" SAAS_LOG_LEVEL=warn \
+  SAAS_BOOTSTRAP_ADMIN_EMAIL="$admin_email" SAAS_BOOTSTRAP_ADMIN_PASSWORD="$admin_password" \
   "$bin" serve >"$log" 2>&1 &
 pid=$!
 
@@ -40,10 +53,10 @@ cleanup() {
 trap cleanup EXIT
 
 for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
+  if curl -fsS "$base_url/readyz" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$pid" 2>/dev/null; then echo "with-server: the server exited:" >&2; cat "$log" >&2; exit 1; fi
   sleep 0.1
 done
-curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "with-server: the server never became ready:" >&2; cat "$log" >&2; exit 1; }
+curl -fsS "$base_url/readyz" >/dev/null || { echo "with-server: the server never became ready:" >&2; cat "$log" >&2; exit 1; }
 
-SAAS_TEST_URL="http://127.0.0.1:$port" "$@"
+SAAS_TEST_URL="$base_url" SAAS_TEST_ADMIN_EMAIL="$admin_email" SAAS_TEST_ADMIN_PASSWORD="$admin_password" "$@"

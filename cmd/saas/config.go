@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/saasplatform/saas/internal/app"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
 	"github.com/saasplatform/saas/internal/uam/password"
 )
@@ -28,16 +29,8 @@ type config struct {
 	DBMaxConns      int32
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
-	Keyring         *keycrypto.Keyring
-	RSAPoolSize     int
-	// ServiceURLs maps a service name to the base URL it is reached at over
-	// the network (SAAS_<SERVICE>_URL); absent means in this process.
-	ServiceURLs map[string]string
-	Argon2      password.Params
-	// PlatformTenantID is the tenant whose roles may grant platform-level
-	// permissions (acting across tenants); uuid.Nil: none.
-	PlatformTenantID uuid.UUID
-	HashConcurrency  int
+	// App is what the services are built from.
+	App app.Config
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/saas?sslmode=disable"
@@ -50,7 +43,8 @@ const envDoc = `Environment:
                              the database is created if missing
   SAAS_DB_MAX_CONNS          connection pool size (default 4 x cores, at least 8)
   SAAS_MASTER_KEY            base64 of 32 random bytes: encrypts private keys at rest and keys the
-                             fingerprints of idempotent requests (required, the same for every service)
+                             fingerprints of idempotent requests and the services' credentials for calling
+                             each other (required, the same for every service)
   SAAS_MASTER_KEY_PREVIOUS   comma-separated earlier master keys, still accepted for decryption
                              until 'saas rotate-master-key' has re-encrypted everything
   SAAS_DEV_MASTER_KEY_FILE   development only: without SAAS_MASTER_KEY, read the master key from
@@ -65,8 +59,18 @@ const envDoc = `Environment:
   SAAS_ARGON2_PARAMS         argon2id parameters for new password hashes, m=KiB,t=passes,p=lanes
                              (default and minimum m=19456,t=2,p=1); older hashes are upgraded at
                              the next successful sign-in
-  SAAS_PLATFORM_TENANT_ID    the platform tenant: only its roles may grant platform-level permissions
-                             (tenants:write, credentials:verify) (default: none)
+  SAAS_PUBLIC_URL            the platform's base URL as clients reach it (default http://localhost:<port>):
+                             tenant T's token issuer is <it>/iam/v1/tenants/T, and tokens' audience is it;
+                             the same for every service
+  SAAS_PLATFORM_TENANT_ID    the platform tenant, created at first start: its administrators act across
+                             tenants, and only its roles may grant platform-level permissions
+                             (default 00000000-0000-7000-8000-000000000001; the same for every service)
+  SAAS_PLATFORM_DOMAIN       the platform tenant's domain when it is created (default platform.localhost)
+  SAAS_BOOTSTRAP_ADMIN_EMAIL the platform tenant's first administrator, created at first start by the
+                             process running uam (default admin@platform.localhost)
+  SAAS_BOOTSTRAP_ADMIN_PASSWORD
+                             that administrator's password; when unset, one is generated and logged once
+  SAAS_ACCESS_TOKEN_TTL      lifetime of access tokens (default 15m, from 1m to 24h)
   SAAS_HASH_CONCURRENCY      password hashes computed at once (default: the number of cores);
                              each takes m KiB of memory, so this bounds their memory
   OTEL_EXPORTER_OTLP_ENDPOINT
@@ -78,8 +82,9 @@ const envDoc = `Environment:
 `
 
 func loadConfig(needKeys bool) (config, error) {
-	c := config{Addr: ":8000", DatabaseURL: defaultDatabaseURL, ShutdownTimeout: 20 * time.Second, RSAPoolSize: 4,
-		ServiceURLs: map[string]string{}, Argon2: password.DefaultParams()}
+	c := config{Addr: ":8000", DatabaseURL: defaultDatabaseURL, ShutdownTimeout: 20 * time.Second,
+		App: app.Config{RSAPoolSize: 4, ServiceURLs: map[string]string{}, Argon2: password.DefaultParams(),
+			PlatformTenantID: app.DefaultPlatformTenantID, BootstrapEmail: app.DefaultBootstrapEmail}}
 	var errs []error
 	if v := os.Getenv("SAAS_ADDR"); v != "" {
 		c.Addr = v
@@ -109,7 +114,7 @@ func loadConfig(needKeys bool) (config, error) {
 		if err != nil || n < 0 || n > 64 {
 			errs = append(errs, fmt.Errorf("SAAS_RSA_POOL_SIZE=%q: want a number from 0 to 64", v))
 		}
-		c.RSAPoolSize = n
+		c.App.RSAPoolSize = n
 	}
 	if v := os.Getenv("SAAS_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -127,28 +132,50 @@ func loadConfig(needKeys bool) (config, error) {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
 			errs = append(errs, fmt.Errorf("%s=%q: want a base URL such as http://%s:8000", name, v, svc))
 		}
-		c.ServiceURLs[svc] = v
+		c.App.ServiceURLs[svc] = v
 	}
 	if v := os.Getenv("SAAS_ARGON2_PARAMS"); v != "" {
 		p, err := password.ParseParams(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("SAAS_ARGON2_PARAMS=%q: %w", v, err))
 		}
-		c.Argon2 = p
+		c.App.Argon2 = p
 	}
 	if v := os.Getenv("SAAS_PLATFORM_TENANT_ID"); v != "" {
 		id, err := uuid.Parse(v)
 		if err != nil || id == uuid.Nil {
 			errs = append(errs, fmt.Errorf("SAAS_PLATFORM_TENANT_ID=%q: want a tenant id (a UUID)", v))
 		}
-		c.PlatformTenantID = id
+		c.App.PlatformTenantID = id
 	}
 	if v := os.Getenv("SAAS_HASH_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 256 {
 			errs = append(errs, fmt.Errorf("SAAS_HASH_CONCURRENCY=%q: want a number from 1 to 256", v))
 		}
-		c.HashConcurrency = n
+		c.App.HashConcurrency = n
+	}
+	c.App.PublicURL = "http://localhost:" + portOf(c.Addr)
+	if v := os.Getenv("SAAS_PUBLIC_URL"); v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			errs = append(errs, fmt.Errorf("SAAS_PUBLIC_URL=%q: want a base URL such as https://api.example.com", v))
+		}
+		c.App.PublicURL = strings.TrimRight(v, "/")
+	}
+	if v := os.Getenv("SAAS_PLATFORM_DOMAIN"); v != "" {
+		c.App.PlatformDomain = v
+	}
+	if v := os.Getenv("SAAS_BOOTSTRAP_ADMIN_EMAIL"); v != "" {
+		c.App.BootstrapEmail = v
+	}
+	c.App.BootstrapPassword = os.Getenv("SAAS_BOOTSTRAP_ADMIN_PASSWORD")
+	if v := os.Getenv("SAAS_ACCESS_TOKEN_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("SAAS_ACCESS_TOKEN_TTL=%q: want a duration from 1m to 24h, such as 15m", v))
+		}
+		c.App.AccessTokenTTL = d
 	}
 	errs = append(errs, tracingEnvErrors()...)
 	if needKeys {
@@ -156,7 +183,7 @@ func loadConfig(needKeys bool) (config, error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		c.Keyring = kr
+		c.App.Keyring = kr
 	}
 	return c, errors.Join(errs...)
 }
@@ -218,6 +245,12 @@ func devMasterKey(file string) (string, error) {
 // SAAS_CONFIG_VAULT_URL for config-vault.
 func serviceURLVar(service string) string {
 	return "SAAS_" + strings.ToUpper(strings.ReplaceAll(service, "-", "_")) + "_URL"
+}
+
+// portOf is the port of a listen address (":8000" → "8000").
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
 }
 
 func validPort(p string) bool {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/saasplatform/saas/internal/app"
 )
 
 func TestConfigIsValidatedWithClearErrors(t *testing.T) {
@@ -74,18 +76,18 @@ func TestDevMasterKeyIsCreatedOnceAndReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Keyring.CurrentID() != b.Keyring.CurrentID() {
+	if a.App.Keyring.CurrentID() != b.App.Keyring.CurrentID() {
 		t.Fatal("a restart must reuse the development master key")
 	}
 }
 
 func TestSelectServices(t *testing.T) {
 	all, err := selectServices("")
-	if err != nil || len(all) != len(services) {
+	if err != nil || len(all) != len(app.Services) {
 		t.Fatal(all, err)
 	}
 	one, err := selectServices(" config-vault , config-vault")
-	if err != nil || len(one) != 1 || one[0].name != "config-vault" {
+	if err != nil || len(one) != 1 || one[0].Name != "config-vault" {
 		t.Fatal(one, err)
 	}
 	if _, err := selectServices("config-vault,nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/saasplatform/saas/internal/app"
 	"github.com/saasplatform/saas/internal/platform/metrics"
 	"github.com/saasplatform/saas/internal/platform/pg"
 	"github.com/saasplatform/saas/internal/platform/tracing"
@@ -37,11 +38,8 @@ func tracingEnvErrors() []error {
 // startTracing turns tracing on when an OTLP endpoint is configured, before
 // the pool, the clients and the handler are built (they check once whether
 // tracing is on). stop flushes the spans still buffered.
-func startTracing(ctx context.Context, selected []service) (stop func(), err error) {
-	names := make([]string, len(selected))
-	for i, s := range selected {
-		names[i] = s.name
-	}
+func startTracing(ctx context.Context, selected []app.Service) (stop func(), err error) {
+	names := app.Names(selected)
 	shutdown, err := tracing.Start(ctx, names)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)

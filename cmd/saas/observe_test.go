@@ -18,6 +18,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/saasplatform/saas/internal/app"
 	"github.com/saasplatform/saas/internal/platform/dbtest"
 	"github.com/saasplatform/saas/internal/platform/tracing"
 )
@@ -95,9 +96,11 @@ func startServe(t *testing.T, env map[string]string) (base string, stop func() e
 		"SAAS_ADDR": addr, "SAAS_MASTER_KEY": newMasterKey(), "SAAS_MASTER_KEY_PREVIOUS": "",
 		"SAAS_DEV_MASTER_KEY_FILE": "", "SAAS_RSA_POOL_SIZE": "0", "SAAS_SERVICES": "",
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
+		"SAAS_PUBLIC_URL": "", "SAAS_BOOTSTRAP_ADMIN_EMAIL": "", "SAAS_BOOTSTRAP_ADMIN_PASSWORD": testAdminPassword,
+		"SAAS_PLATFORM_TENANT_ID": "", "SAAS_PLATFORM_DOMAIN": "", "SAAS_ACCESS_TOKEN_TTL": "",
 	}
-	for _, s := range services {
-		defaults[serviceURLVar(s.name)] = ""
+	for _, s := range app.Services {
+		defaults[serviceURLVar(s.Name)] = ""
 	}
 	for k, v := range env {
 		defaults[k] = v
@@ -152,6 +155,26 @@ func request(t *testing.T, base, method, path, body string, header ...string) (i
 	return resp.StatusCode, string(b)
 }
 
+// testAdminPassword is the bootstrap administrator's password in these tests.
+const testAdminPassword = "correct horse battery staple 42"
+
+// adminToken signs in as the bootstrap administrator of the platform tenant.
+func adminToken(t *testing.T, base string) string {
+	t.Helper()
+	code, body := request(t, base, "POST", "/iam/v1/auth/login",
+		`{"email":"admin@platform.localhost","password":"`+testAdminPassword+`"}`)
+	if code != http.StatusOK {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("login: %s", body)
+	}
+	return tok.AccessToken
+}
+
 // sample is the value of one series in a scrape, 0 when absent.
 func sample(text, series string) float64 {
 	sc := bufio.NewScanner(strings.NewReader(text))
@@ -177,7 +200,10 @@ func TestServeExposesMetricsAndFlushesTraces(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_ENDPOINT": colSrv.URL, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "", "OTEL_EXPORTER_OTLP_PROTOCOL": "",
 		"OTEL_SERVICE_NAME": "", "OTEL_RESOURCE_ATTRIBUTES": "", "OTEL_TRACES_SAMPLER": "",
 	})
-	call := func(method, path, body string) (int, string) { return request(t, base, method, path, body) }
+	token := adminToken(t, base)
+	call := func(method, path, body string) (int, string) {
+		return request(t, base, method, path, body, "Authorization", "Bearer "+token)
+	}
 
 	const tenantRoute = `route="/config-vault/v1/tenants/{tenant_id}",service="config-vault"}`
 	_, before := call("GET", "/metrics", "")

@@ -12,15 +12,15 @@ import (
 	"github.com/saasplatform/saas/internal/platform/dbtest"
 )
 
-// A run that signs a user in, as an operator would see it in the logs: every
-// line of it is read, none may carry the password, its hash, a bearer token or
-// the master key; and one request id follows a request from UAM into Config
-// Vault, which UAM calls to check the tenant.
+// A run that signs users in through IAM, as an operator would see it in the
+// logs: every line of it is read, none may carry a password, a hash, an
+// access or refresh token or the master key; and one request id follows a
+// sign-in from IAM into UAM (the credential check) and Config Vault (the
+// signature).
 func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 	_, dbURL := dbtest.NewWithURL(t)
 	const (
 		password  = "Sekrit-Passphrase-4711"
-		token     = "eyJhbGciOiJFUzI1NiJ9.c2VjcmV0LXRva2Vu.c2ln"
 		requestID = "trace-this-request-0001"
 	)
 	masterKey := newMasterKey()
@@ -36,8 +36,10 @@ func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 	go func() { b, _ := io.ReadAll(r); logs <- string(b) }()
 
 	base, stop := startServe(t, map[string]string{"DATABASE_URL": dbURL, "SAAS_MASTER_KEY": masterKey, "SAAS_LOG_LEVEL": "debug"})
+	admin := adminToken(t, base)
+	secrets := []string{password, testAdminPassword, masterKey, admin, "argon2id", "Bearer"}
 	call := func(method, path, body, id string) (int, string) {
-		header := []string{"Authorization", "Bearer " + token}
+		header := []string{"Authorization", "Bearer " + admin}
 		if id != "" {
 			header = append(header, "X-Request-Id", id)
 		}
@@ -49,15 +51,31 @@ func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 	}
 	var tenant struct{ ID string }
 	_ = json.Unmarshal([]byte(body), &tenant)
-	if code, body := call("POST", "/uam/v1/tenants/"+tenant.ID+"/users", `{"email":"ada@example.com","password":"`+password+`"}`, requestID); code != http.StatusCreated {
+	if code, body := call("POST", "/uam/v1/tenants/"+tenant.ID+"/users", `{"email":"ada@example.com","password":"`+password+`"}`, ""); code != http.StatusCreated {
 		t.Fatalf("user: %d %s", code, body)
 	}
-	check := `{"tenant_id":"` + tenant.ID + `","email":"ada@example.com","password":"` + password + `"}`
-	if code, body := call("POST", "/uam/v1/internal/credential-checks", check, ""); code != http.StatusOK {
+	login := `{"tenant_id":"` + tenant.ID + `","email":"ada@example.com","password":"` + password + `"}`
+	code, body = request(t, base, "POST", "/iam/v1/auth/login", login, "X-Request-Id", requestID)
+	if code != http.StatusOK {
 		t.Fatalf("sign-in: %d %s", code, body)
 	}
-	wrong := strings.Replace(check, password, password+"-wrong", 1)
-	if code, _ := call("POST", "/uam/v1/internal/credential-checks", wrong, ""); code != http.StatusUnauthorized {
+	var tokens struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	_ = json.Unmarshal([]byte(body), &tokens)
+	code, body = request(t, base, "POST", "/iam/v1/auth/refresh", `{"refresh_token":"`+tokens.RefreshToken+`"}`)
+	if code != http.StatusOK {
+		t.Fatalf("refresh: %d %s", code, body)
+	}
+	var refreshed struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	_ = json.Unmarshal([]byte(body), &refreshed)
+	secrets = append(secrets, tokens.AccessToken, tokens.RefreshToken, refreshed.AccessToken, refreshed.RefreshToken)
+	wrong := strings.Replace(login, password, password+"-wrong", 1)
+	if code, _ := request(t, base, "POST", "/iam/v1/auth/login", wrong); code != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %d", code)
 	}
 	if err := stop(); err != nil {
@@ -66,13 +84,16 @@ func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 	w.Close()
 	out := <-logs
 
-	for _, secret := range []string{password, token, "argon2id", masterKey, "Bearer"} {
+	for _, secret := range secrets {
+		if secret == "" {
+			t.Fatal("a secret to look for is empty: the test would prove nothing")
+		}
 		if strings.Contains(out, secret) {
-			t.Errorf("the logs contain %q", secret)
+			t.Errorf("the logs contain %.12q…", secret)
 		}
 	}
-	// The user creation's id is on UAM's line and on Config Vault's, which
-	// UAM asked whether the tenant exists.
+	// The sign-in's id is on IAM's line and on those of UAM, which checked
+	// the password, and Config Vault, which signed the token.
 	servicesSeen := map[string]bool{}
 	lines := 0
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -89,8 +110,8 @@ func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 			}
 		}
 	}
-	if !servicesSeen["uam"] || !servicesSeen["config-vault"] {
-		t.Errorf("request %s logged by %v, want uam and config-vault", requestID, servicesSeen)
+	if !servicesSeen["iam"] || !servicesSeen["uam"] || !servicesSeen["config-vault"] {
+		t.Errorf("request %s logged by %v, want iam, uam and config-vault", requestID, servicesSeen)
 	}
 	if lines < 5 {
 		t.Errorf("only %d log lines: the test read nothing useful", lines)

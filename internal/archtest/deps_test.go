@@ -38,11 +38,17 @@ func violation(from, to string, xtest bool) string {
 		return "the platform imports no service"
 	case strings.HasPrefix(from, module+"internal/platform/") && serviceOf(to) != "":
 		return "the platform imports no service's generated server or queries"
+	case isApp(to) && !isApp(from) && !strings.HasPrefix(from, module+"cmd/") && !xtest:
+		return "only cmd and external test packages assemble the platform (internal/app)"
 	}
 	if fromSvc, toSvc := serviceOf(from), serviceOf(to); fromSvc != "" && toSvc != "" && fromSvc != toSvc && !xtest {
 		return "services talk to each other through gen/client only"
 	}
 	return ""
+}
+
+func isApp(pkg string) bool {
+	return pkg == module+"internal/app" || strings.HasPrefix(pkg, module+"internal/app/")
 }
 
 func TestDependencyRules(t *testing.T) {
@@ -61,7 +67,9 @@ func TestDependencyRules(t *testing.T) {
 		for i, list := range parts[1:] {
 			for _, to := range strings.Fields(list) {
 				checked++
-				if why := violation(from, to, i == 1); why != "" {
+				// "pkg_test" is pkg's external test package listed on its own.
+				xtest := i == 1 || strings.HasSuffix(from, "_test")
+				if why := violation(from, to, xtest); why != "" {
 					t.Errorf("%s imports %s: %s", strings.TrimPrefix(from, module), strings.TrimPrefix(to, module), why)
 				}
 			}
@@ -92,6 +100,11 @@ func TestViolation(t *testing.T) {
 		{"cmd/saas", "internal/configvault", false, false},
 		{"internal/uam", "internal/configvault", true, false},
 		{"internal/platform/httpapi", "internal/configvault", true, true},
+		{"cmd/saas", "internal/app", false, false},
+		{"internal/iam", "internal/app/apptest", true, false},
+		{"internal/iam", "internal/app/apptest", false, true},
+		{"internal/app/apptest", "internal/app", false, false},
+		{"internal/platform/authz", "internal/app", true, true},
 	} {
 		if got := violation(module+tc.from, module+tc.to, tc.xtest) != ""; got != tc.bad {
 			t.Errorf("%s -> %s: violation=%v, want %v", tc.from, tc.to, got, tc.bad)

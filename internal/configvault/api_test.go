@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,8 @@ import (
 	client "github.com/saasplatform/saas/gen/client/configvault"
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/platform/authn"
+	"github.com/saasplatform/saas/internal/platform/authtest"
 	"github.com/saasplatform/saas/internal/platform/contract"
 	"github.com/saasplatform/saas/internal/platform/dbtest"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
@@ -24,19 +27,26 @@ import (
 	"github.com/saasplatform/saas/internal/platform/testkit"
 )
 
-// env is one service instance over a fresh database, reached through the
+// env is one service instance over a fresh database, with authentication
+// and authorization on as the platform mounts it, reached through the
 // generated client whose every response is validated against the spec.
 type env struct {
 	t         *testing.T
-	c         *client.ClientWithResponses
-	http      *http.Client
-	base      string // server URL, without the prefix
+	c         *client.ClientWithResponses // as env's caller (see newEnv and as)
+	http      *http.Client                // the same, for requests c cannot make
+	base      string                      // server URL, without the prefix
 	pool      *pgxpool.Pool
 	masterKey keycrypto.MasterKey
 	keyring   *keycrypto.Keyring
 	svc       *configvault.Service
+	issuer    *authtest.Issuer  // signs the tokens the service accepts
+	contract  http.RoundTripper // validates every response against the spec
 }
 
+// newEnv's caller is the one that sets tests up: a platform administrator,
+// and for the internal operations, which are the IAM service's alone, the
+// IAM service with its own credential. Tests about one tenant act as that
+// tenant's administrator (as), and the access tests as anyone.
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	t.Parallel()
@@ -47,7 +57,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	svc := configvault.NewService(pool, kr, nil)
-	root, err := httpapi.Root([]httpapi.API{configvault.NewAPI(svc, idempotency.New(pool, func(*http.Request) string { return "test" }, idempotency.Options{}))}, nil)
+	issuer := authtest.New(t)
+	protected := issuer.Protect(t, configvault.NewAPI(svc, idempotency.New(pool, callerOf, idempotency.Options{})))
+	root, err := httpapi.Root([]httpapi.API{protected}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +69,96 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc := contract.NewTransport(t, spec, configvault.Prefix).Client()
-	c, err := client.NewClientWithResponses(srv.URL+configvault.Prefix, client.WithHTTPClient(hc))
+	e := &env{t: t, base: srv.URL, pool: pool, masterKey: mk, keyring: kr, svc: svc, issuer: issuer,
+		contract: contract.NewTransport(t, spec, configvault.Prefix)}
+	e.authenticate(byPath{
+		internal: issuer.Services().Transport("iam", e.contract),
+		other:    bearer{token: issuer.Token(t, platformAdmin), next: e.contract},
+	})
+	return e
+}
+
+// authenticate makes every request of e go through rt.
+func (e *env) authenticate(rt http.RoundTripper) {
+	e.t.Helper()
+	e.http = &http.Client{Transport: rt}
+	c, err := client.NewClientWithResponses(e.base+configvault.Prefix, client.WithHTTPClient(e.http))
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	return &env{t: t, c: c, http: hc, base: srv.URL, pool: pool, masterKey: mk, keyring: kr, svc: svc}
+	e.c = c
+}
+
+// withToken is e acting with token (none when empty) on the same service.
+func (e *env) withToken(token string) *env {
+	caller := *e
+	caller.authenticate(bearer{token: token, next: e.contract})
+	return &caller
+}
+
+// as is e acting with an access token for g.
+func (e *env) as(g authtest.Grant) *env { return e.withToken(e.issuer.Token(e.t, g)) }
+
+// anonymous is e sending no credentials.
+func (e *env) anonymous() *env { return e.withToken("") }
+
+// everyPermission is every permission of the spec that an access token can
+// carry: tokens:sign belongs to the IAM service's credential alone.
+var everyPermission = func() []string {
+	spec, err := api.GetSwagger()
+	if err != nil {
+		panic(err)
+	}
+	var perms []string
+	for p := range spec.Components.SecuritySchemes["bearer"].Value.Flows.ClientCredentials.Scopes {
+		if !authn.IsServiceOnly(p) {
+			perms = append(perms, p)
+		}
+	}
+	slices.Sort(perms)
+	return perms
+}()
+
+// platformAdmin is a platform administrator: every permission, tenant-wide,
+// in the platform tenant.
+var platformAdmin = authtest.Grant{Tenant: authtest.PlatformTenantID, Scopes: everyPermission}
+
+// tenantAdmin is an administrator of tenant: every permission, within it.
+func tenantAdmin(tenant uuid.UUID) authtest.Grant {
+	return authtest.Grant{Tenant: tenant, Scopes: everyPermission}
+}
+
+// bearer sends token with every request that has no Authorization of its own.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.token == "" || r.Header.Get("Authorization") != "" {
+		return b.next.RoundTrip(r)
+	}
+	r = r.Clone(r.Context()) // a RoundTripper must not change the request
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+// byPath sends the internal operations through one RoundTripper and
+// everything else through another.
+type byPath struct{ internal, other http.RoundTripper }
+
+func (b byPath) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.URL.Path, configvault.Prefix+"/internal/") {
+		return b.internal.RoundTrip(r)
+	}
+	return b.other.RoundTrip(r)
+}
+
+// callerOf keeps the Idempotency-Keys of different principals apart, as the
+// platform must: a replay answers with the first caller's resource.
+func callerOf(r *http.Request) string {
+	p, _ := authn.FromContext(r.Context())
+	return p.TenantID.String() + " " + p.Subject
 }
 
 var ctx = context.Background()

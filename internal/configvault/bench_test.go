@@ -12,15 +12,18 @@ import (
 
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/platform/authtest"
 	"github.com/saasplatform/saas/internal/platform/dbtest"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
 )
 
 // BenchmarkReadTenant compares reading one tenant through the whole chain
-// (request id, access log, recovery, spec validation, strict handler, sqlc)
-// with a bare handler running the same query and encoding the row: the
-// ratio of the two is what the platform's layers cost.
+// (request id, access log, recovery, token verification and authorization,
+// spec validation, strict handler, sqlc) with the same chain without
+// authentication and with a bare handler running the same query and
+// encoding the row: the ratios are what authentication and the platform's
+// layers cost.
 func BenchmarkReadTenant(b *testing.B) {
 	pool := dbtest.New(b, idempotency.Migrations, configvault.Migrations)
 	kr, err := keycrypto.NewKeyring(newMasterKey(b))
@@ -32,10 +35,17 @@ func BenchmarkReadTenant(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	full, err := httpapi.Root([]httpapi.API{configvault.NewAPI(svc, idempotency.New(pool, func(*http.Request) string { return "bench" }, idempotency.Options{}))}, nil)
+	issuer := authtest.New(b)
+	vault := configvault.NewAPI(svc, idempotency.New(pool, func(*http.Request) string { return "bench" }, idempotency.Options{}))
+	authenticated, err := httpapi.Root([]httpapi.API{issuer.Protect(b, vault)}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	open, err := httpapi.Root([]httpapi.API{vault}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	token := "Bearer " + issuer.Token(b, authtest.Grant{Tenant: ten.ID, Scopes: []string{"tenants:read"}})
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var t struct {
 			ID        uuid.UUID `json:"id"`
@@ -60,14 +70,18 @@ func BenchmarkReadTenant(b *testing.B) {
 
 	path := "/config-vault/v1/tenants/" + ten.ID.String()
 	for _, tc := range []struct {
-		name string
-		h    http.Handler
-	}{{"platform", full}, {"bare", bareMux}} {
+		name, authorization string
+		h                   http.Handler
+	}{{"authenticated", token, authenticated}, {"unauthenticated", "", open}, {"bare", "", bareMux}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rec := httptest.NewRecorder()
-				tc.h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+				req := httptest.NewRequest("GET", path, nil)
+				if tc.authorization != "" {
+					req.Header.Set("Authorization", tc.authorization)
+				}
+				tc.h.ServeHTTP(rec, req)
 				if rec.Code != 200 {
 					b.Fatalf("%d %s", rec.Code, rec.Body)
 				}

@@ -16,6 +16,7 @@ import (
 func TestKeysOfEveryAlgorithmVerifyAgainstTheJWKS(t *testing.T) {
 	e := newEnv(t)
 	ten := e.tenant("keys")
+	e = e.as(tenantAdmin(ten.Id)) // the rest is the tenant's own business
 	cases := []struct {
 		alg  client.KeyAlgorithm
 		size *client.SigningKeyCreateKeySize
@@ -93,6 +94,7 @@ func TestKeysOfEveryAlgorithmVerifyAgainstTheJWKS(t *testing.T) {
 func TestKeyLifecycleAndPublication(t *testing.T) {
 	e := newEnv(t)
 	ten := e.tenant("life")
+	e = e.as(tenantAdmin(ten.Id)) // the rest is the tenant's own business
 	site := e.site(ten.Id, "blog")
 	tk := e.key(client.SigningKeyCreate{TenantId: ten.Id, Algorithm: ptr(client.ES256)})
 	sk := e.key(client.SigningKeyCreate{TenantId: ten.Id, SiteId: &site.Id, Algorithm: ptr(client.EdDSA)})

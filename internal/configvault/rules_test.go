@@ -30,6 +30,7 @@ func detail(p *client.Problem) string {
 func TestInactiveSiteOrTenantHasNoActiveKeyAndPublishesNothing(t *testing.T) {
 	e := newEnv(t)
 	ten := e.tenant("owner")
+	e = e.as(tenantAdmin(ten.Id)) // the rest is the tenant's own business
 	site := e.site(ten.Id, "site")
 	tk := e.key(client.SigningKeyCreate{TenantId: ten.Id, Algorithm: ptr(client.ES256)})
 	tenantJWKS := e.base + configvault.Prefix + "/tenants/" + ten.Id.String() + "/jwks.json"
@@ -142,6 +143,7 @@ func (e *env) expire(id uuid.UUID) {
 func TestExpiredKeysReadAsExpired(t *testing.T) {
 	e := newEnv(t)
 	ten := e.tenant("expiry")
+	e = e.as(tenantAdmin(ten.Id)) // the rest is the tenant's own business
 	site := e.site(ten.Id, "expiry")
 	es := ptr(client.ES256)
 	live := e.key(client.SigningKeyCreate{TenantId: ten.Id, Algorithm: es})
@@ -248,6 +250,7 @@ func TestExpiredKeysReadAsExpired(t *testing.T) {
 func TestConcurrentKeyStateChanges(t *testing.T) {
 	e := newEnv(t)
 	ten := e.tenant("race")
+	e = e.as(tenantAdmin(ten.Id)) // the rest is the tenant's own business
 	const n = 10
 	parallel := func(do func(i int) (int, *client.SigningKey)) ([]int, []*client.SigningKey) {
 		keys := make([]*client.SigningKey, n)
@@ -329,6 +332,7 @@ func TestConcurrentKeyStateChanges(t *testing.T) {
 func TestIfMatchListsAnyStrongTag(t *testing.T) {
 	e := newEnv(t)
 	ten := e.tenant("ifmatch")
+	e = e.as(tenantAdmin(ten.Id)) // the rest is the tenant's own business
 	h := func(v string) *string { return &v }
 
 	// Version 1: any listed strong tag naming it will do.

@@ -1,6 +1,7 @@
 package configvault
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -115,7 +116,12 @@ type NewTenant struct {
 	IsActive     bool
 }
 
+// CreateTenant is for platform administrators only: a tenant's own
+// administrators hold tenants:write to change their tenant, not to make others.
 func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (Tenant, error) {
+	if err := platformLevel(ctx, "create tenants"); err != nil {
+		return Tenant{}, err
+	}
 	name, err := ParseName("body.name", in.Name)
 	if err != nil {
 		return Tenant{}, err
@@ -131,17 +137,42 @@ func (s *Service) Tenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
 	return s.store.tenant(ctx, id)
 }
 
+// ListTenants lists every tenant for a call that reaches every tenant; any
+// other caller sees its own tenant only, as a list of at most one that the
+// filters and the cursor apply to as they would to the whole list.
 func (s *Service) ListTenants(ctx context.Context, q ListQuery, isActive *bool) ([]Tenant, *string, error) {
 	after, limit, err := q.bounds()
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := s.store.listTenants(ctx, after, isActive, limit+1)
+	var rows []Tenant
+	if own, confined := reachOf(ctx).only(); confined {
+		rows, err = s.ownTenantAsList(ctx, own, after, isActive)
+	} else {
+		rows, err = s.store.listTenants(ctx, after, isActive, limit+1)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	items, next := page.Cut(rows, limit, func(t Tenant) uuid.UUID { return t.ID })
 	return items, next, nil
+}
+
+// ownTenantAsList is tenant id as ListTenants would list it alone: absent
+// when it does not exist (a token may outlive its tenant), when the
+// is_active filter excludes it, or when the cursor is already past it (ids
+// compare as PostgreSQL compares uuids, byte by byte).
+func (s *Service) ownTenantAsList(ctx context.Context, id uuid.UUID, after *uuid.UUID, isActive *bool) ([]Tenant, error) {
+	t, err := s.store.tenant(ctx, id)
+	switch {
+	case problem.Is(err, problem.KindNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case isActive != nil && t.IsActive != *isActive, after != nil && bytes.Compare(t.ID[:], after[:]) <= 0:
+		return nil, nil
+	}
+	return []Tenant{t}, nil
 }
 
 // UpdateTenant changes the fields present in p if the tenant's version is
@@ -174,7 +205,13 @@ type NewSite struct {
 	IsActive     bool
 }
 
+// CreateSite refuses a tenant outside the call's reach as one that does
+// not exist, but with 404 rather than the 400 of an unknown body.tenant_id,
+// which would tell the caller that the tenant exists.
 func (s *Service) CreateSite(ctx context.Context, in NewSite) (Site, error) {
+	if err := within(ctx, in.TenantID, tenantNotFound(in.TenantID)); err != nil {
+		return Site{}, err
+	}
 	name, err := ParseName("body.name", in.Name)
 	if err != nil {
 		return Site{}, err
@@ -186,11 +223,28 @@ func (s *Service) CreateSite(ctx context.Context, in NewSite) (Site, error) {
 	return s.store.createSite(ctx, Site{ID: newID(), TenantID: in.TenantID, Name: name, Domain: domain, IsActive: in.IsActive})
 }
 
-func (s *Service) Site(ctx context.Context, id uuid.UUID) (Site, error) { return s.store.site(ctx, id) }
+// Site reads a site; one of a tenant outside the call's reach is not found.
+func (s *Service) Site(ctx context.Context, id uuid.UUID) (Site, error) {
+	st, err := s.store.site(ctx, id)
+	return visible(ctx, st, err, siteNotFound(id))
+}
 
 // ListSites lists the sites of every tenant, or only of tenantID when it is
-// given (a filter: a tenant that does not exist simply has no sites).
+// given (a filter: a tenant that does not exist simply has no sites). A
+// caller confined to one tenant lists that tenant's sites only; a filter
+// naming another tenant lists nothing, as for a tenant that does not exist.
 func (s *Service) ListSites(ctx context.Context, q ListQuery, tenantID *uuid.UUID, isActive *bool) ([]Site, *string, error) {
+	if own, confined := reachOf(ctx).only(); confined {
+		if tenantID != nil && *tenantID != own {
+			_, _, err := q.bounds() // a bad cursor is still a 400
+			return nil, nil, err
+		}
+		tenantID = &own
+	}
+	return s.listSites(ctx, q, tenantID, isActive)
+}
+
+func (s *Service) listSites(ctx context.Context, q ListQuery, tenantID *uuid.UUID, isActive *bool) ([]Site, *string, error) {
 	after, limit, err := q.bounds()
 	if err != nil {
 		return nil, nil, err
@@ -205,7 +259,7 @@ func (s *Service) ListSites(ctx context.Context, q ListQuery, tenantID *uuid.UUI
 
 // ListTenantSites lists one tenant's sites; the tenant must exist (404).
 func (s *Service) ListTenantSites(ctx context.Context, q ListQuery, tenantID uuid.UUID, isActive *bool) ([]Site, *string, error) {
-	items, next, err := s.ListSites(ctx, q, &tenantID, isActive)
+	items, next, err := s.listSites(ctx, q, &tenantID, isActive)
 	if err == nil && len(items) == 0 {
 		// Only an empty page needs telling "no such tenant" from "no sites".
 		_, err = s.store.tenant(ctx, tenantID)
@@ -216,9 +270,14 @@ func (s *Service) ListTenantSites(ctx context.Context, q ListQuery, tenantID uui
 	return items, next, nil
 }
 
+// UpdateSite changes the fields present in p if the site's version is one
+// that ifMatch names (any, without If-Match), and if the call may see it.
 func (s *Service) UpdateSite(ctx context.Context, id uuid.UUID, p Patch, ifMatch *string) (Site, error) {
 	p, err := p.validated()
 	if err != nil {
+		return Site{}, err
+	}
+	if _, err := s.Site(ctx, id); err != nil {
 		return Site{}, err
 	}
 	st, err := s.store.updateSite(ctx, id, p, etag.Expected(ifMatch))
@@ -228,8 +287,12 @@ func (s *Service) UpdateSite(ctx context.Context, id uuid.UUID, p Patch, ifMatch
 	return st, err
 }
 
-// DeleteSite removes the site with its keys in one statement.
+// DeleteSite removes the site with its keys in one statement, if the call
+// may see it.
 func (s *Service) DeleteSite(ctx context.Context, id uuid.UUID, ifMatch *string) error {
+	if _, err := s.Site(ctx, id); err != nil {
+		return err
+	}
 	err := s.store.deleteSite(ctx, id, etag.Expected(ifMatch))
 	if err == nil {
 		s.signers.forgetOwned(nil, &id)
@@ -261,10 +324,15 @@ func (s *Service) CreateKey(ctx context.Context, in NewKey) (SigningKey, error) 
 	if days < 1 || days > MaxKeyLifetimeDays {
 		return SigningKey{}, problem.Field("body.expires_in_days", fmt.Sprintf("must be between 1 and %d", MaxKeyLifetimeDays))
 	}
+	// As for CreateSite, a tenant outside the call's reach is not found.
+	if err := within(ctx, in.TenantID, tenantNotFound(in.TenantID)); err != nil {
+		return SigningKey{}, err
+	}
 	// Generation is by far the costliest step (seconds of CPU for a large
 	// RSA key), so a key whose tenant or site does not exist is refused
 	// before it. The foreign keys still decide at insert, should the owner
-	// be deleted meanwhile.
+	// be deleted meanwhile. A site of another tenant is refused here too,
+	// as no site of in.TenantID.
 	if err := s.store.keyOwnerExists(ctx, in.TenantID, in.SiteID); err != nil {
 		return SigningKey{}, err
 	}
@@ -344,9 +412,11 @@ func (s *Service) rsaSlot(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// Key finds a key by id or kid.
+// Key finds a key by id or kid; one of a tenant outside the call's reach is
+// not found.
 func (s *Service) Key(ctx context.Context, ref string) (SigningKey, error) {
-	return s.store.key(ctx, ref)
+	k, err := s.store.key(ctx, ref)
+	return visible(ctx, k, err, keyNotFound(ref))
 }
 
 // ListTenantKeys lists a tenant's keys, its sites' included; the tenant must
@@ -363,9 +433,10 @@ func (s *Service) ListTenantKeys(ctx context.Context, q ListQuery, tenantID uuid
 	return items, next, nil
 }
 
-// ListSiteKeys lists one site's keys; the site must exist (404).
+// ListSiteKeys lists one site's keys; the site must exist and be visible
+// to the call (404).
 func (s *Service) ListSiteKeys(ctx context.Context, q ListQuery, siteID uuid.UUID, status *KeyStatus) ([]SigningKey, *string, error) {
-	site, err := s.store.site(ctx, siteID)
+	site, err := s.Site(ctx, siteID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -409,9 +480,10 @@ func (s *Service) TenantActiveKey(ctx context.Context, tenantID uuid.UUID) (Sign
 // SiteActiveKey is the key that signs for a site now: its own newest active,
 // unexpired key, else its tenant's. An inactive site has none, not even its
 // tenant's, and neither has a site of an inactive tenant (decided by the
-// store's one query, as for TenantActiveKey).
+// store's one query, as for TenantActiveKey). A site of a tenant outside the
+// call's reach does not exist for that query.
 func (s *Service) SiteActiveKey(ctx context.Context, siteID uuid.UUID) (SigningKey, error) {
-	k, owner, err := s.store.activeKey(ctx, siteOwner(siteID))
+	k, owner, err := s.store.activeKey(ctx, reachOf(ctx).siteOwner(siteID))
 	switch {
 	case err != nil:
 		return SigningKey{}, err
@@ -457,7 +529,7 @@ func (s *Service) SetKeyStatus(ctx context.Context, ref string, to KeyStatus, if
 func (s *Service) setKeyStatus(ctx context.Context, ref string, to KeyStatus, ifMatch *string) (SigningKey, error) {
 	expected := etag.Expected(ifMatch)
 	for range maxStatusAttempts {
-		k, err := s.store.key(ctx, ref)
+		k, err := s.Key(ctx, ref)
 		if err != nil {
 			return SigningKey{}, err
 		}
@@ -480,9 +552,10 @@ func (s *Service) setKeyStatus(ctx context.Context, ref string, to KeyStatus, if
 		Detail: fmt.Sprintf("key %s kept changing concurrently; retry", ref)}
 }
 
-// DeleteKey deletes a key by id or kid if its version is one ifMatch names.
+// DeleteKey deletes a key by id or kid if its version is one ifMatch names
+// and the call may see it.
 func (s *Service) DeleteKey(ctx context.Context, ref string, ifMatch *string) error {
-	k, err := s.store.key(ctx, ref)
+	k, err := s.Key(ctx, ref)
 	if err != nil {
 		return err
 	}

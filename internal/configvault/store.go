@@ -75,7 +75,7 @@ func (s *store) createTenant(ctx context.Context, t Tenant) (Tenant, error) {
 func (s *store) tenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
 	row, err := s.q.GetTenant(ctx, id)
 	if err != nil {
-		return Tenant{}, notFoundOr(err, "tenant %s not found", id)
+		return Tenant{}, notFoundOr(err, tenantNotFound(id))
 	}
 	return tenantFromRow(row), nil
 }
@@ -106,7 +106,7 @@ func (s *store) createSite(ctx context.Context, st Site) (Site, error) {
 func (s *store) site(ctx context.Context, id uuid.UUID) (Site, error) {
 	row, err := s.q.GetSite(ctx, id)
 	if err != nil {
-		return Site{}, notFoundOr(err, "site %s not found", id)
+		return Site{}, notFoundOr(err, siteNotFound(id))
 	}
 	return siteFromRow(row), nil
 }
@@ -188,7 +188,7 @@ func (s *store) key(ctx context.Context, ref string) (SigningKey, error) {
 		row, err = s.q.GetKeyByKid(ctx, ref)
 	}
 	if err != nil {
-		return SigningKey{}, notFoundOr(err, "key %s not found", ref)
+		return SigningKey{}, notFoundOr(err, keyNotFound(ref))
 	}
 	return keyFromRow(row), nil
 }
@@ -219,9 +219,9 @@ func (o keyOwner) notFound() error {
 	case o.siteID != nil && o.tenantID != nil:
 		return problem.NotFound("tenant %s has no site %s (or there is no such tenant)", *o.tenantID, *o.siteID)
 	case o.siteID != nil:
-		return problem.NotFound("site %s not found", *o.siteID)
+		return siteNotFound(*o.siteID)
 	}
-	return problem.NotFound("tenant %s not found", *o.tenantID)
+	return tenantNotFound(*o.tenantID)
 }
 
 // ownerState is what the active-key query reports about the owner, for
@@ -300,7 +300,7 @@ func (s *store) setKeyStatus(ctx context.Context, id uuid.UUID, to KeyStatus, ve
 
 func (s *store) deleteKey(ctx context.Context, id uuid.UUID, expected []int64) error {
 	n, err := s.q.DeleteKey(ctx, db.DeleteKeyParams{ID: id, ExpectedVersions: expected})
-	return s.deleted(n, err, func() error { _, err := s.q.GetKeyByID(ctx, id); return notFoundOr(err, "key %s not found", id) })
+	return s.deleted(n, err, func() error { _, err := s.q.GetKeyByID(ctx, id); return notFoundOr(err, keyNotFound(id.String())) })
 }
 
 // keysByMasterKey counts the stored keys per master key, ordered by its id.
@@ -334,12 +334,18 @@ func (s *store) deleted(n int64, err error, exists func() error) error {
 	return etag.Stale()
 }
 
-// notFoundOr replaces a "no rows" error with a not-found one whose detail
-// is format with args; other errors are classified as usual.
-func notFoundOr(err error, format string, args ...any) error {
+// notFoundOr replaces a "no rows" error with missing; other errors are
+// classified as usual.
+func notFoundOr(err error, missing *problem.Error) error {
 	err = classify(err)
 	if problem.Is(err, problem.KindNotFound) {
-		return problem.NotFound(format, args...)
+		return missing
 	}
 	return err
 }
+
+// The answers for a tenant, site or key that does not exist, which are also
+// those for one of another tenant (see reach).
+func tenantNotFound(id uuid.UUID) *problem.Error { return problem.NotFound("tenant %s not found", id) }
+func siteNotFound(id uuid.UUID) *problem.Error   { return problem.NotFound("site %s not found", id) }
+func keyNotFound(ref string) *problem.Error      { return problem.NotFound("key %s not found", ref) }

@@ -75,7 +75,7 @@ func newFixture(t *testing.T, cfg iam.RefreshConfig) *fixture {
 
 func (f *fixture) issue(t *testing.T, tenantID uuid.UUID, s iam.Subject) string {
 	t.Helper()
-	tok, err := f.tokens.Issue(context.Background(), tenantID, s, "content:read users:read", f.clock.Now())
+	tok, err := f.tokens.Issue(context.Background(), iam.Session{TenantID: tenantID, Subject: s, Scope: "content:read users:read"}, f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,17 +64,37 @@ func deref(id *uuid.UUID) uuid.UUID {
 	return *id
 }
 
-// Grant is what a rotated refresh token stood for, to be turned into a new
-// access token.
-type Grant struct {
+// Session is what a new family is issued for: a sign-in.
+type Session struct {
 	TenantID uuid.UUID
 	Subject
 	// Scope is the space-separated permissions granted at sign-in.
 	Scope string
+	// PasswordChangedAt is the user's password stamp as UAM reported it at
+	// sign-in (nil: none recorded, and for clients); every token of the
+	// family carries it, so that a refresh can tell a password changed since.
+	PasswordChangedAt *time.Time
+}
+
+// Grant is what a refresh token stood for, to be turned into a new access
+// token.
+type Grant struct {
+	Session
 	// FamilyID names the session: every token rotated from one sign-in.
 	FamilyID uuid.UUID
+	// ExpiresAt is when the token (after Rotate: its successor) expires
+	// unused: its idle expiry, never past the family's end.
+	ExpiresAt time.Time
 	// FamilyExpiresAt is the session's absolute end.
 	FamilyExpiresAt time.Time
+}
+
+func grantOf(r db.IamRefreshToken) Grant {
+	return Grant{
+		Session: Session{TenantID: r.TenantID, Subject: Subject{UserID: deref(r.UserID), ClientID: deref(r.ClientID)},
+			Scope: r.Scope, PasswordChangedAt: r.PasswordChangedAt},
+		FamilyID: r.FamilyID, ExpiresAt: r.IdleExpiresAt, FamilyExpiresAt: r.FamilyExpiresAt,
+	}
 }
 
 // RefreshConfig configures RefreshTokens. Zero values take the defaults.
@@ -167,11 +187,11 @@ func hashToken(token string) ([]byte, bool) {
 	return h[:], true
 }
 
-// Issue starts a family (a session) for the subject and returns its first
-// token, valid until now plus the idle lifetime, and never beyond now plus
-// the absolute lifetime.
-func (r *RefreshTokens) Issue(ctx context.Context, tenantID uuid.UUID, subject Subject, scope string, now time.Time) (string, error) {
-	if tenantID == uuid.Nil || !subject.valid() {
+// Issue starts a family (a session) and returns its first token, valid
+// until now plus the idle lifetime, and never beyond now plus the absolute
+// lifetime.
+func (r *RefreshTokens) Issue(ctx context.Context, s Session, now time.Time) (string, error) {
+	if s.TenantID == uuid.Nil || !s.Subject.valid() {
 		return "", errors.New("iam: a refresh token needs a tenant and exactly one of user and client")
 	}
 	id, err := uuid.NewV7()
@@ -184,9 +204,10 @@ func (r *RefreshTokens) Issue(ctx context.Context, tenantID uuid.UUID, subject S
 	}
 	token, hash := newToken()
 	_, err = r.q.IssueRefreshToken(ctx, db.IssueRefreshTokenParams{
-		TenantID: tenantID, ID: id, FamilyID: family, TokenHash: hash,
-		UserID: optional(subject.UserID), ClientID: optional(subject.ClientID), Scope: scope,
+		TenantID: s.TenantID, ID: id, FamilyID: family, TokenHash: hash,
+		UserID: optional(s.UserID), ClientID: optional(s.ClientID), Scope: s.Scope,
 		IssuedAt: now, IdleExpiresAt: now.Add(r.idle), FamilyExpiresAt: now.Add(r.absolute),
+		PasswordChangedAt: s.PasswordChangedAt,
 	})
 	if err != nil {
 		return "", pg.Classify(err)
@@ -213,24 +234,55 @@ func (r *RefreshTokens) Rotate(ctx context.Context, token string) (Grant, string
 		TokenHash: hash, Now: now, NewID: id, NewTokenHash: nextHash, NewIdleExpiresAt: now.Add(r.idle),
 	})
 	if err == nil {
-		return Grant{TenantID: row.TenantID, Subject: Subject{UserID: deref(row.UserID), ClientID: deref(row.ClientID)},
-			Scope: row.Scope, FamilyID: row.FamilyID, FamilyExpiresAt: row.FamilyExpiresAt}, next, nil
+		return grantOf(row), next, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return Grant{}, "", pg.Classify(err)
 	}
-	// Unknown, spent, revoked or expired: only a spent one needs more.
+	return Grant{}, "", r.refuse(ctx, hash, now)
+}
+
+// Lookup tells what a usable token grants without spending it, so that a
+// caller can check the subject and prepare the new access token first: when
+// that fails (a dependency down), the client still holds a usable token
+// instead of a spent one whose retry would count as reuse. A token that
+// cannot be used is refused as Rotate refuses it, a spent one revoking its
+// family. Rotate stays the judge: a token Lookup accepted may still lose a
+// race to another rotation or a revocation.
+func (r *RefreshTokens) Lookup(ctx context.Context, token string) (Grant, error) {
+	hash, ok := hashToken(token)
+	if !ok {
+		return Grant{}, invalidRefreshToken()
+	}
+	row, err := r.q.GetRefreshTokenByHash(ctx, hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Grant{}, invalidRefreshToken()
+	}
+	if err != nil {
+		return Grant{}, pg.Classify(err)
+	}
+	now := r.now()
+	if row.UsedAt != nil || row.RevokedAt != nil || !now.Before(row.IdleExpiresAt) || !now.Before(row.FamilyExpiresAt) {
+		return Grant{}, r.refuse(ctx, hash, now)
+	}
+	return grantOf(row), nil
+}
+
+// refuse answers a token that cannot be used: unknown, spent, revoked or
+// expired. Only a spent one needs more: its family is revoked and the reuse
+// reported.
+func (r *RefreshTokens) refuse(ctx context.Context, hash []byte, now time.Time) error {
 	reused, err := r.q.RevokeReusedFamily(ctx, db.RevokeReusedFamilyParams{TokenHash: hash, Now: now})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
-		return Grant{}, "", pg.Classify(err)
+		return pg.Classify(err)
 	default:
 		slog.WarnContext(ctx, "refresh token reuse: family revoked", "tenant", reused.TenantID,
 			"family", reused.FamilyID, "tokens_revoked", reused.Revoked)
 		r.onReuse(ctx, reused.TenantID, reused.FamilyID)
 	}
-	return Grant{}, "", invalidRefreshToken()
+	return invalidRefreshToken()
 }
 
 // Revoke ends the session token belongs to (logout): its whole family,

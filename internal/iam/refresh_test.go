@@ -302,7 +302,7 @@ func TestRefreshClientTokens(t *testing.T) {
 	}
 	f.refused(t, tok2)
 	// A token for a client that does not exist is refused by the database.
-	if _, err := f.tokens.Issue(ctx, tenant, iam.ClientSubject(newID(t)), "", f.clock.Now()); err == nil {
+	if _, err := f.tokens.Issue(ctx, iam.Session{TenantID: tenant, Subject: iam.ClientSubject(newID(t))}, f.clock.Now()); err == nil {
 		t.Error("issued a token to an unknown client")
 	}
 }
@@ -316,11 +316,11 @@ func TestRefreshIssueRejectsBadSubject(t *testing.T) {
 		"none": {},
 		"both": {UserID: newID(t), ClientID: newID(t)},
 	} {
-		if _, err := f.tokens.Issue(ctx, tenant, s, "", t0); err == nil {
+		if _, err := f.tokens.Issue(ctx, iam.Session{TenantID: tenant, Subject: s}, t0); err == nil {
 			t.Errorf("%s: issued", name)
 		}
 	}
-	if _, err := f.tokens.Issue(ctx, [16]byte{}, iam.UserSubject(newID(t)), "", t0); err == nil {
+	if _, err := f.tokens.Issue(ctx, iam.Session{Subject: iam.UserSubject(newID(t))}, t0); err == nil {
 		t.Error("issued without a tenant")
 	}
 }
@@ -353,5 +353,66 @@ func TestNewRefreshTokensRejectsBadLifetimes(t *testing.T) {
 		if _, err := iam.NewRefreshTokens(nil, cfg); err == nil {
 			t.Errorf("%+v accepted", cfg)
 		}
+	}
+}
+
+// Lookup reads a usable token without spending it; the password stamp
+// travels with every rotation; a spent token presented to Lookup is reuse,
+// as it is to Rotate.
+func TestRefreshLookup(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, iam.RefreshConfig{IdleLifetime: time.Hour, AbsoluteLifetime: 10 * time.Hour})
+	ctx := context.Background()
+	tenant, user := newID(t), newID(t)
+	stamp := t0.Add(-time.Hour)
+	first, err := f.tokens.Issue(ctx, iam.Session{TenantID: tenant, Subject: iam.UserSubject(user), Scope: "users:read",
+		PasswordChangedAt: &stamp}, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		g, err := f.tokens.Lookup(ctx, first)
+		if err != nil {
+			t.Fatalf("lookup: %v", err)
+		}
+		if g.TenantID != tenant || g.UserID != user || g.Scope != "users:read" || g.PasswordChangedAt == nil ||
+			!g.PasswordChangedAt.Equal(stamp) || !g.ExpiresAt.Equal(t0.Add(time.Hour)) {
+			t.Errorf("grant %+v", g)
+		}
+	}
+	f.clock.Advance(time.Minute)
+	rotated, second := f.rotate(t, first)
+	if rotated.PasswordChangedAt == nil || !rotated.PasswordChangedAt.Equal(stamp) || !rotated.ExpiresAt.Equal(t0.Add(time.Minute+time.Hour)) {
+		t.Errorf("rotated grant %+v", rotated)
+	}
+	if g, err := f.tokens.Lookup(ctx, second); err != nil || g.FamilyID != rotated.FamilyID || !g.PasswordChangedAt.Equal(stamp) {
+		t.Errorf("successor: %+v %v", g, err)
+	}
+
+	unknown := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+	for _, tok := range []string{unknown, "", "short"} {
+		if _, err := f.tokens.Lookup(ctx, tok); err == nil {
+			t.Errorf("Lookup(%q) accepted", tok)
+		} else {
+			assertInvalid(t, err)
+		}
+	}
+	if n := f.reuse.count(); n != 0 {
+		t.Fatalf("%d reuse reports before any reuse", n)
+	}
+	_, err = f.tokens.Lookup(ctx, first)
+	assertInvalid(t, err)
+	if n := f.reuse.count(); n != 1 {
+		t.Errorf("%d reuse reports, want 1", n)
+	}
+	f.refused(t, second)
+
+	// An expired token is refused, and is no reuse.
+	third := f.issue(t, tenant, iam.UserSubject(user))
+	f.clock.Advance(time.Hour)
+	_, err = f.tokens.Lookup(ctx, third)
+	assertInvalid(t, err)
+	if n := f.reuse.count(); n != 1 {
+		t.Errorf("an expired token was reported as reuse (%d reports)", n)
 	}
 }

@@ -173,7 +173,7 @@ func TestSelfService(t *testing.T) {
 	if r, _ := e.c.GetMeWithResponse(ctx); r.StatusCode() != http.StatusUnauthorized {
 		t.Errorf("anonymous /me: %d %s", r.StatusCode(), r.Body)
 	}
-	me := as(tenant, u.Id)
+	me := e.as(tenant, u.Id)
 	r, err := e.c.GetMeWithResponse(ctx, me)
 	if err != nil || r.JSON200 == nil {
 		t.Fatalf("/me: %v %d %s", err, r.StatusCode(), r.Body)
@@ -183,7 +183,7 @@ func TestSelfService(t *testing.T) {
 		t.Errorf("/me = %+v", r.JSON200)
 	}
 	// A token of another tenant names no user here.
-	if r, _ := e.c.GetMeWithResponse(ctx, as(e.tenant(), u.Id)); r.StatusCode() != http.StatusNotFound {
+	if r, _ := e.c.GetMeWithResponse(ctx, e.as(e.tenant(), u.Id)); r.StatusCode() != http.StatusNotFound {
 		t.Errorf("/me in another tenant: %d", r.StatusCode())
 	}
 

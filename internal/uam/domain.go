@@ -35,6 +35,9 @@ type User struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	LastLoginAt   *time.Time
+	// PasswordChangedAt is when the password was last set; nil when it was
+	// not since this is recorded. Only the IAM service sees it.
+	PasswordChangedAt *time.Time
 }
 
 // UserStatus says whether a user may sign in.

@@ -434,5 +434,18 @@ func (h handlers) CheckCredentials(ctx context.Context, r api.CheckCredentialsRe
 	if err != nil {
 		return nil, err
 	}
-	return api.CheckCredentials200JSONResponse{User: userOut(l.User), Roles: l.Roles, Permissions: effectiveOut(l.Permissions)}, nil
+	return api.CheckCredentials200JSONResponse(loginOut(l)), nil
+}
+
+func (h handlers) GetUserGrant(ctx context.Context, r api.GetUserGrantRequestObject) (api.GetUserGrantResponseObject, error) {
+	l, err := h.svc.UserGrant(ctx, r.TenantId, r.UserId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetUserGrant200JSONResponse(loginOut(l)), nil
+}
+
+func loginOut(l Login) api.CredentialCheckResult {
+	return api.CredentialCheckResult{User: userOut(l.User), Roles: l.Roles, Permissions: effectiveOut(l.Permissions),
+		PasswordChangedAt: l.User.PasswordChangedAt}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	cvapi "github.com/saasplatform/saas/gen/api/configvault"
@@ -19,7 +20,7 @@ import (
 	client "github.com/saasplatform/saas/gen/client/uam"
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
-	"github.com/saasplatform/saas/internal/platform/authn"
+	"github.com/saasplatform/saas/internal/platform/authtest"
 	"github.com/saasplatform/saas/internal/platform/contract"
 	"github.com/saasplatform/saas/internal/platform/dbtest"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
@@ -37,35 +38,21 @@ var ctx = context.Background()
 func ptr[T any](v T) *T { return &v }
 
 // env is the UAM service and a real Config Vault in one handler chain over a
-// fresh database, reached through the generated clients, with every response
-// checked against the specs.
+// fresh database, both behind the platform's authentication and authorization
+// as they are mounted in production (tokens signed by is), reached through the
+// generated clients, with every response checked against the specs.
 type env struct {
-	t      testing.TB
-	pool   *pgxpool.Pool
-	url    string
-	c      *client.ClientWithResponses
+	t    testing.TB
+	pool *pgxpool.Pool
+	url  string
+	is   *authtest.Issuer
+	// c calls UAM as the operation's usual caller (see callerFor) unless a
+	// request names its own (e.as, e.with, anonymous).
+	c *client.ClientWithResponses
+	// vault calls Config Vault as a platform administrator.
 	vault  *cvclient.ClientWithResponses
 	svc    *uam.Service
 	hasher *password.Hasher
-}
-
-// principalHeader stands in for the access token until the IAM service turns
-// authentication on: "tenant-id/user-id" becomes the request's principal.
-const principalHeader = "X-Test-Principal"
-
-func asPrincipal(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := r.Header.Get(principalHeader); v != "" {
-			tenant, user, _ := strings.Cut(v, "/")
-			p := authn.Principal{TenantID: uuid.MustParse(tenant), Subject: user}
-			if user != "" {
-				id := uuid.MustParse(user)
-				p.UserID = &id
-			}
-			r = r.WithContext(authn.WithPrincipal(r.Context(), p))
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 type envOptions struct {
@@ -83,7 +70,9 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 // setupEnv is newEnv for benchmarks, which do not run in parallel.
 func setupEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	t.Helper()
-	o := envOptions{params: password.DefaultParams(), concurrency: 4}
+	// The platform tenant is the one the Issuer's authorization knows, as in
+	// production, where both come from the same configuration.
+	o := envOptions{params: password.DefaultParams(), concurrency: 4, opts: uam.Options{PlatformTenantID: authtest.PlatformTenantID}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -92,32 +81,37 @@ func setupEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	is := authtest.New(t)
 	idem := idempotency.New(pool, func(*http.Request) string { return "test" }, idempotency.Options{})
-	vaultAPI := configvault.NewAPI(configvault.NewService(pool, kr, nil), idem)
+	vaultAPI := is.Protect(t, configvault.NewAPI(configvault.NewService(pool, kr, nil), idem))
 
-	// UAM reaches Config Vault in-process, as `saas serve` does by default.
+	// UAM reaches Config Vault in-process, as `saas serve` does by default,
+	// with its own service credential.
 	local := &svcclient.Local{}
 	server, hc := svcclient.New("", configvault.Prefix, local.Handler, 5*time.Second)
+	hc.Transport = is.Services().Transport("uam", hc.Transport)
 	inner, err := cvclient.NewClientWithResponses(server, cvclient.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	hasher := password.NewHasher(o.params, o.concurrency, 5*time.Second)
 	svc := uam.NewService(pool, uam.NewConfigVault(inner, time.Minute), hasher, o.opts)
-	root, err := httpapi.Root([]httpapi.API{vaultAPI, uam.NewAPI(svc, idem)}, nil)
+	root, err := httpapi.Root([]httpapi.API{vaultAPI, is.Protect(t, uam.NewAPI(svc, idem))}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	local.Set(root)
-	srv := httptest.NewServer(asPrincipal(root))
+	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)
+	e := &env{t: t, pool: pool, url: srv.URL, is: is, svc: svc, hasher: hasher}
 
 	uamSpec, err := api.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.NewClientWithResponses(srv.URL+uam.Prefix,
-		client.WithHTTPClient(contract.NewTransport(t, uamSpec, uam.Prefix).Client()))
+	e.c, err = client.NewClientWithResponses(srv.URL+uam.Prefix,
+		client.WithHTTPClient(contract.NewTransport(t, uamSpec, uam.Prefix).Client()),
+		client.WithRequestEditorFn(e.callerFor))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,12 +119,93 @@ func setupEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vault, err := cvclient.NewClientWithResponses(srv.URL+configvault.Prefix,
-		cvclient.WithHTTPClient(contract.NewTransport(t, vaultSpec, configvault.Prefix).Client()))
+	// Creating tenants is for platform administrators; sites are created in
+	// tenants of all kinds, so the same administrator does that too.
+	vaultAdmin := e.with(authtest.Grant{Tenant: authtest.PlatformTenantID,
+		Scopes: []string{"tenants:read", "tenants:write", "sites:read", "sites:write"}})
+	e.vault, err = cvclient.NewClientWithResponses(srv.URL+configvault.Prefix,
+		cvclient.WithHTTPClient(contract.NewTransport(t, vaultSpec, configvault.Prefix).Client()),
+		cvclient.WithRequestEditorFn(cvclient.RequestEditorFn(vaultAdmin)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, pool: pool, url: srv.URL, c: c, vault: vault, svc: svc, hasher: hasher}
+	return e
+}
+
+// callerFor signs each request of e.c that names no caller of its own with
+// the token that the operation's usual caller holds, so that tests read as
+// before authentication and name a caller only where the caller matters:
+//
+//   - /tenants/{tenant_id}/...: an administrator of that tenant (tenantAdmin);
+//   - /internal/...: the IAM service's credential, as IAM alone calls them;
+//   - /me...: nobody, as these act on the token's user, whom the test names
+//     (e.as); without it they answer 401;
+//   - anything else (the catalogue): an administrator of a tenant of its own.
+//
+// A request editor passed to a call runs after it and replaces the token.
+func (e *env) callerFor(_ context.Context, req *http.Request) error {
+	rest := strings.TrimPrefix(req.URL.Path, uam.Prefix)
+	var token string
+	switch {
+	case strings.HasPrefix(rest, "/internal/"):
+		token, _ = e.is.Services().Mint("iam")
+	case rest == "/me" || strings.HasPrefix(rest, "/me/"):
+		return nil
+	case strings.HasPrefix(rest, "/tenants/"):
+		id, _, _ := strings.Cut(strings.TrimPrefix(rest, "/tenants/"), "/")
+		tenant, err := uuid.Parse(id)
+		if err != nil {
+			return nil // not a tenant: let validation answer, as it would anyone
+		}
+		token = e.is.Token(e.t, e.tenantAdmin(tenant))
+	default:
+		token = e.is.Token(e.t, e.tenantAdmin(uuid.New()))
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return nil
+}
+
+// tenantAdmin is the grant of an administrator of tenant as IAM would issue
+// it now: everything the built-in tenant-admin role grants there, which is
+// every tenant-level permission, the tenant's own included. It is read at
+// each request, so that permissions a test creates are held at once.
+func (e *env) tenantAdmin(tenant uuid.UUID) authtest.Grant {
+	e.t.Helper()
+	rows, err := e.pool.Query(ctx, `SELECT name FROM uam.permissions
+		WHERE level = 'tenant' AND (tenant_id IS NULL OR tenant_id = $1)`, tenant)
+	if err != nil {
+		e.t.Fatalf("tenant-admin's permissions: %v", err)
+	}
+	perms, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		e.t.Fatalf("tenant-admin's permissions: %v", err)
+	}
+	return authtest.Grant{Tenant: tenant, Scopes: perms}
+}
+
+// as makes a request act for user of tenant, holding scopes tenant-wide (the
+// /me operations need none).
+func (e *env) as(tenant, user uuid.UUID, scopes ...string) client.RequestEditorFn {
+	return e.with(authtest.Grant{Tenant: tenant, User: user, Scopes: scopes})
+}
+
+// with makes a request with an access token of g.
+func (e *env) with(g authtest.Grant) client.RequestEditorFn {
+	return bearer(e.is.Token(e.t, g))
+}
+
+// bearer makes a request with token.
+func bearer(token string) client.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
+// anonymous makes a request without a token.
+func anonymous(_ context.Context, req *http.Request) error {
+	req.Header.Del("Authorization")
+	return nil
 }
 
 func newMasterKey(t testing.TB) keycrypto.MasterKey {
@@ -192,14 +267,6 @@ func (e *env) role(tenant uuid.UUID, name string, perms ...string) client.Role {
 		e.t.Fatalf("create role %s: %v %s", name, err, r.Body)
 	}
 	return *r.JSON201
-}
-
-// as makes a request act for a user, as a user's access token will.
-func as(tenant, user uuid.UUID) client.RequestEditorFn {
-	return func(_ context.Context, req *http.Request) error {
-		req.Header.Set(principalHeader, tenant.String()+"/"+user.String())
-		return nil
-	}
 }
 
 // Built-in roles have the same id in every tenant.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	client "github.com/saasplatform/saas/gen/client/uam"
+	"github.com/saasplatform/saas/internal/platform/authtest"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
 	"github.com/saasplatform/saas/internal/platform/testkit"
 	"github.com/saasplatform/saas/internal/uam"
@@ -308,36 +309,46 @@ func TestRolePermissionValidation(t *testing.T) {
 }
 
 // The platform tenant's roles may hold platform-level permissions; other
-// tenants' roles may not, in the same deployment.
+// tenants' roles may not, in the same deployment. In the platform tenant, as
+// anywhere, they are granted only by whoever holds them.
 func TestPlatformPermissionsInPlatformTenant(t *testing.T) {
-	platform := uuid.Must(uuid.NewV7())
-	e := newEnv(t, func(o *envOptions) { o.opts = uam.Options{PlatformTenantID: platform} })
+	e := newEnv(t)
+	platform := authtest.PlatformTenantID
 	e.platformTenant(platform)
 	ordinary := e.tenant()
+	// An administrator as Bootstrap makes the first one: tenant-admin and
+	// platform-admin (tenants:write).
+	admin := e.with(authtest.Grant{Tenant: platform, Scopes: append(e.tenantAdmin(platform).Scopes, "tenants:write")})
 
-	perms := []string{"tenants:write", "credentials:verify", "tenants:read"}
-	r, err := e.c.CreateRoleWithResponse(ctx, platform, nil, client.RoleCreate{Name: "Operator", Permissions: &perms})
+	perms := []string{"tenants:write", "tenants:read"}
+	r, err := e.c.CreateRoleWithResponse(ctx, platform, nil, client.RoleCreate{Name: "Operator", Permissions: &perms}, admin)
 	expectStatus(t, "platform role with platform permissions", r, r.Body, err, http.StatusCreated)
-	if want := []string{"credentials:verify", "tenants:read", "tenants:write"}; !slices.Equal(r.JSON201.Permissions, want) {
+	if want := []string{"tenants:read", "tenants:write"}; !slices.Equal(r.JSON201.Permissions, want) {
 		t.Errorf("platform role grants %v, want %v", r.JSON201.Permissions, want)
 	}
 	op := *r.JSON201
 
 	other := e.role(platform, "Support", "users:read")
-	add, err := e.c.AddRolePermissionWithResponse(ctx, platform, other.Id, "tenants:write", nil)
+	add, err := e.c.AddRolePermissionWithResponse(ctx, platform, other.Id, "tenants:write", nil, admin)
 	expectStatus(t, "add tenants:write in the platform tenant", add, add.Body, err, http.StatusOK)
 	if want := []string{"tenants:write", "users:read"}; !slices.Equal(add.JSON200.Permissions, want) {
 		t.Errorf("after adding: %v, want %v", add.JSON200.Permissions, want)
 	}
-	upPerms := []string{"credentials:verify"}
-	up, err := e.c.UpdateRoleWithResponse(ctx, platform, other.Id, nil, client.RoleUpdate{Permissions: &upPerms})
-	expectStatus(t, "set credentials:verify in the platform tenant", up, up.Body, err, http.StatusOK)
+	upPerms := []string{"tenants:write"}
+	up, err := e.c.UpdateRoleWithResponse(ctx, platform, other.Id, nil, client.RoleUpdate{Permissions: &upPerms}, admin)
+	expectStatus(t, "set tenants:write in the platform tenant", up, up.Body, err, http.StatusOK)
 	if !slices.Equal(up.JSON200.Permissions, upPerms) {
 		t.Errorf("after replacing: %v, want %v", up.JSON200.Permissions, upPerms)
 	}
+	// Service-only permissions are the platform tenant's to grant, but no
+	// token ever holds them, so no request grants them: 403, not 400.
+	svcOnly := []string{"credentials:verify"}
+	up, err = e.c.UpdateRoleWithResponse(ctx, platform, other.Id, nil, client.RoleUpdate{Permissions: &svcOnly}, admin)
+	expectStatus(t, "set credentials:verify in the platform tenant", up, up.Body, err, http.StatusForbidden)
 
 	u := e.user(platform, "operator@example.com", "")
-	e.assignAt(platform, u.Id, op.Id, nil)
+	as, err := e.c.AssignRoleWithResponse(ctx, platform, u.Id, op.Id, nil, admin)
+	expectStatus(t, "assign Operator", as, as.Body, err, http.StatusCreated)
 	if got := e.effectiveOf(platform, u.Id); !slices.Equal(got.TenantWide, op.Permissions) {
 		t.Errorf("operator's effective permissions %v, want %v", got.TenantWide, op.Permissions)
 	}
@@ -346,14 +357,18 @@ func TestPlatformPermissionsInPlatformTenant(t *testing.T) {
 		t.Errorf("platform tenant's tenant-admin grants %v, want %v", got.Permissions, tenantLevelPerms)
 	}
 
-	// Another tenant of the same deployment still may not.
-	r, err = e.c.CreateRoleWithResponse(ctx, ordinary, nil, client.RoleCreate{Name: "Operator", Permissions: &perms})
-	expectStatus(t, "ordinary role with platform permissions", r, r.Body, err, http.StatusBadRequest)
-	if got := sortedCopy(fieldErrors(r.ApplicationproblemJSON400)); !slices.Equal(got, []string{"body.permissions.0", "body.permissions.1"}) {
-		t.Errorf("fields %v, want body.permissions.0 and .1", got)
+	// Another tenant of the same deployment still may not, not even when a
+	// platform administrator asks.
+	perms = []string{"tenants:write", "credentials:verify", "tenants:read"}
+	for who, caller := range map[string]client.RequestEditorFn{"its administrator": e.with(e.tenantAdmin(ordinary)), "a platform administrator": admin} {
+		r, err = e.c.CreateRoleWithResponse(ctx, ordinary, nil, client.RoleCreate{Name: "Operator", Permissions: &perms}, caller)
+		expectStatus(t, "ordinary role with platform permissions by "+who, r, r.Body, err, http.StatusBadRequest)
+		if got := sortedCopy(fieldErrors(r.ApplicationproblemJSON400)); !slices.Equal(got, []string{"body.permissions.0", "body.permissions.1"}) {
+			t.Errorf("%s: fields %v, want body.permissions.0 and .1", who, got)
+		}
 	}
 	plain := e.bareRole(ordinary, "Plain")
-	add, err = e.c.AddRolePermissionWithResponse(ctx, ordinary, plain.Id, "tenants:write", nil)
+	add, err = e.c.AddRolePermissionWithResponse(ctx, ordinary, plain.Id, "tenants:write", nil, admin)
 	expectStatus(t, "add tenants:write in an ordinary tenant", add, add.Body, err, http.StatusNotFound)
 }
 

@@ -12,6 +12,7 @@ import (
 
 	db "github.com/saasplatform/saas/gen/db/uam"
 	"github.com/saasplatform/saas/internal/platform/authn"
+	"github.com/saasplatform/saas/internal/platform/authz"
 	"github.com/saasplatform/saas/internal/platform/etag"
 	"github.com/saasplatform/saas/internal/platform/problem"
 	"github.com/saasplatform/saas/internal/uam/password"
@@ -249,7 +250,11 @@ func (s *Service) UpdateProfile(ctx context.Context, tenantID, userID uuid.UUID,
 
 // Self-service: the principal's own account.
 
-// me returns the signed-in user's ids; machine clients have no account here.
+// me returns the signed-in user's ids: the token's user in the token's
+// tenant, the only account these operations reach. A machine client's token
+// (or a service's) names no user: that is 403, not 404, because no id of
+// anyone else's is involved, so there is nothing to hide and the caller
+// learns what it lacks: a user's token. A user the tenant no longer has is 404.
 func me(ctx context.Context) (tenantID, userID uuid.UUID, err error) {
 	p, ok := authn.FromContext(ctx)
 	if !ok {
@@ -375,15 +380,37 @@ func (s *Service) CheckCredentials(ctx context.Context, tenantID uuid.UUID, emai
 	if row, err = s.store.recordLogin(ctx, tenantID, row.ID); err != nil {
 		return Login{}, classify(err)
 	}
-	l := Login{User: userFromRow(row)}
-	if l.Roles, err = s.store.q.UserRoleNames(ctx, db.UserRoleNamesParams{TenantID: tenantID, UserID: row.ID}); err != nil {
+	return s.login(ctx, userFromRow(row))
+}
+
+// login is what a signed-in user may do: the user with roles and effective
+// permissions.
+func (s *Service) login(ctx context.Context, u User) (Login, error) {
+	l := Login{User: u}
+	var err error
+	if l.Roles, err = s.store.q.UserRoleNames(ctx, db.UserRoleNamesParams{TenantID: u.TenantID, UserID: u.ID}); err != nil {
 		return Login{}, classify(err)
 	}
 	if l.Roles == nil {
 		l.Roles = []string{}
 	}
-	l.Permissions, err = s.store.effective(ctx, tenantID, row.ID)
+	l.Permissions, err = s.store.effective(ctx, u.TenantID, u.ID)
 	return l, err
+}
+
+// UserGrant is what a user may do now, for the IAM service refreshing a
+// session: like a credential check without the password, and whatever the
+// user's status (IAM decides what a disabled user's session is worth). A
+// user of a tenant that no longer exists is not found, as it cannot sign in.
+func (s *Service) UserGrant(ctx context.Context, tenantID, userID uuid.UUID) (Login, error) {
+	if err := s.dir.TenantExists(ctx, tenantID); err != nil {
+		return Login{}, err
+	}
+	u, err := s.store.user(ctx, tenantID, userID)
+	if err != nil {
+		return Login{}, err
+	}
+	return s.login(ctx, u)
 }
 
 // upgradeHash re-hashes a password checked against older parameters. It is
@@ -456,8 +483,10 @@ func (s *Service) CreateRole(ctx context.Context, tenantID uuid.UUID, c RoleChan
 				return err
 			}
 		}
-		role, err = s.store.role(ctx, q, tenantID, id)
-		return err
+		if role, err = s.store.role(ctx, q, tenantID, id); err != nil {
+			return err
+		}
+		return mayGrant(ctx, tenantID, role.Permissions, nil)
 	})
 	return role, err
 }
@@ -512,9 +541,11 @@ func (s *Service) Roles(ctx context.Context, tenantID uuid.UUID, after *uuid.UUI
 }
 
 // changeRole runs fn on a locked, changeable role whose version is one of
-// expected, then bumps the version and answers the role as it is now.
+// expected, then bumps the version and answers the role as it is now. A
+// change that grants (fn adds permissions) must leave a role the caller may
+// grant in full (mayGrant), or it is rolled back.
 func (s *Service) changeRole(ctx context.Context, tenantID, id uuid.UUID, expected []int64, c RoleChange,
-	fn func(q *db.Queries) error) (Role, error) {
+	grants bool, fn func(q *db.Queries) error) (Role, error) {
 	if err := s.dir.TenantExists(ctx, tenantID); err != nil {
 		return Role{}, err
 	}
@@ -542,15 +573,17 @@ func (s *Service) changeRole(ctx context.Context, tenantID, id uuid.UUID, expect
 				return err
 			}
 		}
-		role, err = s.store.role(ctx, q, tenantID, id)
-		return err
+		if role, err = s.store.role(ctx, q, tenantID, id); err != nil || !grants {
+			return err
+		}
+		return mayGrant(ctx, tenantID, role.Permissions, nil)
 	})
 	return role, err
 }
 
 // UpdateRole changes a role; Permissions, when present, replaces the set.
 func (s *Service) UpdateRole(ctx context.Context, tenantID, id uuid.UUID, c RoleChange, expected []int64) (Role, error) {
-	return s.changeRole(ctx, tenantID, id, expected, c, func(q *db.Queries) error {
+	return s.changeRole(ctx, tenantID, id, expected, c, c.Permissions != nil, func(q *db.Queries) error {
 		if c.Permissions == nil {
 			return nil
 		}
@@ -563,7 +596,7 @@ func (s *Service) UpdateRole(ctx context.Context, tenantID, id uuid.UUID, c Role
 
 // AddRolePermission adds one permission to a role's set.
 func (s *Service) AddRolePermission(ctx context.Context, tenantID, roleID uuid.UUID, name string, expected []int64) (Role, error) {
-	return s.changeRole(ctx, tenantID, roleID, expected, RoleChange{}, func(q *db.Queries) error {
+	return s.changeRole(ctx, tenantID, roleID, expected, RoleChange{}, true, func(q *db.Queries) error {
 		err := s.grant(ctx, q, tenantID, roleID, []string{name})
 		if problem.Is(err, problem.KindInvalid) {
 			return problem.NotFound("permission %q not found (or not grantable in this tenant)", name)
@@ -574,7 +607,7 @@ func (s *Service) AddRolePermission(ctx context.Context, tenantID, roleID uuid.U
 
 // RemoveRolePermission removes one permission from a role's set.
 func (s *Service) RemoveRolePermission(ctx context.Context, tenantID, roleID uuid.UUID, name string, expected []int64) (Role, error) {
-	return s.changeRole(ctx, tenantID, roleID, expected, RoleChange{}, func(q *db.Queries) error {
+	return s.changeRole(ctx, tenantID, roleID, expected, RoleChange{}, false, func(q *db.Queries) error {
 		rows, err := q.GrantablePermissions(ctx, db.GrantablePermissionsParams{Names: []string{name}, TenantID: &tenantID, AllowPlatform: true})
 		if err != nil || len(rows) == 0 {
 			return err // not a permission: nothing to remove
@@ -659,7 +692,8 @@ func (s *Service) DeletePermission(ctx context.Context, tenantID uuid.UUID, name
 // Assignments
 
 // Assign gives a user a role, tenant-wide or on one site of the tenant;
-// created says whether it is new.
+// created says whether it is new. The caller must hold what the role grants,
+// in that scope (mayGrant).
 func (s *Service) Assign(ctx context.Context, tenantID, userID, roleID uuid.UUID, siteID *uuid.UUID) (a Assignment, created bool, err error) {
 	if siteID != nil {
 		owner, err := s.dir.SiteTenant(ctx, *siteID)
@@ -669,6 +703,13 @@ func (s *Service) Assign(ctx context.Context, tenantID, userID, roleID uuid.UUID
 		if err != nil {
 			return Assignment{}, false, err
 		}
+	}
+	role, err := s.store.role(ctx, s.store.q, tenantID, roleID)
+	if err != nil {
+		return Assignment{}, false, err
+	}
+	if err := mayGrant(ctx, tenantID, role.Permissions, siteID); err != nil {
+		return Assignment{}, false, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -697,6 +738,46 @@ func (s *Service) Unassign(ctx context.Context, tenantID, userID, roleID uuid.UU
 	}
 	if n == 0 {
 		return problem.NotFound("the user does not hold role %s in this scope", roleID)
+	}
+	return nil
+}
+
+// mayGrant is the one rule against privilege escalation: a caller may give
+// only permissions it holds itself. Whoever may write roles or assign them
+// could otherwise hand themselves, or an accomplice, anything the tenant has,
+// tenant-admin included. So assigning a role, and creating or changing a role
+// with permissions, needs every permission in perms (all that the role grants,
+// or will grant once changed) held in scope: on site, where tenant-wide
+// permissions and those granted on that site count, or tenant-wide (site nil),
+// as for a role's own set, which may be assigned tenant-wide later. Only the
+// role as a whole counts, not what a change adds: a role cannot be grown by
+// someone who could not have made it. What the caller holds is what its
+// access token says; permissions granted since count from its next token.
+//
+// A platform administrator acting in another tenant is exempt: it holds the
+// platform tenant's permissions, never another tenant's own, and it must be
+// able to give a tenant its first administrator. Within its own tenant the
+// rule holds for it as for anyone, because in the platform tenant authz
+// admits everyone holding the operation's permission (roles:assign,
+// roles:write) as a platform administrator, and exempting them would exempt
+// all. A request without a principal grants nothing.
+func mayGrant(ctx context.Context, tenantID uuid.UUID, perms []string, site *uuid.UUID) error {
+	p, ok := authn.FromContext(ctx)
+	if !ok {
+		return problem.New(problem.KindUnauthorized, "granting permissions needs an access token")
+	}
+	if p.TenantID != tenantID && authz.PlatformAdmin(ctx) {
+		return nil
+	}
+	scope := "tenant-wide"
+	if site != nil {
+		scope = "tenant-wide or on site " + site.String()
+	}
+	for _, perm := range perms {
+		if !p.Has(perm, site) {
+			return problem.New(problem.KindForbidden,
+				"the role grants %s, which you do not hold %s: you may grant only permissions you hold", perm, scope)
+		}
 	}
 	return nil
 }

@@ -4,9 +4,9 @@
 -- name: IssueRefreshToken :one
 -- The first token of a new family.
 INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id, client_id, scope,
-                                issued_at, idle_expires_at, family_expires_at)
+                                issued_at, idle_expires_at, family_expires_at, password_changed_at)
 VALUES (@tenant_id, @id, @family_id, @token_hash, sqlc.narg(user_id), sqlc.narg(client_id), @scope,
-        @issued_at, @idle_expires_at, @family_expires_at)
+        @issued_at, @idle_expires_at, @family_expires_at, sqlc.narg(password_changed_at))
 RETURNING *;
 
 -- name: RotateRefreshToken :one
@@ -25,12 +25,12 @@ WITH spent AS (
       AND NOT EXISTS (
             SELECT 1 FROM iam.refresh_tokens r
             WHERE r.tenant_id = t.tenant_id AND r.family_id = t.family_id AND r.revoked_at IS NOT NULL)
-    RETURNING t.tenant_id, t.family_id, t.user_id, t.client_id, t.scope, t.family_expires_at
+    RETURNING t.tenant_id, t.family_id, t.user_id, t.client_id, t.scope, t.family_expires_at, t.password_changed_at
 )
 INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id, client_id, scope,
-                                issued_at, idle_expires_at, family_expires_at)
+                                issued_at, idle_expires_at, family_expires_at, password_changed_at)
 SELECT s.tenant_id, @new_id, s.family_id, @new_token_hash, s.user_id, s.client_id, s.scope,
-       @now, least(@new_idle_expires_at::timestamptz, s.family_expires_at), s.family_expires_at
+       @now, least(@new_idle_expires_at::timestamptz, s.family_expires_at), s.family_expires_at, s.password_changed_at
 FROM spent s
 RETURNING *;
 

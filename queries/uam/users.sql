@@ -1,6 +1,7 @@
 -- name: CreateUser :one
-INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash)
-VALUES (@tenant_id, @id, @email, @email_verified, @status, sqlc.narg(password_hash))
+INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash, password_changed_at)
+VALUES (@tenant_id, @id, @email, @email_verified, @status, sqlc.narg(password_hash),
+        CASE WHEN sqlc.narg(password_hash)::text IS NOT NULL THEN now() END)
 RETURNING *;
 
 -- name: GetUser :one
@@ -40,7 +41,7 @@ RETURNING *;
 -- name: SetPasswordHash :one
 -- With old_hash set, only if the password is still the one the caller checked,
 -- so a user changing their own password cannot undo a concurrent reset.
-UPDATE uam.users SET password_hash = @password_hash, version = version + 1, updated_at = now()
+UPDATE uam.users SET password_hash = @password_hash, password_changed_at = now(), version = version + 1, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id
   AND (NOT @check_old::boolean OR password_hash IS NOT DISTINCT FROM sqlc.narg(old_hash)::text)
 RETURNING *;
@@ -48,7 +49,7 @@ RETURNING *;
 -- name: UpgradePasswordHash :execrows
 -- After a successful check with old parameters: replaces the hash only if it
 -- is still the one that was checked, so a concurrent password change wins. Not
--- a user-visible change: version and updated_at stay.
+-- a user-visible change: version, updated_at and password_changed_at stay.
 UPDATE uam.users SET password_hash = @new_hash
 WHERE tenant_id = @tenant_id AND id = @id AND password_hash = @old_hash;
 

@@ -1,21 +1,15 @@
-// Smoke test of the generated config-vault client against a running server (make test-ts).
-// SAAS_TEST_URL is the server's base URL, e.g. http://127.0.0.1:8000; the client adds the
-// service path (/config-vault/v1) from the spec. SAAS_TEST_TOKEN, when set, is sent as a bearer token.
+// Smoke test of the generated config-vault client against a running server (make test-ts), signed
+// in as the platform administrator (see server.ts). The client adds the service path
+// (/config-vault/v1) from the spec to SAAS_TEST_URL.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 
 import { createConfigVaultClient } from "../../gen/ts/src/index.js";
+import { asAdmin, baseUrl, uuidV7 } from "./server.js";
 
-const baseUrl = process.env.SAAS_TEST_URL;
-if (!baseUrl) {
-  throw new Error("SAAS_TEST_URL is not set: the suite needs a running saas server");
-}
-const token = process.env.SAAS_TEST_TOKEN;
-
-const client = createConfigVaultClient(baseUrl, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
-
-const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const client = createConfigVaultClient(baseUrl);
+client.use(asAdmin);
 
 test("GET /tenants answers 200 with an items array", async () => {
   const { data, error, response } = await client.GET("/tenants");

@@ -1,18 +1,21 @@
 // The generated uam client against a running server (make test-ts): users and profiles, the password
-// policy, roles and what they add up to, the built-in permission catalogue, the credential check the
-// IAM service relies on, and the documentation pages listing the spec. Tenants and sites come from
-// the config-vault client: UAM asks Config Vault whether they exist.
+// policy, roles and what they add up to, the built-in permission catalogue, the credential check
+// behind an IAM sign-in, and the documentation pages listing the spec. Tenants and sites come from
+// the config-vault client: UAM asks Config Vault whether they exist. Both clients act as the platform
+// administrator (see server.ts), who may act in the test's tenant.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { before, test } from "node:test";
 
 import { createConfigVaultClient, createUamClient, uamBasePath, type Uam } from "../../gen/ts/src/index.js";
-import { authHeaders, baseUrl, clientOptions, uniqueSuffix, uuidV7 } from "./server.js";
+import { adminToken, asAdmin, baseUrl, decodeJwt, iam, signIn, uniqueSuffix, uuidV7 } from "./server.js";
 
 type Problem = Uam.components["schemas"]["Problem"];
 
-const vault = createConfigVaultClient(baseUrl, clientOptions);
-const uam = createUamClient(baseUrl, clientOptions);
+const vault = createConfigVaultClient(baseUrl);
+vault.use(asAdmin);
+const uam = createUamClient(baseUrl);
+uam.use(asAdmin);
 
 /** The built-in `editor` role: the same id in every tenant. */
 const editorRoleId = "00000000-0000-7000-8000-000000000202";
@@ -268,8 +271,8 @@ test("GET /permissions lists the built-in catalogue, every scope of the served s
   assert.equal(items.find((p) => p.name === "credentials:verify")?.level, "platform");
   assert.equal(items.find((p) => p.name === "users:write")?.level, "tenant");
 
-  for (const service of ["config-vault", "uam"]) {
-    const res = await fetch(`${baseUrl}/${service}/v1/openapi.json`, { headers: authHeaders });
+  for (const service of ["config-vault", "iam", "uam"]) {
+    const res = await fetch(`${baseUrl}/${service}/v1/openapi.json`); // specs are open
     assert.equal(res.status, 200, `${service} spec`);
     const spec = (await res.json()) as { components: { securitySchemes: Record<string, { flows?: Record<string, { scopes?: Record<string, string> }> }> } };
     const scopes = Object.values(spec.components.securitySchemes).flatMap((scheme) =>
@@ -286,7 +289,7 @@ test("GET /permissions lists the built-in catalogue, every scope of the served s
   assert.deepEqual(next.data!.items.map((p) => p.name), names.slice(2, 4));
 });
 
-test("POST /internal/credential-checks: 200 with roles and permissions; a wrong password and an unknown email get the same 401", async () => {
+test("an IAM sign-in checks the password with UAM: roles and permissions reach the token; a wrong password and an unknown email get the same 401", async () => {
   const s = uniqueSuffix();
   const email = `login.${s}@example.com`;
   const { user } = await createUser({ email, password: goodPassword });
@@ -304,26 +307,46 @@ test("POST /internal/credential-checks: 200 with roles and permissions; a wrong 
   assert.equal(effective.response.status, 200);
 
   // The email is compared like the stored one: trimmed, any case.
-  const ok = await uam.POST("/internal/credential-checks", { body: { tenant_id: tenantId, email: ` ${email.toUpperCase()} `, password: goodPassword } });
-  assert.equal(ok.response.status, 200, JSON.stringify(ok.error));
-  assert.equal(ok.data!.user.id, user.id);
-  assert.deepEqual(ok.data!.roles, ["editor", `reader-${s}`].sort(), "not the roles held, in name order");
-  assert.deepEqual(ok.data!.permissions, effective.data);
-  assert.deepEqual(ok.data!.permissions.tenant_wide, ["users:read"]);
-  assert.ok(!JSON.stringify(ok.data).includes(goodPassword), "the password was returned");
+  const tokens = await signIn(` ${email.toUpperCase()} `, goodPassword, tenantId);
+  const { claims } = decodeJwt(tokens.access_token);
+  assert.equal(claims.sub, user.id);
+  assert.equal(claims.tenant_id, tenantId);
+  assert.deepEqual([...(claims.roles as string[])].sort(), ["editor", `reader-${s}`].sort(), "not the roles held");
+  const words = (v: unknown) => (typeof v === "string" ? v.split(" ").filter(Boolean).sort() : []);
+  assert.deepEqual(words(claims.scope), effective.data!.tenant_wide, "scope is not the tenant-wide permissions");
+  const siteScope = (claims.site_scope ?? {}) as Record<string, string>;
+  assert.deepEqual(Object.keys(siteScope), [siteId], "site_scope names other sites");
+  assert.deepEqual(words(siteScope[siteId]), [...effective.data!.sites[0]!.permissions].sort(), "site_scope is not the editor's permissions");
+  assert.ok(!JSON.stringify(tokens).includes(goodPassword), "the password was returned");
 
   const read = await uam.GET("/tenants/{tenant_id}/users/{user_id}", { params: { path } });
   assert.ok(read.data!.last_login_at && !Number.isNaN(Date.parse(read.data!.last_login_at)), "last_login_at was not recorded");
 
-  const wrong = await uam.POST("/internal/credential-checks", { body: { tenant_id: tenantId, email, password: `${goodPassword}!` } });
+  // The user's own token reads within its tenant (users:read tenant-wide), and nowhere else.
+  const own = { Authorization: `Bearer ${tokens.access_token}` };
+  const self = await uam.GET("/tenants/{tenant_id}/users/{user_id}", { params: { path }, headers: own });
+  assert.equal(self.response.status, 200, JSON.stringify(self.error));
+  const platformTenant = decodeJwt(await adminToken()).claims.tenant_id as string;
+  const elsewhere = await uam.GET("/tenants/{tenant_id}/users", { params: { path: { tenant_id: platformTenant } }, headers: own });
+  assertProblem(elsewhere.response, 404);
+
+  const wrong = await iam.POST("/auth/login", { body: { tenant_id: tenantId, email, password: `${goodPassword}!` } });
   assertProblem(wrong.response, 401);
-  const unknown = await uam.POST("/internal/credential-checks", { body: { tenant_id: tenantId, email: `nobody.${s}@example.com`, password: goodPassword } });
+  const unknown = await iam.POST("/auth/login", { body: { tenant_id: tenantId, email: `nobody.${s}@example.com`, password: goodPassword } });
   assertProblem(unknown.response, 401);
   assert.ok(wrong.error?.detail, "the 401 has no detail");
   assert.equal(unknown.error?.detail, wrong.error.detail, "an unknown email and a wrong password are told apart");
   assert.equal(unknown.error?.title, wrong.error.title);
   assert.equal(unknown.error?.type, wrong.error.type);
   assert.ok(!JSON.stringify(wrong.error).includes(goodPassword), "the problem quotes the password");
+
+  // The credential check itself is the IAM service's alone: any access token, a platform
+  // administrator's included, is 403.
+  for (const [who, headers] of [["the user", own], ["the platform administrator", {}]] as const) {
+    const check = await uam.POST("/internal/credential-checks", { body: { tenant_id: tenantId, email, password: goodPassword }, headers });
+    assertProblem(check.response, 403);
+    assert.equal(check.data, undefined, `${who}'s token ran a credential check`);
+  }
 });
 
 test("DELETE /users/{user_id} is 204, then the user, its profile and its sign-in are gone", async () => {
@@ -342,12 +365,12 @@ test("DELETE /users/{user_id} is 204, then the user, its profile and its sign-in
   assertProblem(prof.response, 404);
   const again = await uam.DELETE("/tenants/{tenant_id}/users/{user_id}", { params: { path } });
   assertProblem(again.response, 404);
-  const login = await uam.POST("/internal/credential-checks", { body: { tenant_id: tenantId, email, password: goodPassword } });
+  const login = await iam.POST("/auth/login", { body: { tenant_id: tenantId, email, password: goodPassword } });
   assertProblem(login.response, 401);
 });
 
-test("Swagger UI and ReDoc list the uam spec next to config-vault's", async () => {
-  const page = await fetch(`${baseUrl}/docs`, { headers: authHeaders });
+test("Swagger UI and ReDoc list the uam spec next to config-vault's, without a token", async () => {
+  const page = await fetch(`${baseUrl}/docs`);
   assert.equal(page.status, 200);
   const html = await page.text();
   const block = /<script id="docs-config" type="application\/json">([^<]*)<\/script>/.exec(html);
@@ -361,7 +384,7 @@ test("Swagger UI and ReDoc list the uam spec next to config-vault's", async () =
     ],
   );
 
-  const spec = await fetch(`${baseUrl}${uamBasePath}/openapi.json`, { headers: authHeaders });
+  const spec = await fetch(`${baseUrl}${uamBasePath}/openapi.json`);
   assert.equal(spec.status, 200);
   assert.match(spec.headers.get("Content-Type") ?? "", /^application\/json/);
   const doc = (await spec.json()) as { info: { title: string }; servers: { url: string }[]; paths: Record<string, unknown> };
@@ -369,7 +392,7 @@ test("Swagger UI and ReDoc list the uam spec next to config-vault's", async () =
   assert.equal(doc.servers[0]?.url, uamBasePath);
   assert.ok("/internal/credential-checks" in doc.paths);
 
-  const redoc = await fetch(`${baseUrl}/redoc?spec=uam`, { headers: authHeaders });
+  const redoc = await fetch(`${baseUrl}/redoc?spec=uam`);
   assert.equal(redoc.status, 200);
   assert.ok((await redoc.text()).includes(`"url":"${uamBasePath}/openapi.json"`), "ReDoc's page does not load the uam spec");
 });

@@ -616,7 +616,7 @@ type ServerInterface interface {
 	// RevokeKey Revoke a key for good
 	// (POST /keys/{key}/revoke)
 	RevokeKey(w http.ResponseWriter, r *http.Request, key KeyRef, params RevokeKeyParams)
-	// ListSites List sites of every tenant
+	// ListSites List sites
 	// (GET /sites)
 	ListSites(w http.ResponseWriter, r *http.Request, params ListSitesParams)
 	// CreateSite Create a site for a tenant
@@ -2147,6 +2147,22 @@ func (response CreateKey403ApplicationProblemPlusJSONResponse) VisitCreateKeyRes
 	return err
 }
 
+type CreateKey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateKey404ApplicationProblemPlusJSONResponse) VisitCreateKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateKey409ApplicationProblemPlusJSONResponse struct {
 	ConflictApplicationProblemPlusJSONResponse
 }
@@ -2997,6 +3013,22 @@ func (response CreateSite403ApplicationProblemPlusJSONResponse) VisitCreateSiteR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSite404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSite404ApplicationProblemPlusJSONResponse) VisitCreateSiteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4722,7 +4754,7 @@ type StrictServerInterface interface {
 	// RevokeKey Revoke a key for good
 	// (POST /keys/{key}/revoke)
 	RevokeKey(ctx context.Context, request RevokeKeyRequestObject) (RevokeKeyResponseObject, error)
-	// ListSites List sites of every tenant
+	// ListSites List sites
 	// (GET /sites)
 	ListSites(ctx context.Context, request ListSitesRequestObject) (ListSitesResponseObject, error)
 	// CreateSite Create a site for a tenant
@@ -5496,129 +5528,138 @@ func (sh *strictHandler) ListTenantSites(w http.ResponseWriter, r *http.Request,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs39uernOqdqpCZJkXJkhxTH7Y0jjzj2HFclr2u2tB/E+wGSVhNgAHQkpis3n3rHAB9IZsX2bLi",
-	"SfTJFgmg0cC5/s6Ff0SJms2V5NKaqP9HNOUs5Zr++5QlU/5USatVhn+n3CRazK1QMupH/1FXkCk5gSQT",
-	"OBlmbAEJTgE75XDBF2C47UZxpPlvudA8jfpW5zyOTDLlM4Yr2sWcR/3IWC3kJLq5iaOzt2yy+qy3Uw7G",
-	"anwal1bYBVg2ATUGOxUGLrk2Qkn3NwfNjcp1wm/76JcqYe55TY9/9+ZleECiObM8/ewHvVLnVmm++pzT",
-	"7IotDAyl6hgcMYyBGRgrDfyS6wU+cK6k4ZAwrRdCToDhZlI8E5ZB682zp3D8+PAJGJ7gknDU3W9v3h2X",
-	"+Szq/xqFR0Yf4pUd38TRnGk24zYQRq6N0s3nNJT82n5MaMQwnNhc80uhcgNzNqHjEjj8t5zrRRRHks3w",
-	"eW5OVN3djF2/5HJip1H/aP8gjmZChr/344aTfZ7y2VxZLpPFC75oOGDIpfgtd9SJ50r04+4TWvtgFRwc",
-	"HcFcC2nZKONwev70+XNIpkyzBN8+BpMnU7wVBu/ePf+xfQKaWy24gSthp/Syhs3cA5hMYaTSBUy4pW/G",
-	"QhsLTJorrotTcAxXHkPlHTr4EmvO4+DoaPk85sxarnHN//l1MLg+2O8MBtePzz788x9R42GNf2Y2mTZf",
-	"I/JhuL3AX+6wpkxOOAgDI2Z4CkrGoDQYpFCkweEgunw0iGIYRJeHg2jYpq+H3w/pvJlcnDgecsuw+TzD",
-	"w1MyW8DVlEtQkkMmDPKX53jaCj4515pLC60rzi5wnAGJT4UZvkY7Bp4ZDof7B104hUuW5SiImMWpUllg",
-	"tCy+02+5wuVLSWJwjObjHF+I7vGw11t/QeOOO7i1N3O84WYGA/N9azD4/v+13u+1//cg+vV/BtFgcN3r",
-	"4WUd9PDGnn34fhC1cGBMozcPbH/fxlFr7ticJlZc8mcis7yBY3/Bc2c0BFooG9p4W3QbQobPxywzvI3n",
-	"hYS+jn2F+egmRA3Sb6RUxpmkPb3gizd83Ex2F3zxnQGRQsvzF25HWAPDC5EOoYWkg1Lu8fGjH8BO89mI",
-	"eLVdbGrO7LTc0wXxz3rpV7m148NN7HTa+b+s83uv8+RjZx07veCLc8tsbjae9QVfFKJCGDA04wSG7uiG",
-	"wK+TLE+5AX49xz27CShJhv6TIdGxQS6arbsLt2ztIv6h8cyj/7VXqvs9963ZK7bu9KCYCbu6/ddswsGI",
-	"39fK74zmVZ+Z8jHLMxv1j3oxnrWYobI56vXoqN1fpRwX0vIJ17SHc2H58x/XGALCciKSNZeO338U6caL",
-	"Hys9YzbqR3lOI1ev8y2XTNp1e7D07aZduBFfuo8bnOyUPmnef7H0Df8t54YuKFHSckn/JUHq7Je9uVaj",
-	"jM/++ck4Y2Y3InjtZrmHrr6xdo9FSTljGe4bhb8GBmPBsxQ/F/KSZSI9gSHXWmkTKJWzZAojlrqR3egm",
-	"jp4qOc5Ecu9v4dVOkjEzDTqbXwtj0ZhCrkFxh/bWNZvNMw4M0txtiUOqZkxIp89YcR51tb+kvIFYXGQZ",
-	"6FxKISf08s+UHok05fLe376wFQ1kLLlwthnXM2FKBa/mXNMeQHKeGtrxC774N5f+83/lZnGfOz8j2/fN",
-	"+SkZVZNiH2AyZfHSFjyFUW6cRcdgzK/QAFYyNc46WwAbW65h+Ab/6JziH8MwhK4zmSplOJydHxwd499n",
-	"6Y/npzFcTUUy9UbGFRPkzFT8o8pyq1Li3C2PJiVOhREfK83dfogQNuqlTdKxomz4hnu43fmfiwnSJxqc",
-	"a4gHD19IUsYSTxgfv3QgwXlrepAftkdjbpwbZJ+pXKb3SUuvlDPgg+sGLbIvYMTRlaXbYlLZKddexLeJ",
-	"/l9ruk2BqzxjIuPpfbPuMFidw8IeNpZl3G/Pzb3HPZ3KBbhzIlkPrcP9RzEc7h/FcHjwJAZU8nDUexRD",
-	"t9t1h/hOstxOlRa/3+/xPa1IPaY5kLSTE7IsncYK27tkIkO3774vN2WWoTeFt5qX2yB5JtWV0zieLIPe",
-	"ueBz6zxXfBdbtUmcm1m4uEoRTrODLLxj+XYLefZOzrVKuDF/xvEvK+0rZoBcQf9OpOIZpGI85uSB+jvo",
-	"kqHoH4J7+JEshCbY4cdX5zBVxqJxCK2MWwcmpGIirIlhuphPucQPlDUnwCzMlLFwcPSohj3Ms9yQg6xo",
-	"ZZaB1UxkSACpskFfCQOpVvM5T9sx4Gkw9CMSZnhHSMOlEehqZA6fINAnhUxdcd3BMXhxhVUathzFdQd3",
-	"N1+p2+wrxdEztAPPUG7gWc01mhxWOAuXbMTVI3w/5doBi2hIOu9emBh4d9KF4Uili66zz4YxDMkx6ZI/",
-	"gn+iYd4t7PFht2lLM6S9CW8G7EpF/avfXzmhxMvU6BNPLC720/sXTUQwz0eZSOCn819ewXs+AqQ1wuwe",
-	"H+0/bp94QyNhmvCkuRaXaHaW0BtuvH5YLJvs4NudZhOlhZ3OcG+Jvmx4yTjijZ9eiLT5c7uooodvzk+j",
-	"ODp7GsXRLy9eN2CIcSQb18kNr65jxKRx8nXj5MX228J9ureI6bDcE9fc2fkqNaL3jf8Ky2dm21Hjtd8U",
-	"SzOt2WJ1Q7hg0/Nr99Toc/70/hxYGFJi7GIinSOD5FFeyMHRcRRHr/2/Z+FfNGwbj7jEABoo18EyDlXo",
-	"FmBF3z8c5YgwjrzNlKddGAbwaNiHS67FeEGYUlyOgVxakYGwA+lwDVxX80t1wdNhHyw6JZJlsWeKcp7S",
-	"TjazCROyW0FFUOxxLS55GiYZbvsDyeiYrqZo4PvR5iOzQ5gyA3NmaDGZ1rBCvxHQnKUGmCkfg0KWkyIW",
-	"FhXFQBbQjdKV9z7B7yUXNNQdk0SDo3pMA1m5sQI7C0uQg0DbwFHu8Y0394oAh9VLS4WZZ2wBpHPUGBy8",
-	"3etVVAoomXAwudZoiKMeuZoKy8HMWULWiNViNuPpCSQuDOTuWl4KI7yBMmOWLJDKoq2AkY9EKrQLRbAM",
-	"1CXXWqTctMkM83hrd1m3HG+B+ePoFb+260IQr5lxFxYiEA7l5yD5taXwwwnIPMuA3F0OGTO2iErgF84A",
-	"cQ7ZypMrhvayOUyw5JPDo8fgbRRIVZLPuLSrYjvllomsWQwTctIEHnICYBforwe7NQAq8W7yqaJ2V8QU",
-	"0p2xTCbNesAUomHZfIsjK2zWPMt9sEqZ7948B0E2+XgRrNcLIVOkUn963UZQripJ6dvw9GKHTaIVfVue",
-	"vlUXDnH5YhXqlWITMklOtBeXHrJGh7kJsqbYnnBUaHFv3xlwxrcXRyjxX5w3Wis2vEvzHnjqVoyBOQMw",
-	"saQ9Wm797pwtMsXSLo5lNtc8pmDO8WGuM4LS10Lfg0F3ywf/2H5xtPmqVl53aR6QaLqzUlHezvihyO1H",
-	"Zmvga8os71hBdu4qRxYqY/c5jkC2gLsxGgMfjfi9gUfenJ/CTKU5GvwjgT4BCS0UZmdPiT7O0oOjo/0n",
-	"FB/YILsqfLqWbAvq/On9iwqFQuv8P6cdFMhL1LHyHs6w/fjp6mJHE8lPuGiK0eKOvKVMQVQDr89+htZ5",
-	"TqTxmr55wRfP5Vg17ybg/w03sFXAl3Jux3hJXAH6d7nyfJ7ekgKXuMctWwkulOGOgqE8wVcIrHbktQuL",
-	"y2BRhdJrrFLb9WZefUqziEdTB5ex7HWFdymUGN8VO4cNC/kxZQtTCzk9Oj6qxJweHR9tCTrdhhuhRfY1",
-	"8eFrhxnLbHEC/uFw0Dv8oV0xx/Hv+FHv8UF82Hty/KHp4RWiXdaW+FUIxVOQwd2+R7vx207GL3mG7BKM",
-	"Gw1sZHgxyM0oh9Wc/F154zaEvizyi6mbyeelcIGtOn0Uxs1OVk4VyV61cirZKdsWqpiZK0xIG6mv1vxm",
-	"jhnq7/M5WigtoKVNW/YA1O4aqAzaN8TqQyxzyzHhmG9ADnqcyh9UXMtHuJ0ws/yzxNitr6h69oXcqjHf",
-	"PVzFWk5dPtF1Z3U3PGv5t8Gt74g4tt78TMjqp/t3Sgtfcvk3De/lUhn+LnLobiTLXUkTd/b/1fJk6Xi2",
-	"SwX3znchFzzl/umSwe3jLykb0BlHk6mSVnQLGk0yJtw1Nk9y1NeEZb8FNxcMt0UU5EkbrCIIIy6CYD/s",
-	"PzmA0cJywvUKOOP8l1exi8xJBTM+G3E9kBNxySXYK5HwLjjYByfRxzHw64TPrQN6h2U8CIQB5jKvKR+G",
-	"2el3xpvMfWBpytOBpNxUZ1PHRapo67DXa7u0VWEJZzXA5MJOhZxQNqrDpx1oLGGuuZs/y42FEQc2kDLH",
-	"naN572OwYIRMXKSLz1UyLc7hUQ/QyQE25SyFFqEoJsA9FB1jmoOZKm07mbjkabsL/3F4UhlCgistrOWS",
-	"Jgxka/jpIh/GDqqKYciyydBF7GkxpVMhmV6Eq0J/x0HrmnK6cJMeUnJYtsuaInLIU5SwjHnHMurvPz5+",
-	"fHBwdNzrxZFAkew+OHxMHxgT9aOptXPT39tjuZ12/WLdRM32BJvtXe7vuTsxe739J/v8MD3oPE72Wedx",
-	"ysedH9jBqLOfHKSP+OH4iB2P0LHNR1E/2mFwEq2wRhxddyaq4z/8ZJTsvmFXP/ug3yaHDcmuzC2vOm9u",
-	"+55q0Y1UVzIk31J2zRjJaMooxuvTmauB/SavrQlz3SpVkXTe4sRleejZ+cM6QfG2AHS9domY/eenKzyu",
-	"5njV0C7mQ08jJzB0o30qeJJwY8DTMUmAJ73jH9oxDH96/9aNoZQHUw1sFc/76f3b1WgI3hqO7FwyTeyI",
-	"U4qdn1qcVHkVWoNi+DzJtbCLczwhJ9lGnOmmvIdT+Bd9U9s/tBiKtDYIY3KewmhBF/f89GcwXF+KhMcw",
-	"1moGDHLD9XcGMjUREv10+thO+UD+cprbKRx0e76iplNN15toJm0XzpDtygy9IhO4msVHgSeempOwh4H0",
-	"mwCba2mAy7HSCZ9xaUHJLgzdHfRRljhpCPOMWSQ1DxmUq/ddcrhWGTeergcyjA7IBG0WhI1JYtCEpeP4",
-	"zhF/pXhlqrLUgLBOkowzdeUVDB5FJYXHZX2oeRmf7WvOUNi8QblYgeANtDyOOGfauhoDQmVoEgpC7rKD",
-	"mOVlmrXPELVTLjRkYsyTRZJRdAhZeflh1uXDu6/qS8ZFjYNMIeUZt7yc4CVZbTX/WfXr7StWJ5W3GMSQ",
-	"Zy6fwFIkCLnDWbqScD4hvPBOZ1E/CqJXoUw+2HPYfdWSoM9dZo2QYxVyd5jL7fXJ0OeMncNrTyXRahKO",
-	"e4nYnzqdUlxEQWpXSsobP3FZxcUr1aRJdyAH8nt47TMo3N1qHnJHvb6MQ/ILESiXiV7M8bvW6dl55+Do",
-	"uPPvpz9DLlGBEocFIp8xY7nGVdsDCTWliPzl2J9JXDKdK4Fs+7rAs91GynA2My7Kg/t9wRclxfXLmoDW",
-	"jC28UVRMRDFZBJuhVQmy933GcVOoHXxZgcHpIdoOrRBt7y9H2+PizTr0KDy7dhdcJu6cGetqMypRdXzG",
-	"bpH0/g4RcjiVZR2KFy5K4zNIr6KqlKqqQvEywnT6zpE6C0UDvioRL1Tio/hsbhcxcDQbFapfQy9QZZQ2",
-	"3c1LkrR4d/gZt505mwhJtCSkz8NTKNBTrvuUVrBUCTdiyUU1ME2rvqFTcXQDLBQ8Dc/essnwBAyXKR4S",
-	"zirTP5UE53Oa2AsBJ7jo1SiD3UkJZAZ8GWesQoY2pJ8IreHh/sGw3a2uS6nfPlSP6yHRUcVUKO3CXQVF",
-	"vb/fa/ed8IflWi5nKsuFVw+zSu0WvfTTkLTo0+gc884tMAnDpVy8YDv0KePe6sWWMjsT9lQttXO5ItAq",
-	"F7edN3yesQVP+4AuyrB9Ul/TSUyfckmLVyrEWsPDg4Nh+wSfczUVGa8U91XKJGqJ/zEMD3tPhl1k8kBH",
-	"cwfPHxzCVOXa0OG4ZHeXUysMDNclPw79RRwePW6fAGUDOAp0CQTu5pYKL3D9X4LtYLxoG+4JabmWLNsb",
-	"0r4KuysoBlNUcQYJ2Aoi2auc0tCAujahu8FFnRjh13OFB+jUcuZKARdkrWyyOZxJkImES5cu5rXK6Zwl",
-	"U9456PaiOMpJXQUP4urqqsvo667Skz0/1+y9fP707NX5Gc0pUxeoHEVM4P+QURtHvuAx6kf73Z4bqeZc",
-	"srmI+tGjbq/7yMXIp2SDlAcY/JM/CufyxmlMGletof212UIvh+wV9Uc3H+Joroxt9jRQoJDRPnRFqbVw",
-	"vzdKC5YhP9LMeSLGIoGckm2R3PtuyND7NMPYcZGXmWioSX6FVF1KWu+eoPgvpGV90HLM6YQeonJnGNID",
-	"CsfGaxRhwqYcWwniI78eklIuQ1kck6n3qqma1PmnVBYdXG70gc1AMgsZR001xkVmQuYoAL3uisEop66Y",
-	"N+Qdoarc0nRH9oUixT3SaFK3KOvIXn3vt6G503qVk42Xg2+uxAQXaj06PiKPvg1FDXLqpEgM/JolNltQ",
-	"ftZATtWVL3SVi4rUNBfAbCUsKGb8JJyZLJ132oYvqa3qxxQyccEHkoVU/m7dYnJHkXF26QRclUn6pVVf",
-	"JJFAqrgzvSiEr5XlibO1CIQgaUb4QqWW02XKNKTHUHZMuVOfJ4OmUht3nDrP0hmJKKYD4hJMmABsfLq6",
-	"wH+uj3KXoHd9lBAcwywNqxCPYYuu23pAO3SRTRMwJGihsvcshrLKFzOzLHP5hgaGwhh8oslHhKjkBKwQ",
-	"SQ5kt9tt74pDBXNnXKBS/XC5acpTqCFSTKYD6fct2YxaA9TqWKjQhdUeVzXT6P+VokYnTJxXTVjQQNZA",
-	"r23AFrzKZ1yL5EekpkYEiwjlsHdYMrHfKFIR7Ynq8sDpwWAEUikEzSiElcfdpKpgLcIE4eJKJ0ojUkkO",
-	"reoHNMnRzJhlmXGGmlV10YbGfheeuVzCgVx2m+hmnMRY1aqVvHz3WnUl6GkYPfa6N72iB+uOutOKBRbw",
-	"PPUa4a1Pr/Jy4l8qXdxZldgKWnxTR5DQllouWT3o9e60Si1k8q0p5qjmvy3Vs1A/k06locmmOrXQpIMe",
-	"c+jeoWl88a57ldpcmrK/fUqtJIomPdo+qSwfpRmH22cUlXY3cXS0yyOqtVB0yh7u2zavLLQpMTUydgKa",
-	"9msNpfiAto3JZzOmFwGyCIq4MFqqPAgt5DwyLaM4smxCAF9gNYfl7YWc/WajydexotPkvViha1kyJGLI",
-	"CJbc+4Qet4FQBmksAUrBQXdf+HqNgfSWTAkoMHQLyBtZRgqaeNhhPa7zx+1MxqXuJ3i4X0MIrGR77SQE",
-	"9u+pVNXtKf3sytR6H6BN44tx37yIeLJ9RlGQjxMODnbZV7Vib1fBslpIfsfipYLtLkkXD/SyKp5YESKu",
-	"MKcQIHt/XPDFjRMfGbcNSYE/euwlFOKgyJgolZ4E1FXYoIykq8DkuiyGSbjrlRUafXRX5IBb/7PkgG/s",
-	"4wRAjQsP172Hq4H9C+m5w/2DXQhqpa773ujRnbvTQqt0GEcTbtf2yIHRgvSSSEN/nAuRxrAS7jjx3bcK",
-	"r46M0LoKWiG8f3P7wvfN+Ypm3NZmAw2v80XtBv5CtH3nBEphqCX6pJjUWuq8nUTyLZ9uPtTF614IKtwe",
-	"HitWXAeOVSMHxDE8UZSf4dGkCRPyBPwGnL9cDSQEDN1jC104LUIZ1B6maM4ECZPo1qHXG0Ik6CM/aXfh",
-	"vQe8SpQ9hkTJ0MisjtYzHSD0lExPV6eP/OvAmRU+PfWPu2MV0dtJi7vuI38xlXFrQ+lb1zE/swuvYaDI",
-	"Xtxo8Oyl/OvyZIXFjFVzU1hjo9z18jENgUsoSoRLLqyzXrntgvlOZY1NZ2yxNJCwUh+kWYlONtlj7IHh",
-	"HhhuZ4Zzpn4H7ZatXOeI+itwXNG4yWwrpH+DW3AtZWssVteDFDCpqDAcmvh4IssyMHmS8CajkpZ/4Jy/",
-	"jXfj7tuzQnCNm/mAwDXcTqPHc47fghr7FsgFRpelnIJ6FC4LiQsZJR2g9VSi/6rS4pRaPpWRALNKpy+F",
-	"sfTIW9Opa5t5E28dGHLRt49c6t6KMxpailrfE9MUDbHdy6/r01krHt25E+WHr+oP+jKipkZj1J2BEqRd",
-	"Wlj15r9x0OIuWa2SfbjEai8pSaeJTSr85piMPLdGReHQMeMLSnEhJsvOmJ6g4LRsYlXpmIf8FmaVvEeq",
-	"gvmumb6flsuL89klOEMYOOw96a4Bwaks7JtFwYsywXvHv8MzH5DvbwL5vns23wZgW14LWTXweaFY9/7w",
-	"gfKdwWxa3qqJa3NUFCugxo5BuA7tVjNpGHX2WYdcfx7zfg50HVeSAos0T/MAaH8Vk28DgRaINlFQjXAa",
-	"NdFahLs+H6VT7Ok9Y5ZrKF6RZT6lFS07R9uNeLanxa9qwKxPSPjCPrkPwPUtDSKPXBt36Q0W0K1Ekm9F",
-	"Tz523mQ5hWxrygHmWWpCPlTIWhupdHECaiasy/CjMRecz329A3WzROOK6N6DWjN1yVfbEa9StytKvQNh",
-	"+3VMJF8ze+95Quv50RdsP/DlXwCI26CMHOGtFwMNBtLep6sL0w2U1qidTstc5DIlscxKprzZ0KoHmZk6",
-	"9pZZTD6lT0luTlztSZn+6DwoXck7rCY+duEVZQhKVe3iv1bZUTfTr8hgtH6jt17rbnteqe1+3P6SdLza",
-	"b5F9Pvvds76qUWTlt0tKFLbsdGYqhcEh561Ct0ibX6K9mug9ZMptSjUwwavHWRtwtzFhVM7JD79qc9g7",
-	"BFHhhnpq73rw7YWzGP90/G35J32+MghW64K1EQpbcnX+q0CxbzPbgUC0apmg+fKsh628t1f29VjLgutq",
-	"dqBTpYJa6c2SRmrqJAC1zPvNqqchX75g5DHLsvUZ80WyfijznDLjf0AvdKFr1F5Oy/7pSUhlrPrBTrxH",
-	"Vgwxy6LU21RaHYJUV3fMmb5qby0Xnu0YeKrHmeq/obc+2ORr37/FcNPX1HaVHlGbNV1oDfA3DfvUGkU0",
-	"6Sxb0E/gifDJDsEeWS/WhFYuM26oiO1j6C0gDLgfgHRlDj6eU1Z6FREhqaBWcZYbbjb+AMkJMPdLbFvC",
-	"QG8DyP1NBoJqHd7uORQU+qM9BIP+ksGgehuYdeGglRhQKQAq6q1alL5rJMgzcj0WhBZfURMVOk/cKjL0",
-	"ufz8BbEhioq7KuFqbe2VfCh8+ErQ3EbaLSJF/iIK4KNOVGuU2lpfaXm1O4gcFbT6lS2hdT5ICfs/+B/3",
-	"Z1n5CNIGyRp/UTuPrxlHWhMhuhOh+7Wspz8nSrSZ80Kc6IED/wqRoo3qqIgV3d6U+vKY0XKfHOOT72qe",
-	"2S3CP46qHwJA32YAqMBHG0NAXx7vqeiZdRS7MerjwK4LvlhuWlsjU/rl0OKHR24VFYJW+ZN9Ix4Mcv/L",
-	"fWEMckC9xyDNce0712FoD1GjLVjaQ6joLkNFtSaRsQOnSXwLmWR5ytMvh6l3ZOZdwkhrA0TL6gda5ZtQ",
-	"5z5l0WsyIkU+bi9FjhqiRUqHvpwU6VkX53Hv9hDp+btHelborxL2uZNYzw5MtLkC6W21vqZa31CVpLVk",
-	"h8ZOZptU1zdbcfTnV/3UWkD995UAfaMpsss6zHgC/NJk2Sqzrd2X2wvXl2HRZX4TBtzXRV/XvYSaT3Yu",
-	"8Wz2LveJMv1m/2juJk59Sz3BOBWdG659k3dHv93lojjTUGPn03KX6p3c+BOyTX1ITBiYZGpEdm8uxW8O",
-	"i/HruwNdXf282tx8XgTPakb03FdLxaGRe60tvX8AScfV9audx8cqNCCiOt9qx/S4aM665F761ckbaag/",
-	"LLsJb28bHDe2P6w8pOjjdvPh5v8HAAD//w==",
+	"7H17c9u29uBXOcO9M5F6aVl25KSR/9jxTdN707RpJk43M1vlV8IkJKGmAJUAbet2/d13zjkAHxIl24mT",
+	"pm3+skXijfN+8fcoNYul0VI7G41/j+ZSZLKgf5+KdC6fGu0Kk+PvTNq0UEunjI7G0X/MJeRGzyDNFXaG",
+	"hVhBil3AzSWcyxVY6QZRHBXyt1IVMovGrihlHNl0LhcCR3SrpYzGkXWF0rPo+jqOnr0Rs8253swlWFfg",
+	"bFI75VbgxAzMFNxcWbiQhVVG828JhbSmLFJ516m/N6ng+bqm/+n192GCtJDCyey9J3ppTp0p5OY8J/ml",
+	"WFlItNmz2CKJQViYmgLkhSxWOOHSaCshFUWxUnoGAheT4ZmIHHqvv30Kjx6PnoCVKQ4JR4OD/u7VSV0u",
+	"ovHPUZgyehdvrPg6jpaiEAvpAmCUhTVF9zklWl65X1JqkYQTWxbyQpnSwlLM6LgUNv+tlMUqiiMtFjgf",
+	"94maq1uIq++lnrl5ND46OIyjhdLh90HccbLPM7lYGid1unohVx0HDKVWv5UMnXiuBD98n9A7AGfg8OgI",
+	"loXSTpzlEk5Onz5/DulcFCLF3cdgy3SOtyLgp5+ef9M/hkK6QkkLl8rNabNWLHgCoTM4M9kKZtLRm6kq",
+	"rAOh7aUsqlNghKuPobGHPdzElvM4PDpaP4+lcE4WOOb//DyZXB0e7E0mV4+fvfvnP6LOw5r+IFw6775G",
+	"xMNwewG/+LDmQs8kKAtnwsoMjI7BFGARQhEGk0l08XASxTCJLkaTKOnT6+SrhM5b6NUx4xAPI5bLHA/P",
+	"6HwFl3OpwWgJubKIXx7jaSk4c1kUUjvoXUpxju0saJwVFriNfgwytxJGB4cDOIELkZdIiITDrto4EDQs",
+	"7um30uDwNSWx2KaQ0xI3RPc4Gg63X9B0jw9u68082nEzk4n9qjeZfPX/em/3+/97Ev38P5NoMrkaDvGy",
+	"Dod4Y9+++2oS9bBhTK13N+x/1cdWW+7YnqROXchvVe5kB8b+iOcuqAn0kDb08bboNpQOz6cit7KP54WA",
+	"vg19lf2FO0Qd1O/MmFwKTWt6IVev5bQb7M7l6oEFlUHP4xcuRzkLybnKEugh6CCVe/zo4dfg5uXijHC1",
+	"Xy1qKdy8XtM54c926te4tUejXeh0svd/xd5/h3tPftnbhk4v5OrUCVfanWd9LlcVqVAWLPU4hoSPLgF5",
+	"leZlJi3IqyWumTsgJUn8k4Tg2CIWLbbdBQ/buoh/FHjm0f/ar9n9Pr+1+9XSmQ+qhXKby38lZhKs+u9W",
+	"+p1Tv+acmZyKMnfR+GgY41mrBTKbo+GQjpp/1XRcaSdnsqA1nConn3+zRRBQThKQbLl0fP+LynZe/NQU",
+	"C+GicVSW1HLzOt9ILbTbtgZHb3etglt86DqusTMzfeK8/xLZa/lbKS1dUGq0k5r+JULK8sv+sjBnuVz8",
+	"81fLwsztgOAV9+JJN3dc8LRIKRcix3Uj8S9AwFTJPMPnSl+IXGXHkMiiMIUNkCpFOoczkXHLQXQdR0+N",
+	"nuYq/eS78GwnzYWdB54tr5R1KEwh1iC5Q3nrSiyWuQQBWclLkpCZhVCa+ZmozqPN9teYNxCKqzyHotRa",
+	"6Rlt/ltTnKksk/qT776SFS3kIj1n2UwWC2VrBm+WsqA1gJYys9AzRYyCkZeShIf9GEQhPWNd5sIhRIDI",
+	"EK+tK4QzxQPbp+2+kKt/S+0H/VdpV59y289IcH59ekIS2axaB9jcOLzxlczgrLQsDgqYykuUno3OLIt2",
+	"KxBTJwtIXuOPvRP8kYQmBAvp3Bgr4dnp4dEj/P0s++b0JIbLuUrnXkK5FIo0oYZy1Rhuk8Sc8vB47NgV",
+	"zuTUFJLXQ1C0k6ntIq0NTiV33MPdzv9UzRC4UVrdAnl4+EoTJ9d4wjj92oEEza9rIt9sn9pcsw7lvjWl",
+	"zj4lLL00LP0HvQ9RA+h2UA+m2xLauLksPI4w/L8q6DYVjvKtULnMPjXeJ0FkTSph2jqRS7887vsJ13Si",
+	"V8DnRIwCeqODhzGMDo5iGB0+iQElBDgaPoxhMBjwIf6kRenmplD//bTH97RBMpHgEanUMxJLmd2F5V0I",
+	"laPO+KkvNxNOoCqGt1rWyyB6ps0lsysPloFpnculY4KOe3FNgYZ11Eo/NoaMPLeghfdM3+5Az37Sy8Kk",
+	"0to/4vjXOf6lsEB6pN8TyQcCMjWdSlJf/R0MSMr0k+AaviHxostm8c3LU5gb61CyhF4uHVsiMjVTzsYw",
+	"Xy3nUuMD4+wxCAcLYx0cHj1sGS6WeWlJuzY0ssjBFULlCACZcYFfKQtZYZZLmfVjwNMQqISkwso9pa3U",
+	"VqGekrNxgyxGGeTmUhZ72AYvrhJpw5KjuK0d307RGnQrWnH0LQqRz5Bu4FktC5RXnGLxmATMzSN8O5cF",
+	"WyVRCmXTgLIxyMFsAMmZyVYDFu6SGBLSagakzOBPlOoHlTCfDLqWtEDYm8lua1/NqH/266s71MY2c/ar",
+	"TB0O9t3bF11AsCzPcpXCd6c/voS38gwQ1sjg9/jo4HH/2AsaqSjIGLUs1AVKa7XdDhfePiyRz26hGJ7k",
+	"M1MoN1/g2tLiomOTcSQ7n56rrPu5WzVNj69PT6I4evY0iqMfX7zqMEDGke4cp7SyOY5Vs87OV52dVzff",
+	"Fq6TdxHTYfGMW+7sdBMaUXXHv8rJhb3pqPHar6uhRVGI1eaCcMCu+Vv31Kmwfvf2FERoUhvo1UyzFoTg",
+	"UV/I4dGjKI5e+b/Pwl8UbDuPuDYgdEAu23TYJDGoLB1jPznSEWUZvO1cZgNIguUpGcOFLNR0RQapuG4D",
+	"pXYqB+Ummo0iOG4hL8y5zJIxONRotMhjjxR1P1MwbRYzofSgYVJBsicLdSGz0MlKN55oQcd0OUcB37e2",
+	"vwiXwFxYWApLg+msZWj0C4FCisyCsPU0SGQlMWLlkFFMdGX3MUVj38f4XktFTfmYNAoczWOa6MaNVYa3",
+	"MAQpCLQMbMXTd97cS7JWbF5apuwyFysgnmOmwLbx4bDBUsDoVIItiwIFceQjl3PlJNilSEkacYVaLGR2",
+	"DCn7kPiu9YWyygsoC+FIAmkM2gsG9jOVqYL9GCIHcyGLQmXS9kkM88bawTpveXSDjyCOXsort81/8UpY",
+	"vrDgvmAXgQQtrxz5Lo5Bl3kOpCtLyIV1lUsDX7AAwgrZxswNQXtdHCab5pPR0WPwMgpkJi0XUrtNsp1J",
+	"J1TeTYbJ7NJleZRkvV2hsh/k1mCNiW9Hnxpsd4NMIdxZJ3TazQdsRRrWxbc4csrl3b34wSZk/vT6OSiS",
+	"yaerIL2eK50hlPrTG3Ra9JqUlN6G2asVdpFW1G1l9sacs7nmg1moZ4pdZk1Soj259PZuVJi77N3kGFQM",
+	"hQ7X9sACC9+eHCHFf3HaKa24sJfuNciMR4xBsACYOuIePR5/sBSr3IhsgG2FKwsZkyfo0agscrLDb7Wb",
+	"TyaDGx784+aLo8U3ufK2S/MGia47qxnl3YQfcvv+IlzLcpsJJ/ecIjl3EyMrlnH7PgwgN1iGYxQGfrHq",
+	"vx048vr0BBYmK1HgP1OoExDRQmL27CnBx7Ps8Ojo4Ak5F3bQrgaebgXbCjq/e/uiAaHQO/3PyR4S5DXo",
+	"2NgHC7a//Hp5fksRyXc473Lw4oq8pEweWAuvnv0AvdOSQOMVvXkhV8/11HSvJjgPOm7gRgJf07lbOlvi",
+	"hpfgNldeLrM7QuAa9vCwDc9E7SupEMoDfAPAWkfeurC49jQ1IL2FKq1V78bVp9SLcDRjc5nIXzVwl/yQ",
+	"8X2hc1iw0r9kYmVb/qqHj44aDquHj45u8FjdBRuhR/I14eErthnrfHUMfnI4HI6+7jfEcfwdPxw+PoxH",
+	"wyeP3nVN3gDadW6Jr4IfnzwUfPve2o1v93J5IXNElyDcFCDOrKwacY+6WUvJvy1u3AXQ10l+1XU3+Hyv",
+	"2CvWho9KuLmVlNO0ZG9KOY3QlpsGaoiZG0hIC2mP1r0zRob2ft6HC2WVaWnXkr0B6vYcqPb4dzj6gyP0",
+	"hmPCNp8BHfR2Kn9QcSuY4W7EzMn3ImN3vqLm2Vd0q4V8n+AqtmLq+oluO6v7wVknPw9s/YmA48abXyjd",
+	"fHpwr7DwIZd/3bEvjoP4u9Ch+6Es90VN+Oz/1PRk7Xhupgq85/ugCx5y/3DKwOv4S9IGVMZRZGrEJN0B",
+	"RtNcKL7G7k4MfV227DfAfcFKV3lBnvTBGTJhxJUT7OuDJ4dwtnKS7HqVOeP0x5cxe+a0gYVcnMliomfq",
+	"QmpwlyqVA2CzD3aixzHIq1QuHRt6k9ofBMqC4LBtCqYRbv7AepF5DCLLZDbRFNjKMnVcxZn2RsNhn2Ne",
+	"lSM7qwWhV26u9IxCWdk+zUZjDctCcv9FaR2cSRATrUtcOYr33gcLVumUPV1yadJ5dQ4Ph4BKDoi5FBn0",
+	"yIpig7mHvGOikGDnpnB7ubqQWX8A/2F7Uu1CgstCOSc1dZjoXvLreZnEbKqKIRH5LGGPPQ1mikxpUazC",
+	"VaG+w6b1ggLCcJHepMS2bA65InAoM6SwQnjFMhofPH70+PDw6NFwGEcKSTI/GD2mB9ZG42ju3NKO9/dF",
+	"6eYDP9ggNYt9JRb7Fwf7fCd2f3jw5ECOssO9x+mB2Hucyene1+LwbO8gPcweytH0SDw6Q8W2PIvG0S0a",
+	"p9EGasTR1d7M7PmHv1qjB6/F5Q/e6bdLYUOwqwPTm8pbiLoiqEU10lzqELlL0TVTBKO5IB+vj4VuOva7",
+	"tLYum+uNVBVB5w12XKeHHp3fbSMUbyqDrucukXD//PUSj6vbX5W41TLxMHIMCbf2ceRpKq0FD8dEAZ4M",
+	"H33djyH57u0bbkMhD7bp2Krm++7tm01vCN4atty7EAWhI3apVn7isFNjKzQG+fBlWhbKrU7xhJiynUlR",
+	"dMU9nMC/6E1r/dATSNL6oKwtZQZnK7q45yc/gJXFhUplDNPCLEBAaWXxwEJuZkqjnk6P3VxO9I8npZvD",
+	"4WDo03H2mrF+s0JoN4BniHZ1eF8VRtwMASTHk8xsDHOZZxPtlf9LlSFGx1BqpAnJPoKm3f/dA/J1ErNP",
+	"RDgC2gEkfDVjJDFEJHG4xtYm2u/tAUNyI41F5EbLMVLm1ikF17aiWAXhiJQgIhQmlxasWDEdmebm0rMX",
+	"PIhGAA/HfJhl7Z0dF1IgqXmNVLFhgLfQ81bEpSgcpyeQTYY6IRmUHBsknKwjtH1wqZtLVUCupjJdpTn5",
+	"hui01iZzHErPr9pDxlV6hM4gk7l0su7g6VhrNP+s+frmEZud6ssKRMijlg9fqcKD+HDW4DOcT3Au/FTk",
+	"0TgKhNcgRT7cZ8t9U46g5xxXo/TUhMgdwWHBPo76VIhTeOUDTKPNEBzeROxPnU4prnwgrSv10DnTHJBc",
+	"balFSwYTPdFfwSsfP8F3W8gQOeq5ZRxCXyhTQuq0WC3xXe/k2ene4dGjvX8//cGjCuFXiI9dCOtkgaP2",
+	"JxpaLNGVhWbkFxqHzJZGIdK+qqzZvJDamS0s+3hwvS/kqoa4cZ1O0FuIlReJqo5IJCtXM/QaLvaxD1bu",
+	"crSDz0iw2D342qEXfO3jdV97XO1sj6bCs+sPgONwl8I6Tuto+NRxjtv50ce38I/Dia5TWLzR0xQ4B3FV",
+	"ZJREYSoGipcRutM7BnUR8g18QiNeqMap5GLpVjFIFBoNMl9LG2giSp/u5nuis3h3+Ey6vaWYKU2wpLSP",
+	"wjNIzjNZjCmoYC2J7kyk5023NI36mk6F4QZEyJVKnr0Rs+QYrNQZHhL2qoM/jQbWOG3siQATLtoaBb8z",
+	"lUBkwM2wqAo5SpC+I/SS0cFh0h80x6Woce+ox/EQ6CjZKmSF4aoCmz44GPbHzLRgPQ2MBWW98kLPopH2",
+	"RZt+GkIWfRAdI+/SgdCQrEXiBclhTMH6rljdkKFnw5qaWXocKQK9enC391ouc7GS2RhQQUn6x+0xmWL6",
+	"gEsavJFc1ktGh4dJ/xjnuZyrXDbyAhsZFq2cgRiS0fBJMkAkD3C0ZOP84QjmpiwsHQ6HunNErbKQbAt9",
+	"TPxFjI4e94+BYgEYAjl8gG9uLWejHr+WH85K18z0tT5fQABLP55tz02eBTd9W85g+aMnNJHCBhE+ruIu",
+	"lHayoPCPMCtTekhFTpGL24SI/pjuwZQO9STgXfoVJaPhQRJX79cWloyGD5OY91/J2pxYezSE5O3bt3so",
+	"auE0qXAy8VCc51LPJNK3xlgkdxGXoMBLIjypKbWXKKpt1rtjpoFjbopYTBwpIKcWtPBiTug4gmJFIhKf",
+	"RyB7Ol/hyoIKwWoFsSFEtHbMeh2jhDMhiWK6zLotnz5BNfmGKFgyJiWY8EVmIK9E6nLyveKmaamZkUzT",
+	"KddmjIc8SohN4+AMCHZuLrEN6b9EUAcV328nlqB0ViidqiUKtyHFODT1mw5wx+BVnfAD20p4qaXbuDXK",
+	"AxtAy4LSlJKX9ZFbgEgLY20lPOH5/7h2fZDsB8DdTwhhK3WkHnV92b0gq3hZrBaUoS1mEdGi3Bvir/Jq",
+	"aZCysLyac3rtinCxkZnjvXf11llWzlUqNUdRenHrZIkgtHc4GEZxVJIcFxTry8vLgaDXA1PM9n1fu//9",
+	"86fPXp4+oz51RA+leKkZ/B/S9eLIJxFH4+hgMOSWZim1WKpoHD0cDAcPOXRkTsJ5fYBBbf+9srlcsyhJ",
+	"7Zp56T93K651k/0qp+/6XRwtjXXdCjhyWtJlE070bkXBeF2t4iVkXrFLmaqpSqGkGHTELCZAkHj0TWJm",
+	"L16YQOzU8hLJfS2CeK0dsbcSI9qN1l2xxxUVQ62IJqj0fS9qKRsWxfxGEYPx4yEolTqkmgqdeWMTkVg2",
+	"21CpgWCJytWFtBMtHOQSRbgpDrJQukTJwAt1MVjDWC88wWVANaWj7gz2lYSJa6TWJIeygjeY6Ld+GYVk",
+	"cbBxsvG6T5ozr3Cg3sNHR2To6kOV158xe40rwmR0Kid6bi598rheNcQJew7CNbzlaiGPw5np2qZFy/Bp",
+	"6k3BMYNcncuJFiHDZdBWJfgocikumPM3kWTMTCHoLRRbRZSTdBKKbCmMkykrIWSbIzZPZrdGfjQHkHVE",
+	"jVHQWL1SHz6GOkQfV5yxwYW1p0CIESKDbB/sfb9enuOfq6OS41avjtKkoZM3gIeV8jf1A7Iytk2r0EMp",
+	"2KMY0qrjisNzGK6FRFmLM9ryjAyNJdkbCSQnejAY9G9rng0McVoxtHG43CyTGbQMtcSd/Lq1WDAzabJK",
+	"yv8Srema+gv930gUZmLCxiYykU50yxZ8k70XXpYLWaj0G0rD7DLsEqCMhqMaif1C2/wXWEAM2hFlCFGP",
+	"ilh5c7Q2DROksoG4cEZRrV0hm+81H1AnhpmpyHPLGowzbdKGWvAAvmUZaKLX7QljlhGRYmxy1Ua6Cm+r",
+	"zQQ9DJM8SoNv5YNtQxVzxUpYeJ55jvDGRx16OvEvk63uLXlyw4ly3TasopKxngZ+OBzea/JmCHDdkuPU",
+	"DAtdS/OiGkF7jSJBu9I3Q+EbmmbEe+hqX+11v5HvTl0Obu7SyhSkTg9v7lSnZFOP0c09qgTU6zg6us0U",
+	"zRRBOmVvBb+pX51/VpuaSdgJRuafW+a7dyjb2HKxEMUq2PICI66EliYOQg8xj0TLKI6cmJHdO6Aam7j3",
+	"QypLt9Dk07sl0jc276iiFTxGJIaEYC29scQbNCFkB1tHltZgueIXPo1por0kU1vaBOrLpKavm9BQ8GmS",
+	"ZE+x50I3+MqDloKEpG00HMVQ6py00Jr/IGvYkt8e044u52aB1LDU57o1JIyGw2PUPmuqWnOHBl2tmITv",
+	"cwsdMpDziSZtkkyS4zqfky/BiXNpIakt1klT3emidGwq5ppDdxOs1+ouIQh+DFK5ESp6K1J58Iny3HlN",
+	"2XuntbcrkO1qX7X7qxHS0fDJzR2q2iHY4fDwNhtp5gffll5vlq24Z6rd8CWtEe2nodRGw3/RoM2cBljR",
+	"5f3fz+XqmqlyLl1HCPI33tYbrHVIt2bGZMfBy6Nc4PGa871lUafepZLL+oWaRIMNwsHjvxfh8DXImGK0",
+	"0Ha0bR+ccf9XgvqDw9sA1EYViU8Gj3zuzFc24TCOZtJtLecFZyti9yoLpbzOVRbDhnv12BcKrJRlYpRt",
+	"zr4BeP+W7oUv8fURpeMbS5t0bOeDipv8hWD73gGU3N5r8Ek+8K3QeTeK5KvTXb9rk9f94MS8u9WxGnGb",
+	"zbHpqSSMkamhaDBvpJsJpY/BL4DNEE3HZfDZeZMNyo/BdUqVrKo6cpAKjdrymYTKJQu90fBJfwBvvR2x",
+	"9urFkBodai62vYOiCC67jIRSrgpCngyyeW3g6Ymf7p5ZxPBWXJxrHf3dBaXPncf8IM49h4EqVnqnwLOf",
+	"yY+Lkw0Us84sbSWNnZVcOcx2BEpAVZCgxsI26tXLrpDvRLfQdCFWaw3JBO2dwhvREF3ymPiCcF8Q7tYI",
+	"x6L+HsotN2IdA/VHwLiqTJy9qWzHa1wCGzpaKNbmg+SHarAwbJp6N63Ic7BlmsouoZKG/4I5fxvthu/b",
+	"o0JQjbvxgGyWuJxOjecU34KZ+mrtjUzbbgOijcHkmSQ/KnkoQxBVTnEZFD1ROVxMo1IzFZ+rnS/IbPQK",
+	"m5P/2MpQUJtjImur5ANvdT1e81pNqWLxFicXR2dUSCXIWkAWyKaFtyvOYxO1vlfW0SndGbW4KPF1fGPD",
+	"kKxzc8u12tjYo6Ngs/MVh231uQHe8LYqyK3s+lvX+X33UVVYn2fZVYmRytdQBglHzjYB8jO3s9wndWgE",
+	"aK9Rh+8pjtHDbCAJ/JuUy05exgY86zPsOciqrjPsAQhO6qp+jRKilZW/RQKImwlfg9gXGORQYR9XhD3I",
+	"gfDkvRwg8FH8H4MtPgZK2f1snQxVCvcndy+EOb84Fv6cjoX7J0k3+QecbLHhDhpVyS11KOltfQU0vDMz",
+	"jgetomFRIIpBsUPSFUJbQWXatjkG3g/b38czEDdivKuoffvFX/BRJOodAFo5DAiCWoDTyUW3OhDa/ZGc",
+	"xR7ec4Eia7VFkfsMBRSOGbY73QUeFj+qsLU9jOYDi55/8QvcUXjzjgHLl94hvd2JJPmPkpAJo+yS+kLy",
+	"DKV0yDyzIYovxFqemWx1DGahHMelUptzKZdeVaPSxCi/caoA2wwX5kJu1pbfhG6uMHAPxPbjyFS+AMIn",
+	"j27bjo+++sYXvPwL2Dl3MCMGvO1koENA2v/18twOAqR1cqeTOoK+DqStY+kp2jvUXUNkpvLrdeydD0Q1",
+	"WtpjTiWsg3ZDfk4dLdsM1x3AS4pr1ab5PZetzI5KU39EBKPxOy0LrVLlp41CHY/7HxJE2voq5fuj3yfm",
+	"Vy2IbHzFqjZy12UrbaPKQzDcNeAWYfNDuFcXvIf4zl2RHDZYJLDXDtMlWxPZQBG+bzYajkA1sOG2hsIX",
+	"LDH+4bbC9Y+7fWSDXauk4U6z3Zqq86cy4H2ewSRk8GtmfdsPDyq5Eff26yJNW1FwW6YZ7DWhoJUwtsaR",
+	"usrCQCtfZDfr6cjyqBB5KvJ8e55HlWISsvbnwvpPqYaSop3ci7nsHx7jVYcCfJETPyEqBpdwVbnDNurW",
+	"gjaX94yZPtd0KxY+a/j1dvnu2q669tdUUeKLdzkFb+vMixtftA3ZYKYq9O+Mz5BiZZT8e77KQje39YVU",
+	"PkfH3MfktY1yg7v5bKgz8zd1kLWqDnVxTFfBT8DI8OQWbjLdTnCGnndEJVX5Qsrk5A8Rc2qQ94TV2ZGV",
+	"L00baDmwS4sYt+NbVscg+IuglQPt2+3o6YOVRQNHNz8e/dDXhQlFCJJWVaYqexFbK1370HPpuHjD2pQd",
+	"tZvWiME2R9ub4BX4LF1trfqmn9jZFqqDfnG33UY6+NN5z9pl0Lb5zzacZjXNasgDzdoTt3WdhaiYlvMM",
+	"ReQq9TFUXrqTK+198fkDnGkUzMTFAJop9Jf6SyLOR7Jl7oTdyrXmL6KyFLWBagsf3qpcro92D662ClY/",
+	"svC2TWmrOeMXhe3TCYPe5baDssYfVLXnYzretrjU7oXofizp6Y9xq+3GvOBY+4KBfwXX2k52VDnX7i5K",
+	"fbiTbb0clvWRli1l8g7+MobqLx6zz9NjVhmUO31mH+4ga/CZbRC7003G1kFfVLFZsr0FpvTd7OqzW3dy",
+	"o0Gv/mDtmQwCuf9ubWiDGNCusUt9uHz1NrPfFzfbDea/L761+/SttYok+3qkRL5Dqc0Pt+vfEplv43fb",
+	"6lFbZz/Qq3dCBTqNQ63JqgzxuL/mautwr5ki1KUm19g2xxjv7Ytr7O/uGtuAv4af7F6cY7dAot0ZcW+a",
+	"yVPNZJYmJW1Fh3QWLNzFuj7bdLI/PqWrVentz5ff9ZnGFK/zsB25Ye+NbFvXxWuRxUUYdB3fFBeulkVV",
+	"vnk/pRqzexd4NvsXBwSZfrG/d39NgxxLHmCYRZdWFv4jJwy/g/WMR9uRQOnjmNeS27j9Mcmm3ounLMxy",
+	"c0Zyb6nVb2yL8ePzgW6Oftr8uMeyUcC8IUQvfWpcHD5k0vosi5+AqOPm+M0vb0xNKIhFGbLNL4bUleTX",
+	"1Es/OmkjHcmlddHwm6uDx51VThuTVOUar99d//8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

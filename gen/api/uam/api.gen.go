@@ -109,7 +109,9 @@ type CredentialCheck struct {
 
 // CredentialCheckResult defines model for CredentialCheckResult.
 type CredentialCheckResult struct {
-	Permissions EffectivePermissions `json:"permissions"`
+	// PasswordChangedAt When the password was last set or changed; absent when it has not been since this was first recorded. The IAM service keeps it with a session and ends the session when it differs.
+	PasswordChangedAt *time.Time           `json:"password_changed_at,omitempty"`
+	Permissions       EffectivePermissions `json:"permissions"`
 
 	// Roles Names of the roles the user holds, tenant-wide or on a site, in name order.
 	Roles []RoleName `json:"roles"`
@@ -669,6 +671,9 @@ type ServerInterface interface {
 	// CheckCredentials Check a user's credentials (IAM only)
 	// (POST /internal/credential-checks)
 	CheckCredentials(w http.ResponseWriter, r *http.Request)
+	// GetUserGrant What a signed-in user may do now (IAM only)
+	// (GET /internal/tenants/{tenant_id}/users/{user_id}/grant)
+	GetUserGrant(w http.ResponseWriter, r *http.Request, tenantId TenantID, userId UserID)
 	// GetMe The signed-in user
 	// (GET /me)
 	GetMe(w http.ResponseWriter, r *http.Request)
@@ -769,6 +774,41 @@ func (siw *ServerInterfaceWrapper) CheckCredentials(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CheckCredentials(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetUserGrant operation middleware
+func (siw *ServerInterfaceWrapper) GetUserGrant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "tenant_id" -------------
+	var tenantId TenantID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant_id", r.PathValue("tenant_id"), &tenantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "tenant_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "user_id" -------------
+	var userId UserID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", r.PathValue("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetUserGrant(w, r, tenantId, userId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2339,6 +2379,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/me/profile", wrapper.UpdateMyProfile)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/me/password", wrapper.ChangeMyPassword)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/internal/credential-checks", wrapper.CheckCredentials)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/internal/tenants/{tenant_id}/users/{user_id}/grant", wrapper.GetUserGrant)
 
 	return m
 }
@@ -2463,6 +2504,129 @@ type CheckCredentialsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CheckCredentialsdefaultApplicationProblemPlusJSONResponse) VisitCheckCredentialsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserGrantRequestObject struct {
+	TenantId TenantID `json:"tenant_id"`
+	UserId   UserID   `json:"user_id"`
+}
+
+type GetUserGrantResponseObject interface {
+	VisitGetUserGrantResponse(w http.ResponseWriter) error
+}
+
+type GetUserGrant200JSONResponse CredentialCheckResult
+
+func (response GetUserGrant200JSONResponse) VisitGetUserGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserGrant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserGrant400ApplicationProblemPlusJSONResponse) VisitGetUserGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserGrant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserGrant401ApplicationProblemPlusJSONResponse) VisitGetUserGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserGrant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserGrant403ApplicationProblemPlusJSONResponse) VisitGetUserGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserGrant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserGrant404ApplicationProblemPlusJSONResponse) VisitGetUserGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserGrant503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetUserGrant503ApplicationProblemPlusJSONResponse) VisitGetUserGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserGrantdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetUserGrantdefaultApplicationProblemPlusJSONResponse) VisitGetUserGrantResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6006,6 +6170,9 @@ type StrictServerInterface interface {
 	// CheckCredentials Check a user's credentials (IAM only)
 	// (POST /internal/credential-checks)
 	CheckCredentials(ctx context.Context, request CheckCredentialsRequestObject) (CheckCredentialsResponseObject, error)
+	// GetUserGrant What a signed-in user may do now (IAM only)
+	// (GET /internal/tenants/{tenant_id}/users/{user_id}/grant)
+	GetUserGrant(ctx context.Context, request GetUserGrantRequestObject) (GetUserGrantResponseObject, error)
 	// GetMe The signed-in user
 	// (GET /me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -6155,6 +6322,33 @@ func (sh *strictHandler) CheckCredentials(w http.ResponseWriter, r *http.Request
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CheckCredentialsResponseObject); ok {
 		if err := validResponse.VisitCheckCredentialsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetUserGrant operation middleware
+func (sh *strictHandler) GetUserGrant(w http.ResponseWriter, r *http.Request, tenantId TenantID, userId UserID) {
+	var request GetUserGrantRequestObject
+
+	request.TenantId = tenantId
+	request.UserId = userId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserGrant(ctx, request.(GetUserGrantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserGrant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetUserGrantResponseObject); ok {
+		if err := validResponse.VisitGetUserGrantResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7001,138 +7195,155 @@ func (sh *strictHandler) AssignRole(w http.ResponseWriter, r *http.Request, tena
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1rc9s2tn/lDG9nIrWULDtydyN/uNdNk97sJqknibczN86GMAlJWFOACoCW1az/+x0cgCRIkXo4tpNm",
-	"/SWxJII4AM77hU9BLGZzwSnXKhh9CqaUJFTin8/ekYn5P6EqlmyumeDBKHg3paC0FHwClGuml6DJBMQY",
-	"9JQpuKRSMcHtZwqSKpHJmPaDMJD094xJmgQjLTMaBiqe0hkxE+jlnAajQGnJ+CS4vg6DlyImdr6m6U/f",
-	"vMwniCUlmiY3nOg6DOZEkhnVbslPM6mEbJ414vRKf4zxiSiffy7pJROZgjmZ4OTMPP57RuUyCANOZmY+",
-	"OybwIZmRq5eUT/Q0GB3uH4TBjPH8837YsCEvEjqbC015vPw7Xa4CeAwZZ79nFC7oEsZC2tOwuwOdfdAC",
-	"Dg4PYS4Z1+Q8pXD89umLFxBPiSSxWX0IKounQBQQOD198XP3CCTVklEFC6anuFhFZnYCwhM4F8kSJlTj",
-	"L2MmlQbC1YLKYhcsKpXb4K2hZxbRsh8Hh4f1/ZgTrak07/zn+7Ozq4P93tnZ1V+effjhu6Bxs8aviI6n",
-	"zcdosDo/vRxb7WZNCZ9QYArOiaIJCB6CkKDoJZUkhU50Flw+PgtCOAsuh2dB1MWfo+8j3G/Cl0cWI+1r",
-	"yHyems0TPF3CYko5CE4hZcpgq6MfBMXMnElJuYbOgpIL85wCbmaFmVlGNwSaKgrD/YM+HMMlSTMKekq0",
-	"GcqFBoKvNWv6PRPm9SVdKvOMpOPMLAjPcTgYtB/QuGc3rvVkflxzMmdn6vvO2dn3/+78ttf977Pg/T/P",
-	"grOzq8HAHNbBwJzY8w/fnwUd82CIT69/sPt91zzVfMYv2Yzp1RM+IRMKiv3RSospjvMXmNAxyVIdjA4H",
-	"oVktm2Uz82GAa7WfSppkXNMJlQjDazKjXy3HOKFyxpRB79f4ziYA58UzjxSYqUOIck46IrF5MipAnBM9",
-	"LSEsh67luN9JOg5GwX/tlVJmz/6q9moQGqDfiJS++LkZWClS+kgBS6BznrFU9xjH7xRMySUtGRRLgHEw",
-	"9LMETTnhutuyBjP6I0vWLmAs5IzoYBRkGT65utHvcI42qC0ECHcLFPaJz4fjVFHZBkWmqFwHg/n9cyG4",
-	"NoPVXHBFUZb+RJI39PeMKiTTWHBNOf6JrNHK9725FOcpnf3wL2WF/ZaYY0fZSRswxU5reN+MpAZuw84l",
-	"EBgzmibme8YvScqSI4iolEKqCHmoAkriKZyTxD7ZD67D4Kng45TF974KJ0jilKhpLoXpFVOa8QkojYLd",
-	"SB56RWbzlAKBJLMgUUjEjDBuJRQp9qMqyGvi2OyK0ixNQWacMz7BxT8X8pwlCeX3vnpJEyPHSKogJfGF",
-	"5Z0Fx7AiW8ypRBiAU5oohPi10M9FxpP7BPi1sNpTzjuhIyQwDec0FXyijPZFuNBTKkuOZFi0pLHgCTNv",
-	"eU5YSpP73uUoF/lRoYwoTVLqwLNj7xGmY74Eu09IltAZ7j8OYbh/GMLw4EkIRirD4eBxCP1+327iKSeZ",
-	"ngrJ/rjf7XvqISiRFBAx+cRQnGMuOXiXhKVG577XjYSEzilPDHVDx9BOQjQxim0IhqGxCfzDaD3IIZC0",
-	"iFILIROYEjU164jJnMRML7sGKbJyFajtcrGw9sESyFhTCdEb86F3bD5EoBCvlRE2nj3pPbIqpd7aIYZU",
-	"FgRJZywktXMgM2qw40pdDOUfn0sRU6Xue68NIdWZ6YIoQKXbrQNZL4GEjccUdX3Hk/sout0kBoZjpdiE",
-	"zxzcc2lYnGZWojpj9yNpUHx/MyYG0zgxwXdQFPaF1E6Ipj3NZnRVdIcBS5r1BlJAU2gPG9SAsNCqWpW4",
-	"7d/Cnea67mCMymj1xzBQTLdPbX60TgmRopmHpgBNQIsjIOfKnMrC7eJUpAYXkVf3FizZDuZSk1ujCm71",
-	"plwfa1XmEEJDpnr7Tb32tbv3gX3EUz49JbBUjItjCH30+1C8XJz/i8bawFxi7kumGrCXaTqr/rHuWD06",
-	"uC4mI1KSpfnsGVabXvSaXmlnpK3sAALStJaSuT+d0vgCWUhiBTVJT7xljUmqaFhbKZ0RljafHf4ERIGZ",
-	"MjkCAzCRNIGUXTgbRguJ3gcKHS3ZbEaTEGKiaI9xRbliml1StGg8i/DxwWCDRWhMdcvhW0zBnP/nsNVm",
-	"2Gxzbon/uEhEYXPARhMHLXbHXh9x7X57K9ziSN9QhUZ/HUtLFXMjij4bj2lsTuPEG+NYl1rdAsOkVOEY",
-	"RcNV+9SsQp/hGLksOBBkW6HZJUOFIGTiPGzbEJHPG+skZObdNN6YlCs7jwPzVYaVDWva95/9TajvyXNJ",
-	"DV5cofeKaJgJpWF/MBh4nknopIxTOJeUXCh0PWpyroCkqVgY2rD6ohH2UqT+OC50nU7MqxsQt/EkV1DD",
-	"nETDuZ4gKptDWkyJxj97KhZzmrhTJkliTlpS6FSO8QifRQpgif2qu/XRvmW6jnf1E3YkYrCpEep8LEyN",
-	"UYwOkwWCaUiyoNeb4l7du1OHr5meEdjQbXUTOj1r5q3HPGetSSKpUtAhHN48fwqHjw8O8MuemtO4cHJH",
-	"JCH/4yznfixmUQhcQMLUPCVL5wojzowulDehwwJJDw6HcL7UVHVDcGz6KPfBmwPVufpQsvg6E0+XfXhq",
-	"jHwjx5mGGbkw2KAh45dUsjGjCWQ8NauJcHEf868jo75M2CU1vFPUcPzgcFjh1I8bEP45o2nyzJhYq2iO",
-	"no9GBVNaCXVOEueFZioE2p/0IToXybJvtysKIUJ3Zh8VLPNxTvS0X3BsdCmugDQzmvuENseDfEyx8JUD",
-	"mrDkFb0Tzj6XYsxSuoWtgI/5suAWlJ7P5dg59Nvz7td0cdKqNRyXOoMYw1+N5bZ/8NcK4z7lLBYJBfxn",
-	"LhjXKnQG4+vnT4EbiZ8yhXZZN8RghtF7nIx8PAiNJEByi8VsJngxo+rDa4GUJRRqZSCzlJpvMW4iqc4k",
-	"v5EO46mLDcEFpZB55C79sTOejTqK/vzCkBCWhaZE6cLRvzJXvrfIBOiOSqYLGn3cUq1j3GgaxnC/waZw",
-	"uqjMs17fLnGmjogrMNde3YSD+cveUr3jDt0GxOtBK2MgK9wGQxQfWYPO8zONU5QH50vreUmJNrrvIwWK",
-	"yksWUwUdSUnSEzxd5j7cIo4gFtxDpnMhUkq4gWZb74B7bnvnQLJOg/sNA5HaqmOqEc1TekkbRHaULzzy",
-	"/LoKSKyBxFKoXIBanY9IChNJuEbbKF2iUHaKSv4iz8KmPJuVaoVhde4Z7yA9/N7Cz9Cgz6w3d8SCo4GO",
-	"TxWMwbCMInzlrXs7t8A82XjEyHJs7GDrM64hvbP3/feHJULnB1rBuAps62nlKY7akZZrOLjuoHyD44Zn",
-	"27Qf6xd1Gy4Pj518AZfHpnjxSmB4ZINlcyI1KE2kVrmibAwz2TPqLqRUaypDQ6Z89XsVQsImzGgF0ccI",
-	"0yl6EXRyHfvHoa9NmNlW7LmDJ3Vd188VIb0/Pph/Br0nH3sfPg3CHx9fjxq//a5RPhdb4oRPi0Ff0LOz",
-	"35E+KkzNGPNjz6iyfPzI7mDGL7hYOCOLqSJMiSGQz7C3ZuTqhR156Fm9FqHCwNoq7gEtM1pZ8ClS80Yi",
-	"nTHuf7t/W2R73YSgZThqxfYzlt6T4eFfwDn3IRFxZvTofrAKknYW5Mp521Dw6gS/cgqUa7k0Z5pHd/II",
-	"8ZbH41lcDcTNuNKEx7QRLKWJzlRT3CMMNNNp8yj7xarSfvrmBTD0hI2XuQP5gnFU4t3u9Td738yv+ewF",
-	"hB+aTy03marnQC6JJvJjJput+anWc0M25n+VZ/wRmLNYZ7JZnXbWexE1qL7zf8Wi9LcxBWpa1aTK94zJ",
-	"jKVtr3mOPyKtNg5Gq7xl7C9osbcOTUVM0sYz++npCQz/Ainhk4xMKGgyKfP1Isp7v/zUZlRrkhBN2gnZ",
-	"ZnmseuV6qFCZsSucywum+QqfO/MwuOpNRM99+S8leP8NWbxyxroxoqeCN64SfwCezc6RyuBZf//HoVGY",
-	"Zt5if9gf7h8eHh4O9geD5jVvUMtcKswOwRijM/3RDDOHF8evj8E8AX8g9Og5KqB9lpmt3jshkqlmaDeq",
-	"dDZnDInoRrrdNsEkf44yZ2F3p3wZQfLd8wUSblYSLQxbCp8a0hoGi/Fju0FHQDjQ2VwvwUILcUqJVGhL",
-	"XemSfW+SYRsYFTlXIs00beFYubtwMPxrJdvWqEoi036eSwhqToz1JyRIsgAueK+epgudOZUx5bpHOXpV",
-	"9JTO6lqRmWxn/nhcQOo7349AZVKKjGOwcTFlmlooDQst/J65890YaoxfMsVcosCMaExX8hZAMKqPGakr",
-	"YA925cbHZcigsrsYTYv8BUerkYAdufdtz9XO7hc0TXsuba2B9ddjf4e3xviP4W9vf30NliArIZkf4e/s",
-	"J+gQZd3ZscYnuyFIOk9JnCsSXvByMRUp7cNrZOf22BeSaW2sVG5MdsYhoTGbkRS40DaNy5tyWI0BcQH0",
-	"yipV3ZGZa4mvvKBzDfSKxDpd3p4sQskzguiHyFkuB+jdPCyslTLnnQsNg/p5/1gxQ7779z/Pzn54v997",
-	"8uH9oPfkw6f9cH/YbHHsKmpaJI3ZLg3RS4Nh6H8Xil2hhzTK833sd3sR0mwk2WSq9yKIxZxRVecnPw6b",
-	"GP8K934jmvS8dkfYT9UsXsxtrKfuIngx4WY953lOJCZzJjSlzo31VfnC/AyTsbXftk63KVKcj2DHFOet",
-	"FJld02lqEZN1+eOqXDd66VQ9bAiRM45JMmM8ck9V1rBiN4crFjMwHqdZQpNbC0PehhsPj+hrcuDh5Ju8",
-	"eP7p7ubLMzjyFXrx1qDudhjylurtfX9mttvw+iHX/AL+vmK3VhARq8UqvrdRg7+uH/lOu9C6AFFJdE5A",
-	"HIGc2gzxg+MlVa8Njq8KofaqsOPe/1mP3ofyz/7H3ofvG8WsWfsX9nDdM0qvHH89f2RTuPyWmO3GDM3d",
-	"jc78lZvD2acugL5jVm3hNbqRxlAkA65NOMCH8qeLPI9GgGwZwZQWqS5MgXUgawESPco5xM3K0ZSoNVHj",
-	"fAbixY4VKKptGnn5pVY0HWN0kmmFaeMhViRWIvDdZhA2OGe2zDQ2kvJjKiaMb3F4KFZtXrThQSqLY6rU",
-	"OEvTZSHV2diCv/3plr7ZTVkZb+2Tu6dJ7uSQ2dKhVO7ILSgaTamYNTwuNqqGfbvpHWYbb6R33C4N/mwL",
-	"RtHXhNM14/iN0g92zTFyUuxGmFg7S7tJbft+G6qOTU66f1XHW/RqWJNgoleEJKFgRpbIJIDxI3TqkPOU",
-	"JhF0zpdAOKDxwpSWRAvZtbZzKuILfKRSjIdJTuQ8U7SLL+WikpdgZw3QKYdTBOgQuqBJY4KCWcEtKSyf",
-	"SwuriH4jzKsdknkNjTPJ9PKtGeB8B5TIpmKhY/gJfwGCTBy0uKAcOgT+9tu7LjClsjK95sXxqzyvJoSx",
-	"FDMguZhB0WEEGH6tp/SM/3qc6Skc9AcQp4xy3fPrENFm7cMzI2LL0kNbOForT2TaliQe5TCccQcEGMGo",
-	"gPKxkDGd2WSx/pmxyMapWFiVBOf2KsxsnZKYFxpL/sMIj2YZjALMardY/KjMk7NC29sDTJ5BqexpSyNJ",
-	"SRKMgjeUJPWVxESTVEwyWh+zkMygY2A5clg0PuCJ882sWu+1fBe0m0e2xsiFx/LEeOHo0aZ729KIGZAF",
-	"WZYDfaALE9z+tBm2YgDOU3kXfoO+BybzsIgKvVooCxbNk0Try7Jv3AyCmyefAX8qExyRURq8PpVpMAr2",
-	"GJntXe7vCZLp6cEe/lIhJPzelqcxPhZ5ARyxhcuuzvstIW/hJE+FWqlkMzRqaEpkZpFibPMT7BGO2vYF",
-	"dzKs5nDxBBZT4cqoFlMWT22R0hk/49/DM9/p41Ll50RP0V+kvNzpoyLxrVK0CImgtvWF0XuN0jkcDEOb",
-	"JsaBJWcc0JNcKbl9hAV50sJriN6nVnwD5lIb+E4K6iHS82mnS2yPIieCHzBbKOlOrarzHpXu6YasWANc",
-	"x0uIbc2HtW/eISXWgP4GyWciRTavoGXN/RZCRBOmhXT+30tGF9R8kNS6tYBx52WvumUN9O5EqtXkLFGb",
-	"fbVwXLhGseZgtd5FcGqmwFq9StzZHoyPY5KuNquwGNQHo0cX7rmCg+U1/oh+lVpynLQpETOxyZpHZS6i",
-	"LeZgEhmaSwBmshoUN7C+xLlsjGKpqO7NyYRxo96O8Mxq3UHOSXzh5xbb06QkUQ6vgORtY6Jn78gkOgJF",
-	"eYKpl8qv4xYcrBqtPF6jrG04zhSF1CCPewSRMRruH0Tdvv8SrK23Kga+xWgw2GQm74ZjQLDrRP7G+CSv",
-	"aFUolOfakGJUK4uNwJYDj7ApgZbLDb2FVH40fn8hIBPCOHTKl+veGzpPydJsrZYZjbpH1Xdal5RjB/jy",
-	"si2O24KDAzNqMWUp9aI7XieJSm+EEKLh4EnUh7/TpSoDUQYdDoYwFZm0m2M5na1lZwqitjrkCDp5ClP3",
-	"CDC/yCoXNiXJ7n2tNwWqDCmLKVfUY/HHcxJPae+gPzCiCGUHRqRHe3uLxaJP8Oe+kJM9N1btvXzx9Nnr",
-	"t89wTJlTFJwevwrCwPVICkbBfn9gHxBzysmcBaPgcX/Qf4yVd3qKqske45pKTtK9UknpxUY1sU4loRrM",
-	"0n9Y9VLZiD1W8Xii0PAe4oeDLBp41XN4vK7Wqk0wH4GkMfL0qOI2sAwwm08kScx4ZOswI4mr2RZpYlAu",
-	"Z/plu7A+nLq8PQQ5hAUSZw51CLlmbzibVe0ttCRNi75ZiKHDwX6Yu0XxC2N69+G5i9TVlbcRBgnYJVWQ",
-	"cQNcVG56FDpp61pD0au5UEa6Zucpi61PtdBcXyS52uhrmtaookr/JJLlmjL63crn6wW111XrzeUfVvrH",
-	"HAwGdzW9K/7covWIIe2ymcPQgtQ0UwH6ntf3Bofsbx5S6WGBgx5vHlS2ZrkOg8NtRvi9KHDlrvHVpnFl",
-	"74PSSgtG70v77H2TSfLh+kMYqGw2I7K0Twrby9/kjkFxtEuCMNBkotCcdzgdfDDT7llf+aQpD7eSxlSx",
-	"CFEbsLk2RX5Tu+oOr43FVoJYNS5tp7UZiaeMU2cdPrKh8ipF/UL1KyyyuitkfkXbMNe6N3u21kd+5Sg7",
-	"HAw3jyi6+dwuvtZwc3XvPERUNB33HAMukHHP9+41SzVb1WXFVPXlj1QhJlzPQNcA0Gj6s0yh+mzLO1Gl",
-	"FlLSWENnOBgY9S6ql1FFtgZ6wRTtWjPIFqUtyheixomWvUhZ3CgHDLSvliela/Yu5ECt5G0rMTDcVNqm",
-	"Si/2t4XxX5irr3Bw9GDMluD57zdQiZf9ne1MI3ZwnmF3cvoO+v3+Hroh9j65XNPrfI5oFaetx/TV8qQo",
-	"fPW7vb5v3qDykb28j6jZhjshhqoP/35VoqJIuVmUuFBMfgi1Vk55a+CmCdxje/gMvv0bosjh/sE2lLXS",
-	"1+1OCdMiEBJmgelr6LIW2W/UqZ41+EjWOUhCOHdFEfAud34VNaxHEGFq1wjKkk/scrtjUWeVul8ypU8q",
-	"OUy7UbftIHsdbnzQa/NqOcFdUWS1mrCxq9ucTNAx5ntba/05vmqCu02bYyWA0aDVNZTalv5Aj0wqqSNI",
-	"Jc7ht/epCG9fb0U5laavcaa0mLWflg3PFEAWREE0RP5sUbcZ/23v2Qcq+JNRwZ9NEdxIauao1ob7Wklt",
-	"V3wtui0bAJoNr+MErXiP4htqbysOe9ACo05lrBMjCIhPaD65kAZp4idF62ysflHNeY6d4eBJAw3b4OCJ",
-	"30t7RxW1ei/AnWmq9er9rZTV/TuYv6UVa56TdyMdtXrfxLrni+e+Ob128GTzgKITthlwcLDNQvyWrF8Z",
-	"H7MB+rqNa2/MKOINlTb3N1YW9j6VH64tw0qppk2pZTZax2ykQ9KZuLQfMUXFRi4xhIoXQNj4OmtQju2L",
-	"PoexVGzfTf6Yn/NinAdr7/atvc1Ya7d/J6wNm7XXXzltlJa+poXudCMuDfds9H+fVC+HuHNNsc2JUUL9",
-	"4L/gyX0rhZhMtRtO3lQX3Gy+1EsTjPa4ziNp8Nv7xRpqeYcW86PtoaGX3Ta/460x37tU576Q73Ej5Rbu",
-	"xwcK/pPKJOeUvA1Nqmii2epwqVXLdtqy3cIi1a0LY2E7COeJwr68CzHvQ2mbBtTse3mTN9G8G3/Lffha",
-	"ihrGtV4Wlyr74FG5TfrxUpibfCl5h9acUOznO3GXWJNHAXGZsb72lxdzKqrr/rZO1Wtphtkh6Oovw9A+",
-	"WXX7YJumEUkb/SThuoLQsEhFXHXHuMp5FNBrfS1YbvuVelm8uup79q/YIuQHz8qDZ+Xz+Nl6n4oUldBk",
-	"ztPWiv29T+4ykq38JkUTCszyQm9JWbZheBTTfaj1HSkz1l2aehsDsZPcjIHcxJsSlpa2V3vyzflYdqaP",
-	"r0MBXoPwhTumBeHDdkUWkbc49npNjWGqK61hZF60ZeswVvvCrLhnHArfqVrZejejeEgmuQtnTLs+6dww",
-	"rbh4dz4Xd5vrRl+LrbfA9n1zSW0lvtUKz0WyPILIj4SH9pIu92DegMy9BZuOGW11DZfP65JauLy1W2+B",
-	"y9+NfvhlHDbrKDp31TxQ9jct1Ap/zudpcTcKi71xcTDBK6XJedl2bv1hkxIuipvcjbqXV8LgBUzdm7MF",
-	"C4Khg7sJqt2f9C3VC04XyCsfiPZbJVqLtdVkGNcD4QvqA7cXrcFUnxpX0GIbnkBSoystd+QL2FQ479e/",
-	"UkC+yjWOk+SBZTywjD8TyzhOkiq/0GJ3oY81GtulyLquEn68JSyKz9MljFmqqbsuyRYHzyUdsyvorFyK",
-	"ik0Idabya+9tngxdYp4MdBpu1+RLbDXQkl17iqu48whPuJqEkS5d/5PFVKj81lj/khW8/l7Tq/Uec+yS",
-	"at6I9/HlPUFHRZeukjusuT9wv6EJ2DqIC/DsYbTBUDQE245FVdsHrZm/vBiZKUSB9mtV20Arrz8uYdvU",
-	"k/Au2XPRf2ttmK6BkB6CdrfLNr1eQU1BO1Ljah7DtJ/vOH6HRdDY+MZ2bSn7FhvtZWiUn0obHaPGGOvI",
-	"dhG3T3bDvFuGuzwhr5vObyLNy+2KK0htrrRlUeWlADZW52pZdw71OSsMjiEqilyd4wfnDOtVrXktqC1v",
-	"PXJKXr11D69272mLEZ66+zK/xhih1wPxnmOE7mrRhxjhQ4zws9jn+hhhrfg+55trFc2yGHjbGGHZNgbD",
-	"LF5rCBs9LMNt2JnFWJhaEq5sm6m20ODN+MZnhAb9e3uwM843HCb8OgynNShcRP1aUDjc0L2kmlYNx544",
-	"9/vYtfoafqHaIeCdKqKtYQDXb/rBLXBfOqcL7LWi29058gwe3EZgT8yY1jTJn7mgdO7a6eH98n34GXto",
-	"GT3WNdEyf5LiDj/ibEznpGsL5t0CX74bRe7LBPPWUrEL5j1Q85/fybdGVhXBvM9Tt6pdkL4Yu3njpwDU",
-	"GixBp962+5ECw4v0kXMYuchA2dQTBXF08uvbd+B3eoq61tIt3tzUWGnU1PI1rLdxbe7fusK93lqJfk8t",
-	"mexVIbfTjwlDBA++p3ui5rdUl13rGnoz7UzVW7a5qF//5SCQrgcxNo12lRgfFyyhkXXEY37aYkplzSPk",
-	"rsO2Ny2LMUSKaaoi17V3MSUavbZ5x2jX8DNJANvTuF/dLSX+3du5u9e2DK7AM08zZcfirN1WrbraYuPO",
-	"RPOzvDGhP1+LqG7pP/6gSe+uSR/nqNu4px4leQb2fanYWxNt2WqtnWCdr6AwNY24a63iRbwvGkp9qUZk",
-	"Dw3IvqxpWTbi8+v2XPf/b8POXL0quiMkRJ+uI+zoHeWX6Ubd8g7p4vroNoPzoengQ9PB/xjfZ8We3MQx",
-	"tpVom8t+3WUxuQcV26GEzbdKoAZYtFm3zdcwN2Rh9FAr12nSngfyDVT7HhfKy+Zkgm84knCvCQGeSeTv",
-	"6Z9DpdyhAC/P0MYW7GXFnSM328sa7bZqGpZRREWmran3kSVR9whcpkJB1cVlP2g8ltdr50afeWuDIOYW",
-	"jOZCjirwSKV10DGNlKmGq2iOCrCZd9237cXkLa418am4r/RzsouGbWeQPNDrprxHd+NYW640Hqd3U9wX",
-	"JdbPr7L6hV36QjJH2BU52bF+z4ISfcFZu4sJyqt3Ro5mbGAmT7nMbzqxOdauTZl3w4llBflFLgeDQRnP",
-	"LjKXyr3uw3EBRTUYipmeeQKTk/AKhoNBQyr2N80O7kJLaNPSvV3JTxgPzbGe28w5Wg/Msae1eXbCf3w6",
-	"0dfRC6CZy9ozK1iF2MRjNzVBp/KymYrfIbXiz8VFWHsZXqKIvNJN92nTFYjEq6R2JGv96U1ZyKWLbU5l",
-	"EUR1wwoTaHXkazKjCShqp6xcW1Vts1K9jW8VNGszrU5g7wXES/fOl8VNjmsMpbx9S83Hv0SHezZ3t1G7",
-	"Wf0jW537XcuFoqNibXY677JJ2y7G3zvfHx5+2nj3DZAYhYjtXO8Ce+5YvddWuuM3HGguQRQ6gqzkKVrf",
-	"OymQN6oPW2/ccpMVNxpdf7j+/wAAAP//",
+	"7H1rcxs3tuBfOcWdKpNJk6JkKTOhPuwqjp31ncRx+XFTtZHHDXWDJMZNgAHQohhf/fctHADd6BcfsiQ7",
+	"Hn2xRbLROADO+4WPvUQsloJTrlVv8rE3pySlEv98+obMzP8pVYlkS80E7016b+YUlJaCz4ByzfQaNJmB",
+	"mIKeMwWXVComuP1MQVIlcpnQUS/qSfpHziRNexMtcxr1VDKnC2Im0Osl7U16SkvGZ73r66j3s0iIna9t",
+	"+revfvYTJJISTdMbTnQd9ZZEkgXVbslPcqmEbJ815vRKv0/widjPv5T0kolcwZLMcHJmHv8jp3Ldi3qc",
+	"LMx8dkwvhGRBrn6mfKbnvcnJ4VHUWzDuPx9GLRvyPKWLpdCUJ+t/0nUTwDPIOfsjp/CBrmEqpD0NuzvQ",
+	"PwQt4OjkBJaScU0uMgpnr588fw7JnEiSmNVHoPJkDkQBgbdvn/84OAVJtWRUwYrpOS5WkYWdgPAULkS6",
+	"hhnV+MuUSaWBcLWistgFi0rlNgRrGJpFdOzH0clJfT+WRGsqzTv/9fv5+dXR4fD8/OrvT999+7de62ZN",
+	"fyE6mbcfo8Fqf3oeW+1mzQmfUWAKLoiiKQgegZCg6CWVJIN+fN67fHzei+C8d3l83osH+HP8TYz7Tfj6",
+	"1GKkfQ1ZLjOzeYJna1jNKQfBKWRMGWx19IOgmJlzKSnX0F9R8sE8p4CbWWFhljGIgGaKwvHh0QjO4JJk",
+	"OQU9J9oM5UIDwdeaNf2RC/P6ki6VeUbSaW4WhOd4PB53H9B0aDeu82S+23Ay5+fqm/75+Tf/0//tYPC/",
+	"z3u//+u8d35+NR6bwzoamxN79u6b817fPBjh05sfHHwzME+1n/HPbMF084RfkhkFxf7spMUMx4ULTOmU",
+	"5JnuTU7GkVktW+QL82GMa7WfSppkXNMZlQjDC7KgXyzHeEnlgimD3i/wnW0ALotnHikwU0cQe046IYl5",
+	"Mi5AXBI9LyEsh27kuH+TdNqb9P7XQSllDuyv6qAGoQH6lcjo8x/bgZUio48UsBT6FznL9JBx/E7BnFzS",
+	"kkGxFBgHQz9r0JQTrgcdazCj37N04wKmQi6I7k16eY5PNjf6Dc7RBbWFAOHugMI+8elwvFVUdkGRKyo3",
+	"wWB+/1QIrs1gtRRcUZSlP5D0Ff0jpwrJNBFcU45/Imu08v1gKcVFRhff/ltZYb8j5thRdtIWTLHTGt63",
+	"IJmB27BzCQSmjGap+Z7xS5Kx9BRiKqWQKkYeqoCSZA4XJLVPjnrXUe+J4NOMJfe+CidIkoyouZfC9Iop",
+	"zfgMlEbBbiQPvSKLZUaBQJpbkCikYkEYtxKKFPtRFeQ1cWx2RWmWZSBzzhmf4eKfCXnB0pTye1+9pKmR",
+	"YyRTkJHkg+WdBcewIlssqUQYgFOaKlyuDhBgJfIshZkk3EjJymgKCckyKiEV1IrRuXAH/kLoZyLn6X0u",
+	"+YWw+pfnvtAXEpiGC5oJPlNGfyNc6DmVJU8zTF7SRPCUmbc8Iyyj6X2fU+yVhrhQZ5QmGXXg2bH3CNMZ",
+	"X4PdJyRs6B8fPo7g+PAkguOj7yMwch1Oxo8jGI1GdhPfcpLruZDsz/vdvicBihNJAZGTzwwSO/bkwbsk",
+	"LDNa+71uJKR0SXlq+AP0DcGkRBOjGkdgWCKbwX8bvakguiVRaiVkCnOi5mYdCVmShOn1wCBFXq4C9WUu",
+	"VtbCWAOZaiohfmU+DM/MhxgU4rUy4iqwSINHmnLutR1iSGVFkHSmQlI7B7KzFkuw1OZQgvKlFAlV6r73",
+	"2hBSnR2viAJU2906kHkTSNl0StFacExuhMLfTWJgOFOKzfjCwb2UhklqZmWyM5ffkxbV+TdjpDCNExN8",
+	"B0V1oZD7KdF0qNmCNoV/1GNpu+ZBCmgK/WOLIhEVelmnGrj7W7jTfTcdjFE6rQYa9RTT3VObH618ERka",
+	"imhM0BS0OAVyocyprNwuGmmiHK8erli6G8ylLrhBmdzpTV6j61QHEUJDpnr3Tb0O9cPfe/aRQH0N1MhS",
+	"tS6OIQrR713xcnHxb5poA3OJuT8z1YK9TNNF9Y9NxxrQwXUxGZGSrM3nwDTb9qIX9Eo7M6+xAwhI21pK",
+	"5v5kTpMPyEJSK6hJ9jJY1pRkika1ldIFYVn72eFPQBSYKdNTMAATSVPI2AdnBWkh0X9Boa8lWyxoGkFC",
+	"FB0yrihXTLNLijZRYFM+PhpvsSmNsW85fIcx6fm/h602w3ardUf8x0UiCpsDNro8aLE/9oaIa/c7WOEO",
+	"R/qKKnQb1LHUv+O9VeA3MNuK1DRsNyNKg6LaiFQ3uslYiFVXLyjloBhPqNWFzXjrhjM6oUxpOgKUK2e/",
+	"gKLykiUUPlC6VMjjrTBR1KrDhKdAUXYa9HFf+gmtxFG7i4JSz95Ko0+nU5oYdHwZjHG8WzV3zXBpVfiW",
+	"0fbXITtTUchxzS6axSHfjgyaGDYEZm+sk3IXLhIKhzoPMfNuG2+s8gbq4UC/yuqGtSHej+Em1PfkmaSG",
+	"MK7QAUg0LITScDgejwPnLvQzxilcSEo+KDxtTS4UkCwTK8McrMJstB0psnAcF7rOKMyrWw699SQbtGFO",
+	"ouVcXyItm0NazYnGP4cqEUuaulMmaWpOWlLoV47xFJ9FFsBS+9Vg56N9zXQd7+on7HiEwaZWqP1YmNMs",
+	"tT6nFYLJLHXb8TfFvbqDrA5fO0NDYCO31W3o9LRduJxxL1vSVFKloE84vHr2BE4eHx3hl0O1pEkRJ4hJ",
+	"Sv6Pcz6MErGII+ACUqaWGVk7byJxnohCexU6KpD06OQYLtaaqkEETk6d+jCGOVDt9adSxtWlWLYewRPD",
+	"KI0iwzQsyAeKDC7nl1SyKaMp5Dwzq4lxce/917HR32bs0rBhIWo4fnRyXBFVj1sQ/hmjWfrU2JhNNEfn",
+	"USvTl1ZEX5DUOfKZioCOZiOIL0S6HtntiiOI0SM8Qg3TfFwSPR8VIgu9sg2QFsZ0mdH2kFqIKRa+ckAb",
+	"lvxCW0Tbp3P2pRRTltEdjCV8LJQFt6D1fSrH9tDvzrtf0NXLTrXprBT/Ygr/MKbr4dE/Koz7LWeJSCng",
+	"P0vBuFaRs5hfPHsC3EjkjCk0TAcRagZG8XMy8vE4MpIAyS0Ri4XgxYxqBC8EUpZQqJaCzDNqvsXQk6Q6",
+	"l/xGSlygL7fEZ5RC5uGjIlPnPTD6OIZECoXHuelQJ/KxksZcfm+RCdA9tWwXd3u/o17LuNE0gIvVDTaF",
+	"01Vlns0GR4kzdURswFx7dRsO+pe9pnrPHboNiDeDVoaRGtwGozzvWYvO8yNNMpQHF2urRGdEG930kfKq",
+	"roK+pCQdCp6tvRu8CMWIFQ+Q6UKIjBJuoNnVPeKe210lTjdpcL9hLFdbdUy1onlGL2mLyI79wuPAua2A",
+	"JBpIIoXyAtTqfERS6wtH4zBbo1B2iop/UeBioDxflGqFYXXumeAgA/zewdHSos9stvfEiqOHAp8qGINh",
+	"GUUEMFj3bn6RZbr1iJHlOPtr1zOuIb1zeITvj0qE9gdawbgKbJtp5QmO2pOWazi46aBCg+OGZ9u2H5sX",
+	"dRs+n4CdfAafz7aQeyO2PrHxxiWRGpQmUiuvKBvDTA6NugsZ1ZrKyJApb36vIkjZjBmtIH4fY0bKMIa+",
+	"17G/Ow61CTNbw547+r6u64bpNmT45zvzz3j4/fvhu4/j6LvH15PWb//WKp+LLXHCp8OgL+jZ2e9IHxWm",
+	"Zoz5aWBUWT5+ancw5x+4WDkji6ki0osxoE+wtxbk6rkdeRJYvRahop61VdwDWua0suC3SM1biXTBePjt",
+	"4W2R7XUbgpbxuIbtZyy9749P/g4uugGpSHKjR496TZC0syAb522j6c0JfuUUKNdybc7Uh7d8kH3H4wks",
+	"rhbiZlxpwhPaCpbSROeqLfAT9TTTWfso+0VTaX/76jkwdAVO196D/oFxVOLd7o22ux/Nr372AsJ37afm",
+	"TabqOZBLool8n8t2a36u9dKQjflf+aRJAkuW6Fy2q9POei/CJtV3/l+xKv1tTIGaVzWp8j1TsmBZ12ue",
+	"4Y9Iq62D0SrvGPsTWuydQzORkKz1zH548hKO/w4Z4bOczChoMitTHmPKhz/90GVUa5ISTboJ2SbKNL1y",
+	"Q1SozNgG5wqiiaHC58486l0NZ2Lovvy3Enz0iqx+cca6MaLngreuEn8Ani8ukMrg6ejwu2OjMC2CxX57",
+	"eHx4cnJyMj4cj9vXvEUtc9lEe0SjjM70ZzvMHJ6fvTgD8wT8idCj56iA9mlutvrgJZFMtUO7VaWzaXdI",
+	"RDfS7XaJpoVzlEkb+0clyhBaGJ8okHC7kmhh2FH41JDWMFgMoNsNOgXCgS6Weg0WWkgySqRCW+pKl+x7",
+	"mwzbwqjIhRJZrmkHx/LuwvHxPyoJy0ZVErkOU4UiUEtirD8hQZIVcMGH9Uxn6C+pTCjXQ8rRq6LndFHX",
+	"isxke/PHswLS0Pl+CiqXUuQco62rOdPUQmlYaOH39M53Y6gxfskUc5kSC6Ix4ytYAMG0BkzqbYA93pcb",
+	"n5Uhg8ruYjgxDhccNyMBe3Lv256rm92vaJYNXeZfC+uvBz9Pbo3xn8F/vf71BViCrIRkvoN/sh+gT5R1",
+	"ZycanxxEIOkyI4lXJILo7WouMjqCF8jO7bGvJNPaWKncmOyMQ0oTtiAZcKFtJlww5XE1BsQF0CurVA0m",
+	"Zq41vvIDXWqgVyTR2fr2ZBFKngnE38bOcjlC7+ZJYa2UZQNcaBjXz/u7ihnyt//51/n5t78fDr9/9/t4",
+	"+P27j4fR4XG7xbGvqOmQNGa7NMQ/GwxD/7tQ7Ao9pLFPeLLfHcRIs7Fks7k+iCERS0ZVnZ98d9zG+Bvc",
+	"+5Vo0/O6HWE/VBOhMT20nv2M4CWE26Cxl31mESnNqHNjfVG+sDDFZmrtt53zjYos8VPYM0t8J0Vm33yi",
+	"WsRkUwq+KteNXjpVDxtC7Ixjki4Yj91TlTU07OaoYTED40mWpzS9tTDkbbjx8Ii+JAceTr7Nixee7n6+",
+	"PIMjX6AXbwPq7oYhr6ne3fdnZrsNrx9yzc/g7yt2q4GIWHBX8b1NWvx1ozh02kXWBYhKonMC4gjk1GZI",
+	"GBwvqXpjcLwphLoL686G/8969N6Vf47eD9990ypmzdo/s4frnlG6cfz1/JFt4fJbYrZbU1T3Nzr9K7eH",
+	"s9+6APqeacWF1+hGGkORDbkx4QAf8k8XeR6tANk6ijktUl2YAutA1gIkepQ9xO3K0ZyoDVFjPwMJYscK",
+	"8/r6lZQ/phXNphidZFph3nyERZ2VCPygHYQtzpkdU62NpHyfiRnjOxyeTU/ExHDDg1SeJFSpaZ5l60Kq",
+	"s6kFf/fTLX2z27IyXtsn988T3cshs6NDqdyRW1A02nJRa3hcbFQN+/bTO8w23kjvuF0a/NHW3KKvCadr",
+	"x/EbpR/sm2PkpNiNMLF2lnaTuvb9NlQdm5x0/6pOsOhmWJNgoleMJKFgQdbIJIDxU3TqkIuMpjH0L9ZA",
+	"OKDxwpSWRAs5sLZzJpIP+EilnhGTnMhFrugAX8pFJS/BztpDpxxO0UOH0AeatiYomBXcksLyqbTQRPQb",
+	"YV7tkMxraJJLptevzQDnO6BEtlVLncEP+AsQZOKgxQfKoU/gv357MwCmVF6m1wQp5BFMpVgA8WIGRYcR",
+	"YPi1ntNz/utZrudwNBpDkjHK9TAs5USb1eXjFDkn7t3OPi0fH8FTI4qLKs9zbot0a6WgTNvyz1MgLTV0",
+	"bmVMwfH4MALiPnvnMYIcvOx4/Hh0bmy7aSZWVrnBVQTFerbkSywL3cf/MMFDXvcmPSwQsPTwqMy4s+I/",
+	"TMjH9KRRVe+aSErS3qT3ipK0vtSEaJKJWU7rY1aSGcTuWd4eFV0oeOq8PE0/QC1zBi3wiS3XcoE2n2Iv",
+	"HGXbxHFbZbIAsiLrcmAIdGHM25+2w1YMwHkq78Jv0IvBpA+wqCgoK7NgUZ9uWl+WfeN2ENw8fgb8qUyV",
+	"RJZr8OatzHqT3gEji4PLwwNBcj0/OsBfKiSJ39tKP8anwtcSEltF7oruXxPyGl76pKpGUaChdkOdIjeL",
+	"FFOb6WCPcNK1L7iTUTUbjKewmgtXkbaas2Ru673O+Tn/Bp6G7iOXdL8keo6eJxVkYZ8WKXSV+s+ygNpo",
+	"0JbOjiObcMaBpecc0CddqV5+hLWN0sJriDUkZ3wDZmWX8NUqvYHARQv7CkvaatXe5QuQh4zgzAAWlxnV",
+	"3qrGtS9yhc5SJBrz6iLcOQFSVBj7ta7mRKPKXjzuqlHMFPQqoUvr7SoYXkUGKugvJeMJWxoG6buEVPPx",
+	"KisrlvJImQnChZbFL4MID72ZCjiCX/14VXBBUtkJM8juhnl/df3Qjw8WNB644hpzqqVvbyhWxjboxwcB",
+	"AsaDEZyFUJY5iCA4ToGFlR7RXcMclykfoKL2tSGRw2Iu7M/4sEFDRJifsNzfvYZoWIsct2/imIYBlyDi",
+	"WSxF9dnJjMTXEtgHrCMmWIsxzwzAx+PHvq4gaCVgKcz6Y2voF7h1oW81m7JZ0KBStmSko5nDdhUKOJ3b",
+	"MFeG2qhzKrbH1n25RJRHCmy6TrGJLuxSQx3sgECzFM+qFU8NWmCZBa8Rs6EDekUXSx2BEq41kYaEcDPH",
+	"zDDlgnMYduKaRYXvxoN7WchJIoM4WLbGrlRyJvgRs9Xljj9X7eTTMqTVkklvQOkHSfSdOfT2zXuk0RvQ",
+	"X6GgnEmRLysCqOayjyCmKdNCupjRJaMraj5Ial3hwLiLzFVDOUiHdgerTTxYqrbHd+CsCKdgnVITd0I6",
+	"rOSq2IMJpYmkzR5BFrcs3hUu/UJX8a1VWugCkbAleTu1Cd6nZf6yLQBjElUXVzTAZDWRxsD6M85l45pr",
+	"RfVwSWaMG5N4gmdWa8p0QZIPYT2CPU1KUuXwCojv1hU/fUNm8SkoylNM11Zh8wvBwZreKtAqlPUnTXNF",
+	"ITPI4x5BZIyPD48Mbwxegi1NrFmCbzFWD/b28k3IDAh2nU8813JtABRKwqU2LCOu9RKIwfZQmGAvGC3X",
+	"W1q6KX80YVs3IDPCOPTLl+vhK7rMyNpsrZY5jQen1XdaN7bjFfjyshuZ24KjIzNqNWcZDSLCQQOfSkua",
+	"COLj8ffxCP5J16oMXht0ODqGucilCnQG2wCEKYi7mjfE0Pdpj4NTQHPB6gg2jdHufa0lEBoHGUsoVzRQ",
+	"5s6WJJnT4dFobJRO1BIxi2VycLBarUYEfx4JOTtwY9XBz8+fPH3x+imOKfMQe2/PfulFPdearjfpHY7G",
+	"9gGxpJwsWW/Sezwajx5jubKeoxFywLimkpPsoDRHhokxQqwjWqgWV9Z/W5NU2SwfrPwLlF7k82EI2aJB",
+	"UHGLx+vqM7tU8FNXjawgrrgaLQPMlzNJUjMe2TosSOpkrshSg3Ke6ZddGkfw1uX6IsgRrJA4PdQReG+A",
+	"4WzWHWChJVlWtCtEDEVz0Cl9+IVmCzqCZy66XzfTJhhYZJdUQc4NcHG56bHXSFxHPnq1FMro0flFxpJs",
+	"bRWNuGkqxgVPbpraj1RgCgPJBKeRE3nOkxKovih5jWbq7HKjy6Dd+qh4gHTI9UeqCAlHVqV9bAynQst8",
+	"nnqDNrSBreOIKv2DSNcbeqXs1yOl3jXhuuqhcjnWlTZjR+PxXU3vKvx36FBlWFHZsefYgtQ2UwH6QdAe",
+	"DYccbh9SaVSEgx5vH1R28LqOeie7jAgbDuHKXX/EbePKBjelJ6o3+b30Qf3e5ix5d/0u6ql8sSCy9JwU",
+	"/qVwk/uGONBj0ot6mswUuiwdDfbemWlLknSKw8HHwq65PkCb+eCjS7G8PkB93Kxr1lab8GYfPhfZzqkB",
+	"wSZ2ISXTXESBueX5VbNHg0Tlg9mGD0jtZZ8GKz4lVXNDq17XthzPWTCG5XlDEaEPrZpK9KnR8KEfWzek",
+	"LTduNLGIrWrs9cvQxVCGzLCMM2RMIzTm0Zax8PRF0cLMge/9B6jy3g0DbjK0n6h+q6hEY7H3pbAUK6jw",
+	"9HEhqy+cnRyPj7ePKNrp/SX4DyagERflHNqSX4mKeCrMiWzlQtWW0r+3A10+clC0D72Otj7rWnxem1kO",
+	"bOrDZtaFMe7QQ4aGWqH2VF07kXN3uCz2brcqvHA+OMekwxnQCU+SOeO0poEg5ZOCpMujGDjXBBeOAHjq",
+	"9RA4K9fhVFEuIBN8RiV2wrEuuFby/oXeJV3/QruIuIo6XxsF3yI11iivuXcBgSmaTYcOdZyoX9CDMD7c",
+	"buPYvgBOzlVe/kiVorAfEoOtbmojEGff+nbdgtPCUWw7iaB8FFLSREP/eDwGwdGzUKnYj633eMUUHVjD",
+	"wArOVflCdFSgsBYZS9aGDDpoqotyUB/BQsgOe6hNxTdb9cv6ZZlZcBcqfq1jw04a/vG2zgyqTMJ4EJh3",
+	"R6L2zGCxhiD9ZAuJBsWL+d4E6kTRrvTpK0levn0Do9GoofC798U3IKgmvdhkgl/WL4ueMPsJfn9Lgdni",
+	"OyG0anrL/VrSRf+eDkXXZin5A661efUXj7RN4B47wGfw7V8RtR8fHu1CtY2ez3dK9BaBkOgLTN9A87Wk",
+	"11b99GlbiGxDHCCCC1cvbMzltSuAc+1dTiHGqocJlN1Q8A6NffqdoBmO7l6mSo8gpiMhrC7CZ/iBjfJx",
+	"0ZlNMQE9F4ri/ERD3OqLCAOkUdEFyU7jXukUXgN6k/v8zJR+WSk/2I/72PszdrA5gksuLKe6K45RbQTS",
+	"2pF6SWYYnwp9D7XWel80Q7hNU7aRMdSiTrd0ySnDcgEZV7K+kYq3oOxGy7OgiyRXWiy6T8vK9QLIgmiR",
+	"aKoZBK34b03nByr4i1HBX85rtI3UzFFtzK/rJLWbO4veRR0W71mKrpmA4lva5lTi5qAF5mWUyYUoDRGf",
+	"0Bx1mQWkjZ8UFwc5Vbm1RKl/PP6+hYZtNt7L8CahPVXo6q1od6ZJ1xtv7aRMH97B/B3XSPhymhvp0NXb",
+	"9jY9Xzz31end4++3DyjuATIDjo52WUh4ncQXxsdsRmzdvrf3BRZh/8olXzdWFg4+lh+uLcPKqKZtVSE2",
+	"aYbZhANJF+LSfsTscquJYyYTBo6sIs50k7HYF30KY6nY5tt8UT/6OvoHa/T2rdHtWGu3fy+sjdq11185",
+	"bZWWoaaFMRIjLg33bA08vKxejXfnmmKXk6WE+sG/wtP7VgqxemE/nLy7wGG9qthoj5u8sQa/g1+soeab",
+	"K5ofbfs7vR50+UVvjfnepTr3mXyjWym3cI8+UPBfVCY5p+ltaFJF//tOh0ut0U2/K+k8KjLOBzAV9vIP",
+	"n3gYyrsI0y+Vttm47b6XV77//d34W+7D11K0H9noZXG1aQ8eldukn6BmsM2X4i9X8IRiP9+Ju8SaPMoX",
+	"/FS0v/KaJF33t/WrXkszzA7BUEQZ1g/JajAC2++YSNrqJ4k29XKJioqApjvGNb1CAW19LZ1VUKdhwRJ6",
+	"d8y3zeIMtxFm6WG5SN/tk4Hjghb3BNYqz+x95ePHBiKfd2gz+1sqjk5rPbCIxg3iRf0NU0HjVGlePO7i",
+	"TPY0sR/QF+pLCho/3bMXyXZJevAfPfiPPo1rb/YcSVEJEHvOvVG5OfjorovcyTtUlFNigiLyrbBGcgpM",
+	"j6DWGLEsj3M1cV0uaTvJzRjITXxGUelPCEravzpP0t708WWo+RsQvnA6dSB81K2ul5XF5tjrpfqGqTZ6",
+	"V0rfC8IWfTYbVzacUA6F71R57rx/Xzyk9NyFy6lba3bOpk5cvDvPksEDr2Bvy++b2v7iS0ltqzCr+16I",
+	"dH0KcTUhBi8fdQ/6DsnuLdgV2SimG7i8L1JxyvBvhthqM8xuR0HmdFVXkvfUfyNfcT53bb7NfnW51W5B",
+	"Mt2NTvt5XGmbuJB3oj1wo69aEBeetk/TPG8UsHzlIpTGVA0o2/fC8nY5dn7k/lYFYNOiwEvbW20HO7Oy",
+	"BluwIBg6uJtw5/1pDKVK5HjqA9F+tURrsbaapuQay31GHeb24miYhFXjClrswhNIZvS79Z58AW9q8Zeg",
+	"NXppdXsDsUxoKmRZMlFji/Ge6pA1zG39ssizFC5orbmRba2T2aiD2SKSpnYZLeqS15EGZbUzF7ZNiRSr",
+	"wmuLHXMSnA9HkEuKvSSa7PIsTR945QOv/CvxyrM0rTJKLfbXdrASaresbddZMAwBRkVbomwNU5Zp6i7f",
+	"tW1jlpJO2RX060GLAba017lyDT9LWkUe0m/2oSJ8jU2oOhK+3+Iq7jzoGDXzgrK164G5wtIOu+7wyk4X",
+	"prjaHMTBOzfMG/F2d3/DxKTo+Vxyhw230R+2tJTeBHEBnj2MLhiK9tK7sahqM9oN85etC5lybfdaDr7o",
+	"XN8GmpNGFdi2dbi/S/ZcdHPeGDluIaSHOPLtss2gX2xbHJnUuFrAMO3nOw4p2wYsU2ywdcWULjtlGn3n",
+	"2Gh9lVaqRn/D0jK8k6ooanV91NxVfL4o1vWfjH1Rq1H2sAzdpu9bFlVeMWfDx65cfe/os/eknZWtYbyX",
+	"DueM6oXrvjTbVrCfOu223tSRV/s6dgV039pmAF9kQDfoqH/PAV3bC/4hoPsQ0P009rk5oFtrxOH55kZF",
+	"syy53zWgWzbawphY0ILGWZRFbBSb1xi7UUvClW1A2hXHvRnf+IQ4bngLLPZM/Ipjul+G4bQBhYsQbQcK",
+	"R7v0fSsy/X0rokYv8009iBwC3qkiuqmZ2INbgKf3p3O6KGwnut1DY7BPjMKKBdOapv6ZD5QuXaPlS5Ll",
+	"dAQ/tvUaJMWN8MTZmM472RXFvAW+fDeK3OeJYm6kYhfFfKDmv76Tb4OsKqKYn6ZuVTuifTZ28yrM12g0",
+	"W6tfAvVIgeFF+tQ5jFxIpGz3joI4fvnr6zcQdn2LB+6mA//mtt5pk7bLAKJ6g//2zv4N7vXaSvR76pBm",
+	"L568nfZoGCJ48D3dEzW/prrsjtnSKm1vqt6x80r9MmkHgXS3U+D1Nf6ilxVLaRwE8+yVKxWP0KntfU+5",
+	"lmtDKbFimqrY3eew8veN+FuDXIvkNK3cRuLuvAwgK9y99jKJCjzLLHc1ADjroFOrrnZ9uTPR/NQ3QA3n",
+	"6xDVHXdQPWjS+2vSZx51W/c0oKTAwL7P3rs7EW3Z+bCbYJ2voDA1jbjrLCxHvC96sH2u3n0PPfs+r2lZ",
+	"9sUMS0ndDXBfh515WkY7bDwPe0fHH69jm6yyoJqkRJN4AElGiTSGp72dZYPB+dCn86FP53+M77NiT27j",
+	"GLtKtO2V6O7CUO9Btbcgtt835m7yc2zB9gPE3JCV0UN9YWl3HshXUIB+Vigv25MJvuJIwr0mBAQmUbin",
+	"fw2Vco9qSZ+ajjdAlOWRjtxsu3q026ppWP6GGjT13rM0HpyCy1QoqLq4sAWNxyLrk3mjz7y1RRBzC0Z7",
+	"BUsVeKTSOuiYP8tUyyWFpwXYbhTCY9uDBYvrTHyyS/3E7KLjrjNIH+h1W96ju3W6K0kcjzO4d/yzEuun",
+	"l8T9xC5DIekRtiEn+9bvWVBi5f7X6i2dUF7K2LzmtpzKJ5e7znnB3XeWFfjbqo7G4zKeXWQulXs9grMC",
+	"imowFDM9fQKTk/AKjsfj0YZ7eXfLMG9co+ubZhe1stW+N5Ua2SH25QheFzW7vPlb8KrX8bq7q8Jvyo2I",
+	"Nt3D236Dr3V9ne5XIziCOKSUGJhWNJsW+Vz1a10nJdrYsByyvPIaRXtdYPelzBb+gtHj1cy4nLZui2df",
+	"NV+/C3Wvy9wKdsWTKlKfkyG3mTy2GZizQP0ODL7/+LywL6MDR7u4tGdW8HyxTVhuuwCCyst2Kn6D1Io/",
+	"F3fdHuRkcXB5iELPTVcf9lbZ6/rdNe/TgqmOSpK1gZG2dPLSV7qksoiGu2GFLdsc+YIsaAqK2ikrN9NW",
+	"WzhVL9xugmaN3+YE9upvf4ery/neZPH61lC1YM0aIyf5ErQIZg2PrDl3NeZTNvCeFGuz09nrGQNZF+5d",
+	"GNhonaF2F567Bt5KZBehdccavLZyM0jLgXoJYsvPrApRXPvhpIC/pCPqvNPRTVZcv3f97vr/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -718,7 +718,10 @@ type ClientInterface interface {
 	// CreateKeyWithBody Create a signing key
 	//
 	// Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-	// key is encrypted at rest and never returned.
+	// key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+	// 404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+	// `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+	// count here: creating a key takes `keys:write` tenant-wide.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -728,7 +731,10 @@ type ClientInterface interface {
 	// CreateKey Create a signing key
 	//
 	// Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-	// key is encrypted at rest and never returned.
+	// key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+	// 404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+	// `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+	// count here: creating a key takes `keys:write` tenant-wide.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -770,16 +776,16 @@ type ClientInterface interface {
 	// Corresponds with POST /keys/{key}/revoke (the `RevokeKey` operationId).
 	RevokeKey(ctx context.Context, key KeyRef, params *RevokeKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListSites List sites of every tenant
+	// ListSites List sites
 	//
-	// Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+	// Sites of every tenant for platform administrators, oldest first, optionally of one tenant or only active or inactive ones. Anyone else sees only their own tenant's sites; a `tenant_id` filter naming another tenant lists nothing, as it does for a tenant that does not exist.
 	//
 	// Corresponds with GET /sites (the `ListSites` operationId).
 	ListSites(ctx context.Context, params *ListSitesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateSiteWithBody Create a site for a tenant
 	//
-	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -788,7 +794,7 @@ type ClientInterface interface {
 
 	// CreateSite Create a site for a tenant
 	//
-	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -850,14 +856,14 @@ type ClientInterface interface {
 
 	// ListTenants List tenants
 	//
-	// Every tenant, oldest first, optionally only active or only inactive ones.
+	// Every tenant, oldest first, optionally only active or only inactive ones, for platform administrators. Anyone else sees only their own tenant, a list of at most one entry to which the filter applies.
 	//
 	// Corresponds with GET /tenants (the `ListTenants` operationId).
 	ListTenants(ctx context.Context, params *ListTenantsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTenantWithBody Create a tenant
 	//
-	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -866,7 +872,7 @@ type ClientInterface interface {
 
 	// CreateTenant Create a tenant
 	//
-	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1011,7 +1017,10 @@ func (c *Client) SignToken(ctx context.Context, tenantId TenantID, body SignToke
 // CreateKeyWithBody Create a signing key
 //
 // Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-// key is encrypted at rest and never returned.
+// key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+// 404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+// `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+// count here: creating a key takes `keys:write` tenant-wide.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1031,7 +1040,10 @@ func (c *Client) CreateKeyWithBody(ctx context.Context, params *CreateKeyParams,
 // CreateKey Create a signing key
 //
 // Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-// key is encrypted at rest and never returned.
+// key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+// 404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+// `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+// count here: creating a key takes `keys:write` tenant-wide.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1133,9 +1145,9 @@ func (c *Client) RevokeKey(ctx context.Context, key KeyRef, params *RevokeKeyPar
 	return c.Client.Do(req)
 }
 
-// ListSites List sites of every tenant
+// ListSites List sites
 //
-// Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+// Sites of every tenant for platform administrators, oldest first, optionally of one tenant or only active or inactive ones. Anyone else sees only their own tenant's sites; a `tenant_id` filter naming another tenant lists nothing, as it does for a tenant that does not exist.
 //
 // Corresponds with GET /sites (the `ListSites` operationId).
 func (c *Client) ListSites(ctx context.Context, params *ListSitesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1152,7 +1164,7 @@ func (c *Client) ListSites(ctx context.Context, params *ListSitesParams, reqEdit
 
 // CreateSiteWithBody Create a site for a tenant
 //
-// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1171,7 +1183,7 @@ func (c *Client) CreateSiteWithBody(ctx context.Context, params *CreateSiteParam
 
 // CreateSite Create a site for a tenant
 //
-// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1313,7 +1325,7 @@ func (c *Client) GetSiteActiveKey(ctx context.Context, siteId SiteID, reqEditors
 
 // ListTenants List tenants
 //
-// Every tenant, oldest first, optionally only active or only inactive ones.
+// Every tenant, oldest first, optionally only active or only inactive ones, for platform administrators. Anyone else sees only their own tenant, a list of at most one entry to which the filter applies.
 //
 // Corresponds with GET /tenants (the `ListTenants` operationId).
 func (c *Client) ListTenants(ctx context.Context, params *ListTenantsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1330,7 +1342,7 @@ func (c *Client) ListTenants(ctx context.Context, params *ListTenantsParams, req
 
 // CreateTenantWithBody Create a tenant
 //
-// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1349,7 +1361,7 @@ func (c *Client) CreateTenantWithBody(ctx context.Context, params *CreateTenantP
 
 // CreateTenant Create a tenant
 //
-// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2898,7 +2910,10 @@ type ClientWithResponsesInterface interface {
 	// CreateKeyWithBodyWithResponse Create a signing key
 	//
 	// Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-	// key is encrypted at rest and never returned.
+	// key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+	// 404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+	// `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+	// count here: creating a key takes `keys:write` tenant-wide.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2908,7 +2923,10 @@ type ClientWithResponsesInterface interface {
 	// CreateKeyWithResponse Create a signing key
 	//
 	// Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-	// key is encrypted at rest and never returned.
+	// key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+	// 404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+	// `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+	// count here: creating a key takes `keys:write` tenant-wide.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2960,9 +2978,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /keys/{key}/revoke (the `RevokeKey` operationId).
 	RevokeKeyWithResponse(ctx context.Context, key KeyRef, params *RevokeKeyParams, reqEditors ...RequestEditorFn) (*RevokeKeyResponse, error)
 
-	// ListSitesWithResponse List sites of every tenant
+	// ListSitesWithResponse List sites
 	//
-	// Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+	// Sites of every tenant for platform administrators, oldest first, optionally of one tenant or only active or inactive ones. Anyone else sees only their own tenant's sites; a `tenant_id` filter naming another tenant lists nothing, as it does for a tenant that does not exist.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2971,7 +2989,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSiteWithBodyWithResponse Create a site for a tenant
 	//
-	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2980,7 +2998,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSiteWithResponse Create a site for a tenant
 	//
-	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+	// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3052,7 +3070,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListTenantsWithResponse List tenants
 	//
-	// Every tenant, oldest first, optionally only active or only inactive ones.
+	// Every tenant, oldest first, optionally only active or only inactive ones, for platform administrators. Anyone else sees only their own tenant, a list of at most one entry to which the filter applies.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3061,7 +3079,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTenantWithBodyWithResponse Create a tenant
 	//
-	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3070,7 +3088,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTenantWithResponse Create a tenant
 	//
-	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3269,6 +3287,8 @@ type CreateKeyResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -3301,6 +3321,11 @@ func (r CreateKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r CreateKeyResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -3881,6 +3906,8 @@ type CreateSiteResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -3909,6 +3936,11 @@ func (r CreateSiteResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r CreateSiteResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateSiteResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -5228,7 +5260,10 @@ func (c *ClientWithResponses) SignTokenWithResponse(ctx context.Context, tenantI
 // CreateKeyWithBodyWithResponse Create a signing key
 //
 // Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-// key is encrypted at rest and never returned.
+// key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+// 404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+// `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+// count here: creating a key takes `keys:write` tenant-wide.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5244,7 +5279,10 @@ func (c *ClientWithResponses) CreateKeyWithBodyWithResponse(ctx context.Context,
 // CreateKeyWithResponse Create a signing key
 //
 // Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-// key is encrypted at rest and never returned.
+// key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+// 404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+// `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+// count here: creating a key takes `keys:write` tenant-wide.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5332,9 +5370,9 @@ func (c *ClientWithResponses) RevokeKeyWithResponse(ctx context.Context, key Key
 	return ParseRevokeKeyResponse(rsp)
 }
 
-// ListSitesWithResponse List sites of every tenant
+// ListSitesWithResponse List sites
 //
-// Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+// Sites of every tenant for platform administrators, oldest first, optionally of one tenant or only active or inactive ones. Anyone else sees only their own tenant's sites; a `tenant_id` filter naming another tenant lists nothing, as it does for a tenant that does not exist.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5349,7 +5387,7 @@ func (c *ClientWithResponses) ListSitesWithResponse(ctx context.Context, params 
 
 // CreateSiteWithBodyWithResponse Create a site for a tenant
 //
-// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5364,7 +5402,7 @@ func (c *ClientWithResponses) CreateSiteWithBodyWithResponse(ctx context.Context
 
 // CreateSiteWithResponse Create a site for a tenant
 //
-// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+// Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5484,7 +5522,7 @@ func (c *ClientWithResponses) GetSiteActiveKeyWithResponse(ctx context.Context, 
 
 // ListTenantsWithResponse List tenants
 //
-// Every tenant, oldest first, optionally only active or only inactive ones.
+// Every tenant, oldest first, optionally only active or only inactive ones, for platform administrators. Anyone else sees only their own tenant, a list of at most one entry to which the filter applies.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5499,7 +5537,7 @@ func (c *ClientWithResponses) ListTenantsWithResponse(ctx context.Context, param
 
 // CreateTenantWithBodyWithResponse Create a tenant
 //
-// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5514,7 +5552,7 @@ func (c *ClientWithResponses) CreateTenantWithBodyWithResponse(ctx context.Conte
 
 // CreateTenantWithResponse Create a tenant
 //
-// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5779,6 +5817,13 @@ func ParseCreateKeyResponse(rsp *http.Response) (*CreateKeyResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -6333,6 +6378,13 @@ func ParseCreateSiteResponse(rsp *http.Response) (*CreateSiteResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict

@@ -103,7 +103,9 @@ type CredentialCheck struct {
 
 // CredentialCheckResult defines model for CredentialCheckResult.
 type CredentialCheckResult struct {
-	Permissions EffectivePermissions `json:"permissions"`
+	// PasswordChangedAt When the password was last set or changed; absent when it has not been since this was first recorded. The IAM service keeps it with a session and ends the session when it differs.
+	PasswordChangedAt *time.Time           `json:"password_changed_at,omitempty"`
+	Permissions       EffectivePermissions `json:"permissions"`
 
 	// Roles Names of the roles the user holds, tenant-wide or on a site, in name order.
 	Roles []RoleName `json:"roles"`
@@ -734,7 +736,7 @@ type ClientInterface interface {
 
 	// CheckCredentialsWithBody Check a user's credentials (IAM only)
 	//
-	// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+	// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -743,23 +745,30 @@ type ClientInterface interface {
 
 	// CheckCredentials Check a user's credentials (IAM only)
 	//
-	// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+	// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /internal/credential-checks (the `CheckCredentials` operationId).
 	CheckCredentials(ctx context.Context, body CheckCredentialsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetUserGrant What a signed-in user may do now (IAM only)
+	//
+	// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+	//
+	// Corresponds with GET /internal/tenants/{tenant_id}/users/{user_id}/grant (the `GetUserGrant` operationId).
+	GetUserGrant(ctx context.Context, tenantId TenantID, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe The signed-in user
 	//
-	// The user the access token names, with profile and effective permissions. Needs a user's access token (not a machine client's).
+	// The user the access token names, in the token's tenant, with profile and effective permissions. Needs a user's access token; a machine client's token (or a service credential) names no user and is 403. A user the tenant no longer has is 404.
 	//
 	// Corresponds with GET /me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangeMyPasswordWithBody Change my password
 	//
-	// Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+	// Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -768,7 +777,7 @@ type ClientInterface interface {
 
 	// ChangeMyPassword Change my password
 	//
-	// Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+	// Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -777,7 +786,7 @@ type ClientInterface interface {
 
 	// UpdateMyProfileWithBody Update my profile
 	//
-	// Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+	// Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -786,7 +795,7 @@ type ClientInterface interface {
 
 	// UpdateMyProfile Update my profile
 	//
-	// Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+	// Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -795,7 +804,7 @@ type ClientInterface interface {
 
 	// ListPermissions The built-in permission catalogue
 	//
-	// Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant.
+	// Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant. The list is the same for every caller and holds no tenant's own permissions: those are at `/tenants/{tenant_id}/permissions`, for the caller's own tenant only.
 	//
 	// Corresponds with GET /permissions (the `ListPermissions` operationId).
 	ListPermissions(ctx context.Context, params *ListPermissionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -866,7 +875,7 @@ type ClientInterface interface {
 
 	// CreateRoleWithBody Create a role
 	//
-	// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+	// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -875,7 +884,7 @@ type ClientInterface interface {
 
 	// CreateRole Create a role
 	//
-	// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+	// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -898,7 +907,7 @@ type ClientInterface interface {
 
 	// UpdateRoleWithBody Update a role
 	//
-	// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+	// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -907,7 +916,7 @@ type ClientInterface interface {
 
 	// UpdateRole Update a role
 	//
-	// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+	// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -923,7 +932,7 @@ type ClientInterface interface {
 
 	// AddRolePermission Add a permission to a role
 	//
-	// Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404.
+	// Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404. Grant only what you hold, as for `PUT .../roles/{role_id}`; the caller must hold every permission of the role as it would be, tenant-wide, not only the one added (403 naming the first not held), so that nobody grows a role they could not have made.
 	//
 	// Corresponds with PUT /tenants/{tenant_id}/roles/{role_id}/permissions/{permission} (the `AddRolePermission` operationId).
 	AddRolePermission(ctx context.Context, tenantId TenantID, roleId RoleID, permission PermissionName, params *AddRolePermissionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1051,7 +1060,7 @@ type ClientInterface interface {
 
 	// AssignRole Assign a role to a user
 	//
-	// Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400.
+	// Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400. Grant only what you hold: the caller must hold every permission the role grants (for the built-in `tenant-admin` every tenant-level permission, the tenant's own included), tenant-wide for a tenant-wide assignment, tenant-wide or on that site for an assignment on a site; else 403 naming the first permission not held. `roles:assign` itself must be held tenant-wide: `site_id` is a query parameter, so a permission granted on one site does not count for it.
 	//
 	// Corresponds with PUT /tenants/{tenant_id}/users/{user_id}/roles/{role_id} (the `AssignRole` operationId).
 	AssignRole(ctx context.Context, tenantId TenantID, userId UserID, roleId RoleID, params *AssignRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1059,7 +1068,7 @@ type ClientInterface interface {
 
 // CheckCredentialsWithBody Check a user's credentials (IAM only)
 //
-// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1078,7 +1087,7 @@ func (c *Client) CheckCredentialsWithBody(ctx context.Context, contentType strin
 
 // CheckCredentials Check a user's credentials (IAM only)
 //
-// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1095,9 +1104,26 @@ func (c *Client) CheckCredentials(ctx context.Context, body CheckCredentialsJSON
 	return c.Client.Do(req)
 }
 
+// GetUserGrant What a signed-in user may do now (IAM only)
+//
+// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+//
+// Corresponds with GET /internal/tenants/{tenant_id}/users/{user_id}/grant (the `GetUserGrant` operationId).
+func (c *Client) GetUserGrant(ctx context.Context, tenantId TenantID, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserGrantRequest(c.Server, tenantId, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe The signed-in user
 //
-// The user the access token names, with profile and effective permissions. Needs a user's access token (not a machine client's).
+// The user the access token names, in the token's tenant, with profile and effective permissions. Needs a user's access token; a machine client's token (or a service credential) names no user and is 403. A user the tenant no longer has is 404.
 //
 // Corresponds with GET /me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1114,7 +1140,7 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 
 // ChangeMyPasswordWithBody Change my password
 //
-// Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+// Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1133,7 +1159,7 @@ func (c *Client) ChangeMyPasswordWithBody(ctx context.Context, contentType strin
 
 // ChangeMyPassword Change my password
 //
-// Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+// Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1152,7 +1178,7 @@ func (c *Client) ChangeMyPassword(ctx context.Context, body ChangeMyPasswordJSON
 
 // UpdateMyProfileWithBody Update my profile
 //
-// Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+// Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1171,7 +1197,7 @@ func (c *Client) UpdateMyProfileWithBody(ctx context.Context, params *UpdateMyPr
 
 // UpdateMyProfile Update my profile
 //
-// Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+// Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1190,7 +1216,7 @@ func (c *Client) UpdateMyProfile(ctx context.Context, params *UpdateMyProfilePar
 
 // ListPermissions The built-in permission catalogue
 //
-// Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant.
+// Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant. The list is the same for every caller and holds no tenant's own permissions: those are at `/tenants/{tenant_id}/permissions`, for the caller's own tenant only.
 //
 // Corresponds with GET /permissions (the `ListPermissions` operationId).
 func (c *Client) ListPermissions(ctx context.Context, params *ListPermissionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1351,7 +1377,7 @@ func (c *Client) ListRoles(ctx context.Context, tenantId TenantID, params *ListR
 
 // CreateRoleWithBody Create a role
 //
-// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1370,7 +1396,7 @@ func (c *Client) CreateRoleWithBody(ctx context.Context, tenantId TenantID, para
 
 // CreateRole Create a role
 //
-// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1423,7 +1449,7 @@ func (c *Client) GetRole(ctx context.Context, tenantId TenantID, roleId RoleID, 
 
 // UpdateRoleWithBody Update a role
 //
-// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1442,7 +1468,7 @@ func (c *Client) UpdateRoleWithBody(ctx context.Context, tenantId TenantID, role
 
 // UpdateRole Update a role
 //
-// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1478,7 +1504,7 @@ func (c *Client) RemoveRolePermission(ctx context.Context, tenantId TenantID, ro
 
 // AddRolePermission Add a permission to a role
 //
-// Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404.
+// Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404. Grant only what you hold, as for `PUT .../roles/{role_id}`; the caller must hold every permission of the role as it would be, tenant-wide, not only the one added (403 naming the first not held), so that nobody grows a role they could not have made.
 //
 // Corresponds with PUT /tenants/{tenant_id}/roles/{role_id}/permissions/{permission} (the `AddRolePermission` operationId).
 func (c *Client) AddRolePermission(ctx context.Context, tenantId TenantID, roleId RoleID, permission PermissionName, params *AddRolePermissionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1766,7 +1792,7 @@ func (c *Client) UnassignRole(ctx context.Context, tenantId TenantID, userId Use
 
 // AssignRole Assign a role to a user
 //
-// Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400.
+// Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400. Grant only what you hold: the caller must hold every permission the role grants (for the built-in `tenant-admin` every tenant-level permission, the tenant's own included), tenant-wide for a tenant-wide assignment, tenant-wide or on that site for an assignment on a site; else 403 naming the first permission not held. `roles:assign` itself must be held tenant-wide: `site_id` is a query parameter, so a permission granted on one site does not count for it.
 //
 // Corresponds with PUT /tenants/{tenant_id}/users/{user_id}/roles/{role_id} (the `AssignRole` operationId).
 func (c *Client) AssignRole(ctx context.Context, tenantId TenantID, userId UserID, roleId RoleID, params *AssignRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1817,6 +1843,47 @@ func NewCheckCredentialsRequestWithBody(server string, contentType string, body 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetUserGrantRequest constructs an http.Request for the GetUserGrant method
+func NewGetUserGrantRequest(server string, tenantId TenantID, userId UserID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant_id", tenantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/internal/tenants/%s/users/%s/grant", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3555,7 +3622,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckCredentialsWithBodyWithResponse Check a user's credentials (IAM only)
 	//
-	// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+	// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3564,16 +3631,25 @@ type ClientWithResponsesInterface interface {
 
 	// CheckCredentialsWithResponse Check a user's credentials (IAM only)
 	//
-	// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+	// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /internal/credential-checks (the `CheckCredentials` operationId).
 	CheckCredentialsWithResponse(ctx context.Context, body CheckCredentialsJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckCredentialsResponse, error)
 
+	// GetUserGrantWithResponse What a signed-in user may do now (IAM only)
+	//
+	// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /internal/tenants/{tenant_id}/users/{user_id}/grant (the `GetUserGrant` operationId).
+	GetUserGrantWithResponse(ctx context.Context, tenantId TenantID, userId UserID, reqEditors ...RequestEditorFn) (*GetUserGrantResponse, error)
+
 	// GetMeWithResponse The signed-in user
 	//
-	// The user the access token names, with profile and effective permissions. Needs a user's access token (not a machine client's).
+	// The user the access token names, in the token's tenant, with profile and effective permissions. Needs a user's access token; a machine client's token (or a service credential) names no user and is 403. A user the tenant no longer has is 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3582,7 +3658,7 @@ type ClientWithResponsesInterface interface {
 
 	// ChangeMyPasswordWithBodyWithResponse Change my password
 	//
-	// Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+	// Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3591,7 +3667,7 @@ type ClientWithResponsesInterface interface {
 
 	// ChangeMyPasswordWithResponse Change my password
 	//
-	// Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+	// Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3600,7 +3676,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateMyProfileWithBodyWithResponse Update my profile
 	//
-	// Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+	// Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3609,7 +3685,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateMyProfileWithResponse Update my profile
 	//
-	// Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+	// Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3618,7 +3694,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListPermissionsWithResponse The built-in permission catalogue
 	//
-	// Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant.
+	// Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant. The list is the same for every caller and holds no tenant's own permissions: those are at `/tenants/{tenant_id}/permissions`, for the caller's own tenant only.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3699,7 +3775,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRoleWithBodyWithResponse Create a role
 	//
-	// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+	// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3708,7 +3784,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRoleWithResponse Create a role
 	//
-	// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+	// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3735,7 +3811,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRoleWithBodyWithResponse Update a role
 	//
-	// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+	// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3744,7 +3820,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRoleWithResponse Update a role
 	//
-	// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+	// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3762,7 +3838,7 @@ type ClientWithResponsesInterface interface {
 
 	// AddRolePermissionWithResponse Add a permission to a role
 	//
-	// Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404.
+	// Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404. Grant only what you hold, as for `PUT .../roles/{role_id}`; the caller must hold every permission of the role as it would be, tenant-wide, not only the one added (403 naming the first not held), so that nobody grows a role they could not have made.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3906,7 +3982,7 @@ type ClientWithResponsesInterface interface {
 
 	// AssignRoleWithResponse Assign a role to a user
 	//
-	// Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400.
+	// Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400. Grant only what you hold: the caller must hold every permission the role grants (for the built-in `tenant-admin` every tenant-level permission, the tenant's own included), tenant-wide for a tenant-wide assignment, tenant-wide or on that site for an assignment on a site; else 403 naming the first permission not held. `roles:assign` itself must be held tenant-wide: `site_id` is a query parameter, so a permission granted on one site does not count for it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3991,6 +4067,96 @@ func (r CheckCredentialsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckCredentialsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetUserGrantResponse503Headers the declared response headers of an HTTP 503 response for GetUserGrant
+type GetUserGrantResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetUserGrantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CredentialCheckResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetUserGrantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUserGrantResponse) GetJSON200() *CredentialCheckResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUserGrantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUserGrantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUserGrantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetUserGrantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetUserGrantResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetUserGrantResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserGrantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserGrantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserGrantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserGrantResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6466,7 +6632,7 @@ func (r AssignRoleResponse) ContentType() string {
 
 // CheckCredentialsWithBodyWithResponse Check a user's credentials (IAM only)
 //
-// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6481,7 +6647,7 @@ func (c *ClientWithResponses) CheckCredentialsWithBodyWithResponse(ctx context.C
 
 // CheckCredentialsWithResponse Check a user's credentials (IAM only)
 //
-// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+// Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6494,9 +6660,24 @@ func (c *ClientWithResponses) CheckCredentialsWithResponse(ctx context.Context, 
 	return ParseCheckCredentialsResponse(rsp)
 }
 
+// GetUserGrantWithResponse What a signed-in user may do now (IAM only)
+//
+// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /internal/tenants/{tenant_id}/users/{user_id}/grant (the `GetUserGrant` operationId).
+func (c *ClientWithResponses) GetUserGrantWithResponse(ctx context.Context, tenantId TenantID, userId UserID, reqEditors ...RequestEditorFn) (*GetUserGrantResponse, error) {
+	rsp, err := c.GetUserGrant(ctx, tenantId, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserGrantResponse(rsp)
+}
+
 // GetMeWithResponse The signed-in user
 //
-// The user the access token names, with profile and effective permissions. Needs a user's access token (not a machine client's).
+// The user the access token names, in the token's tenant, with profile and effective permissions. Needs a user's access token; a machine client's token (or a service credential) names no user and is 403. A user the tenant no longer has is 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6511,7 +6692,7 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 
 // ChangeMyPasswordWithBodyWithResponse Change my password
 //
-// Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+// Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6526,7 +6707,7 @@ func (c *ClientWithResponses) ChangeMyPasswordWithBodyWithResponse(ctx context.C
 
 // ChangeMyPasswordWithResponse Change my password
 //
-// Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+// Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6541,7 +6722,7 @@ func (c *ClientWithResponses) ChangeMyPasswordWithResponse(ctx context.Context, 
 
 // UpdateMyProfileWithBodyWithResponse Update my profile
 //
-// Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+// Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6556,7 +6737,7 @@ func (c *ClientWithResponses) UpdateMyProfileWithBodyWithResponse(ctx context.Co
 
 // UpdateMyProfileWithResponse Update my profile
 //
-// Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+// Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6571,7 +6752,7 @@ func (c *ClientWithResponses) UpdateMyProfileWithResponse(ctx context.Context, p
 
 // ListPermissionsWithResponse The built-in permission catalogue
 //
-// Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant.
+// Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant. The list is the same for every caller and holds no tenant's own permissions: those are at `/tenants/{tenant_id}/permissions`, for the caller's own tenant only.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6706,7 +6887,7 @@ func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, tenantI
 
 // CreateRoleWithBodyWithResponse Create a role
 //
-// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6721,7 +6902,7 @@ func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context
 
 // CreateRoleWithResponse Create a role
 //
-// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+// Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6766,7 +6947,7 @@ func (c *ClientWithResponses) GetRoleWithResponse(ctx context.Context, tenantId 
 
 // UpdateRoleWithBodyWithResponse Update a role
 //
-// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6781,7 +6962,7 @@ func (c *ClientWithResponses) UpdateRoleWithBodyWithResponse(ctx context.Context
 
 // UpdateRoleWithResponse Update a role
 //
-// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+// Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6811,7 +6992,7 @@ func (c *ClientWithResponses) RemoveRolePermissionWithResponse(ctx context.Conte
 
 // AddRolePermissionWithResponse Add a permission to a role
 //
-// Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404.
+// Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404. Grant only what you hold, as for `PUT .../roles/{role_id}`; the caller must hold every permission of the role as it would be, tenant-wide, not only the one added (403 naming the first not held), so that nobody grows a role they could not have made.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7051,7 +7232,7 @@ func (c *ClientWithResponses) UnassignRoleWithResponse(ctx context.Context, tena
 
 // AssignRoleWithResponse Assign a role to a user
 //
-// Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400.
+// Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400. Grant only what you hold: the caller must hold every permission the role grants (for the built-in `tenant-admin` every tenant-level permission, the tenant's own included), tenant-wide for a tenant-wide assignment, tenant-wide or on that site for an assignment on a site; else 403 naming the first permission not held. `roles:assign` itself must be held tenant-wide: `site_id` is a query parameter, so a permission granted on one site does not count for it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7125,6 +7306,87 @@ func ParseCheckCredentialsResponse(rsp *http.Response) (*CheckCredentialsRespons
 	switch {
 	case rsp.StatusCode == 503:
 		var headers CheckCredentialsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetUserGrantResponse parses an HTTP response from a GetUserGrantWithResponse call
+func ParseGetUserGrantResponse(rsp *http.Response) (*GetUserGrantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserGrantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CredentialCheckResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetUserGrantResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

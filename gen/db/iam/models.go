@@ -33,16 +33,17 @@ type IamLoginFailure struct {
 }
 
 type IamRefreshToken struct {
-	TenantID        uuid.UUID
-	ID              uuid.UUID
-	FamilyID        uuid.UUID
-	TokenHash       []byte
-	UserID          *uuid.UUID
-	ClientID        *uuid.UUID
-	Scope           string
-	IssuedAt        time.Time
-	IdleExpiresAt   time.Time
-	FamilyExpiresAt time.Time
-	UsedAt          *time.Time
-	RevokedAt       *time.Time
+	TenantID          uuid.UUID
+	ID                uuid.UUID
+	FamilyID          uuid.UUID
+	TokenHash         []byte
+	UserID            *uuid.UUID
+	ClientID          *uuid.UUID
+	Scope             string
+	IssuedAt          time.Time
+	IdleExpiresAt     time.Time
+	FamilyExpiresAt   time.Time
+	UsedAt            *time.Time
+	RevokedAt         *time.Time
+	PasswordChangedAt *time.Time
 }

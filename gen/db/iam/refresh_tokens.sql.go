@@ -13,7 +13,7 @@ import (
 )
 
 const getRefreshTokenByHash = `-- name: GetRefreshTokenByHash :one
-SELECT tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at FROM iam.refresh_tokens WHERE token_hash = $1
+SELECT tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at, password_changed_at FROM iam.refresh_tokens WHERE token_hash = $1
 `
 
 func (q *Queries) GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (IamRefreshToken, error) {
@@ -32,6 +32,7 @@ func (q *Queries) GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (
 		&i.FamilyExpiresAt,
 		&i.UsedAt,
 		&i.RevokedAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }
@@ -39,23 +40,24 @@ func (q *Queries) GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (
 const issueRefreshToken = `-- name: IssueRefreshToken :one
 
 INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id, client_id, scope,
-                                issued_at, idle_expires_at, family_expires_at)
+                                issued_at, idle_expires_at, family_expires_at, password_changed_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10)
-RETURNING tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at
+        $8, $9, $10, $11)
+RETURNING tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at, password_changed_at
 `
 
 type IssueRefreshTokenParams struct {
-	TenantID        uuid.UUID
-	ID              uuid.UUID
-	FamilyID        uuid.UUID
-	TokenHash       []byte
-	UserID          *uuid.UUID
-	ClientID        *uuid.UUID
-	Scope           string
-	IssuedAt        time.Time
-	IdleExpiresAt   time.Time
-	FamilyExpiresAt time.Time
+	TenantID          uuid.UUID
+	ID                uuid.UUID
+	FamilyID          uuid.UUID
+	TokenHash         []byte
+	UserID            *uuid.UUID
+	ClientID          *uuid.UUID
+	Scope             string
+	IssuedAt          time.Time
+	IdleExpiresAt     time.Time
+	FamilyExpiresAt   time.Time
+	PasswordChangedAt *time.Time
 }
 
 // Times come in as parameters (@now) rather than now(), so that the service's
@@ -73,6 +75,7 @@ func (q *Queries) IssueRefreshToken(ctx context.Context, arg IssueRefreshTokenPa
 		arg.IssuedAt,
 		arg.IdleExpiresAt,
 		arg.FamilyExpiresAt,
+		arg.PasswordChangedAt,
 	)
 	var i IamRefreshToken
 	err := row.Scan(
@@ -88,6 +91,7 @@ func (q *Queries) IssueRefreshToken(ctx context.Context, arg IssueRefreshTokenPa
 		&i.FamilyExpiresAt,
 		&i.UsedAt,
 		&i.RevokedAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }
@@ -211,14 +215,14 @@ WITH spent AS (
       AND NOT EXISTS (
             SELECT 1 FROM iam.refresh_tokens r
             WHERE r.tenant_id = t.tenant_id AND r.family_id = t.family_id AND r.revoked_at IS NOT NULL)
-    RETURNING t.tenant_id, t.family_id, t.user_id, t.client_id, t.scope, t.family_expires_at
+    RETURNING t.tenant_id, t.family_id, t.user_id, t.client_id, t.scope, t.family_expires_at, t.password_changed_at
 )
 INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id, client_id, scope,
-                                issued_at, idle_expires_at, family_expires_at)
+                                issued_at, idle_expires_at, family_expires_at, password_changed_at)
 SELECT s.tenant_id, $1, s.family_id, $2, s.user_id, s.client_id, s.scope,
-       $3, least($4::timestamptz, s.family_expires_at), s.family_expires_at
+       $3, least($4::timestamptz, s.family_expires_at), s.family_expires_at, s.password_changed_at
 FROM spent s
-RETURNING tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at
+RETURNING tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at, password_changed_at
 `
 
 type RotateRefreshTokenParams struct {
@@ -258,6 +262,7 @@ func (q *Queries) RotateRefreshToken(ctx context.Context, arg RotateRefreshToken
 		&i.FamilyExpiresAt,
 		&i.UsedAt,
 		&i.RevokedAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }

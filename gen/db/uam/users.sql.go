@@ -22,9 +22,10 @@ func (q *Queries) AsyncCommit(ctx context.Context) error {
 }
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at
+INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash, password_changed_at)
+VALUES ($1, $2, $3, $4, $5, $6,
+        CASE WHEN $6::text IS NOT NULL THEN now() END)
+RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at
 `
 
 type CreateUserParams struct {
@@ -57,6 +58,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (UamUser
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }
@@ -83,7 +85,7 @@ func (q *Queries) DeleteUser(ctx context.Context, arg DeleteUserParams) (int64, 
 }
 
 const getUser = `-- name: GetUser :one
-SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at FROM uam.users WHERE tenant_id = $1 AND id = $2
+SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at FROM uam.users WHERE tenant_id = $1 AND id = $2
 `
 
 type GetUserParams struct {
@@ -105,12 +107,13 @@ func (q *Queries) GetUser(ctx context.Context, arg GetUserParams) (UamUser, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at FROM uam.users WHERE tenant_id = $1 AND lower(email) = lower($2)
+SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at FROM uam.users WHERE tenant_id = $1 AND lower(email) = lower($2)
 `
 
 type GetUserByEmailParams struct {
@@ -132,12 +135,13 @@ func (q *Queries) GetUserByEmail(ctx context.Context, arg GetUserByEmailParams) 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at FROM uam.users u
+SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at FROM uam.users u
 WHERE u.tenant_id = $1
   AND ($2::uuid IS NULL OR u.id > $2)
   AND ($3::text IS NULL OR lower(u.email) LIKE lower($3::text) || '%')
@@ -186,6 +190,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]UamUser
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.LastLoginAt,
+			&i.PasswordChangedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -200,7 +205,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]UamUser
 const recordLogin = `-- name: RecordLogin :one
 UPDATE uam.users SET last_login_at = now(), version = version + 1
 WHERE tenant_id = $1 AND id = $2
-RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at
+RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at
 `
 
 type RecordLoginParams struct {
@@ -223,15 +228,16 @@ func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (UamUs
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }
 
 const setPasswordHash = `-- name: SetPasswordHash :one
-UPDATE uam.users SET password_hash = $1, version = version + 1, updated_at = now()
+UPDATE uam.users SET password_hash = $1, password_changed_at = now(), version = version + 1, updated_at = now()
 WHERE tenant_id = $2 AND id = $3
   AND (NOT $4::boolean OR password_hash IS NOT DISTINCT FROM $5::text)
-RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at
+RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at
 `
 
 type SetPasswordHashParams struct {
@@ -264,6 +270,7 @@ func (q *Queries) SetPasswordHash(ctx context.Context, arg SetPasswordHashParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }
@@ -280,7 +287,7 @@ UPDATE uam.users SET
     updated_at     = now()
 WHERE tenant_id = $4 AND id = $5
   AND ($6::bigint[] IS NULL OR version = ANY ($6::bigint[]))
-RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at
+RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at
 `
 
 type UpdateUserParams struct {
@@ -314,6 +321,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (UamUser
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.PasswordChangedAt,
 	)
 	return i, err
 }
@@ -332,7 +340,7 @@ type UpgradePasswordHashParams struct {
 
 // After a successful check with old parameters: replaces the hash only if it
 // is still the one that was checked, so a concurrent password change wins. Not
-// a user-visible change: version and updated_at stay.
+// a user-visible change: version, updated_at and password_changed_at stay.
 func (q *Queries) UpgradePasswordHash(ctx context.Context, arg UpgradePasswordHashParams) (int64, error) {
 	result, err := q.db.Exec(ctx, upgradePasswordHash,
 		arg.NewHash,

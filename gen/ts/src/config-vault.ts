@@ -13,13 +13,13 @@ export interface paths {
         };
         /**
          * List tenants
-         * @description Every tenant, oldest first, optionally only active or only inactive ones.
+         * @description Every tenant, oldest first, optionally only active or only inactive ones, for platform administrators. Anyone else sees only their own tenant, a list of at most one entry to which the filter applies.
          */
         get: operations["listTenants"];
         put?: never;
         /**
          * Create a tenant
-         * @description Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409.
+         * @description Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403, even holding `tenants:write`, which within a tenant lets its administrators change and delete their own tenant.
          */
         post: operations["createTenant"];
         delete?: never;
@@ -159,14 +159,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List sites of every tenant
-         * @description Sites of every tenant, oldest first, optionally of one tenant or only active or inactive ones.
+         * List sites
+         * @description Sites of every tenant for platform administrators, oldest first, optionally of one tenant or only active or inactive ones. Anyone else sees only their own tenant's sites; a `tenant_id` filter naming another tenant lists nothing, as it does for a tenant that does not exist.
          */
         get: operations["listSites"];
         put?: never;
         /**
          * Create a site for a tenant
-         * @description Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409.
+         * @description Creates a site of an existing tenant. A hostname belongs to one site of one tenant, so a domain used by any other site is 409. A `tenant_id` other than the caller's own tenant is 404, unless the caller is a platform administrator, for whom an unknown tenant is 400.
          */
         post: operations["createSite"];
         delete?: never;
@@ -287,7 +287,10 @@ export interface paths {
         /**
          * Create a signing key
          * @description Generates a key pair for a tenant, or for one of its sites. The key starts `active`. The private
-         *     key is encrypted at rest and never returned.
+         *     key is encrypted at rest and never returned. A `tenant_id` other than the caller's own tenant is
+         *     404, unless the caller is a platform administrator, for whom an unknown tenant is 400; a
+         *     `site_id` that is no site of that tenant is 400. A permission granted on one site does not
+         *     count here: creating a key takes `keys:write` tenant-wide.
          */
         post: operations["createKey"];
         delete?: never;
@@ -660,7 +663,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The credentials lack the permission this operation needs. */
+        /** @description The credentials lack the permission this operation needs (or, to create a tenant, are not a platform administrator's). */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1124,6 +1127,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             default: components["responses"]["Problem"];
@@ -1347,6 +1351,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             503: components["responses"]["KeyGenerationBusy"];

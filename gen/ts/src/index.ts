@@ -11,6 +11,7 @@
 
 import createClient, { type Client, type ClientOptions } from "openapi-fetch";
 import type { paths as ConfigVaultPaths } from "./config-vault.js";
+import type { paths as IamPaths } from "./iam.js";
 import type { paths as UamPaths } from "./uam.js";
 
 export type { Client, ClientOptions } from "openapi-fetch";
@@ -38,6 +39,20 @@ export function createConfigVaultClient(baseUrl: string, init: ServiceClientOpti
   return createClient<ConfigVaultPaths>({ ...init, baseUrl: serviceUrl(baseUrl, configVaultBasePath) });
 }
 
+// iam
+
+export type * as Iam from "./iam.js";
+export type { IamPaths };
+/** A typed client for the iam service. */
+export type IamClient = Client<IamPaths>;
+/** The iam service's path on a server (the spec's servers[0].url). */
+export const iamBasePath = "/iam/v1";
+
+/** Creates a typed client for the iam service of the server at baseUrl. */
+export function createIamClient(baseUrl: string, init: ServiceClientOptions = {}): IamClient {
+  return createClient<IamPaths>({ ...init, baseUrl: serviceUrl(baseUrl, iamBasePath) });
+}
+
 // uam
 
 export type * as Uam from "./uam.js";
@@ -57,6 +72,7 @@ export function createUamClient(baseUrl: string, init: ServiceClientOptions = {}
 /** One client per service, all against the same server and options. */
 export interface SaasClients {
   configVault: ConfigVaultClient;
+  iam: IamClient;
   uam: UamClient;
 }
 
@@ -64,9 +80,10 @@ export interface SaasClients {
 export function createSaasClients(baseUrl: string, init: ServiceClientOptions = {}): SaasClients {
   return {
     configVault: createConfigVaultClient(baseUrl, init),
+    iam: createIamClient(baseUrl, init),
     uam: createUamClient(baseUrl, init),
   };
 }
 
 /** The services this package has clients for, sorted. */
-export const services = ["config-vault", "uam"] as const;
+export const services = ["config-vault", "iam", "uam"] as const;

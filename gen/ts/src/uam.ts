@@ -160,7 +160,7 @@ export interface paths {
         get?: never;
         /**
          * Assign a role to a user
-         * @description Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400.
+         * @description Gives the user the role, tenant-wide or (with `site_id`) on one site of the tenant. Idempotent: assigning a role the user already holds in the same scope answers 200 with the existing assignment. A site of another tenant, or no such site, is 400. Grant only what you hold: the caller must hold every permission the role grants (for the built-in `tenant-admin` every tenant-level permission, the tenant's own included), tenant-wide for a tenant-wide assignment, tenant-wide or on that site for an assignment on a site; else 403 naming the first permission not held. `roles:assign` itself must be held tenant-wide: `site_id` is a query parameter, so a permission granted on one site does not count for it.
          */
         put: operations["assignRole"];
         post?: never;
@@ -217,7 +217,7 @@ export interface paths {
         put?: never;
         /**
          * Create a role
-         * @description Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409).
+         * @description Creates a role of the tenant with a set of permissions (built-in ones of tenant level, and the tenant's own). Names are unique in the tenant, compared case-insensitively, and may not be a built-in role's name (409). Grant only what you hold; the caller must hold every permission of the set tenant-wide (a role may be assigned tenant-wide), else 403 naming the first permission not held; permissions that are none of this tenant's are 400 first.
          */
         post: operations["createRole"];
         delete?: never;
@@ -245,7 +245,7 @@ export interface paths {
         get: operations["getRole"];
         /**
          * Update a role
-         * @description Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409).
+         * @description Changes the fields present in the body; `permissions`, when present, replaces the whole set. Built-in roles cannot be changed (409). With `permissions`, grant only what you hold; the caller must hold every permission of the new set tenant-wide, else 403 naming the first permission not held, and nothing changes.
          */
         put: operations["updateRole"];
         post?: never;
@@ -276,7 +276,7 @@ export interface paths {
         get?: never;
         /**
          * Add a permission to a role
-         * @description Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404.
+         * @description Adds one permission to the role's set (no change if it is already there). Built-in roles cannot be changed (409); an unknown permission is 404. Grant only what you hold, as for `PUT .../roles/{role_id}`; the caller must hold every permission of the role as it would be, tenant-wide, not only the one added (403 naming the first not held), so that nobody grows a role they could not have made.
          */
         put: operations["addRolePermission"];
         post?: never;
@@ -299,7 +299,7 @@ export interface paths {
         };
         /**
          * The built-in permission catalogue
-         * @description Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant.
+         * @description Every permission the platform's services declare, by name. They are read-only; `level: platform` ones are granted only within the platform tenant. The list is the same for every caller and holds no tenant's own permissions: those are at `/tenants/{tenant_id}/permissions`, for the caller's own tenant only.
          */
         get: operations["listPermissions"];
         put?: never;
@@ -379,7 +379,7 @@ export interface paths {
         };
         /**
          * The signed-in user
-         * @description The user the access token names, with profile and effective permissions. Needs a user's access token (not a machine client's).
+         * @description The user the access token names, in the token's tenant, with profile and effective permissions. Needs a user's access token; a machine client's token (or a service credential) names no user and is 403. A user the tenant no longer has is 404.
          */
         get: operations["getMe"];
         put?: never;
@@ -400,7 +400,7 @@ export interface paths {
         get?: never;
         /**
          * Update my profile
-         * @description Changes the signed-in user's profile, like `PUT .../users/{user_id}/profile`.
+         * @description Changes the signed-in user's profile (the token's user in the token's tenant), like `PUT .../users/{user_id}/profile`. A machine client's token names no user and is 403.
          */
         put: operations["updateMyProfile"];
         post?: never;
@@ -421,7 +421,7 @@ export interface paths {
         put?: never;
         /**
          * Change my password
-         * @description Changes the signed-in user's password; the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy.
+         * @description Changes the signed-in user's password (the token's user in the token's tenant); the current one must be given and correct (400 on `current_password` otherwise), and the new one must pass the policy. A machine client's token names no user and is 403, as is a disabled or locked user.
          */
         post: operations["changeMyPassword"];
         delete?: never;
@@ -441,9 +441,34 @@ export interface paths {
         put?: never;
         /**
          * Check a user's credentials (IAM only)
-         * @description Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+         * @description Verifies an email and password in a tenant and answers the user with roles and effective permissions; records `last_login_at` and upgrades a hash made with older argon2id parameters. Unknown email, wrong password, disabled or locked user all get the same 401, in the same time. For the IAM service only: it lives under `/internal/`, which is not exposed publicly, and `credentials:verify` is held by the IAM service's credential alone, never by an access token, so any user's or client's token, a platform administrator's included, is 403.
          */
         post: operations["checkCredentials"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/tenants/{tenant_id}/users/{user_id}/grant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: components["parameters"]["TenantID"];
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What a signed-in user may do now (IAM only)
+         * @description The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+         */
+        get: operations["getUserGrant"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -757,6 +782,11 @@ export interface components {
             /** @description Names of the roles the user holds, tenant-wide or on a site, in name order. */
             roles: components["schemas"]["RoleName"][];
             permissions: components["schemas"]["EffectivePermissions"];
+            /**
+             * Format: date-time
+             * @description When the password was last set or changed; absent when it has not been since this was first recorded. The IAM service keeps it with a session and ends the session when it differs.
+             */
+            password_changed_at?: string;
         };
     };
     responses: {
@@ -778,7 +808,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The credentials lack the permission this operation needs. */
+        /** @description The credentials lack the permission this operation needs, or the request would grant a permission the caller does not hold. */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1876,6 +1906,37 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    getUserGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: components["parameters"]["TenantID"];
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialCheckResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };

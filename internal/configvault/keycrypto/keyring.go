@@ -102,8 +102,24 @@ func NewKeyring(current MasterKey, previous ...MasterKey) (*Keyring, error) {
 // Derive returns a 256-bit secret for purpose, derived from the current master
 // key with HKDF-SHA256, so other mechanisms get keys of their own without
 // another secret to configure. It changes when the master key is rotated.
-func (k *Keyring) Derive(purpose string) []byte {
-	key, err := hkdf.Key(sha256.New, k.current.key[:], nil, "saas/"+purpose, 32)
+func (k *Keyring) Derive(purpose string) []byte { return derive(k.current, purpose) }
+
+// DeriveAll returns the secrets for purpose of every master key, the current
+// one's first: what a verifier accepts while a rotation rolls out, so that
+// processes still on the previous key and those already on the new one
+// understand each other.
+func (k *Keyring) DeriveAll(purpose string) [][]byte {
+	keys := [][]byte{k.Derive(purpose)}
+	for id, mk := range k.all {
+		if id != k.current.ID {
+			keys = append(keys, derive(mk, purpose))
+		}
+	}
+	return keys
+}
+
+func derive(mk MasterKey, purpose string) []byte {
+	key, err := hkdf.Key(sha256.New, mk.key[:], nil, "saas/"+purpose, 32)
 	if err != nil {
 		panic(err) // only for a length HKDF cannot produce; 32 bytes always works
 	}

@@ -84,7 +84,12 @@ type Claims struct {
 
 // Principal is the caller the token authenticates.
 func (c Claims) Principal() Principal {
+	var service string
+	if c.SubjectType == SubTypeService {
+		service = strings.TrimPrefix(c.Subject, SubTypeService+":")
+	}
 	return Principal{
+		Service:    service,
 		TenantID:   c.TenantID,
 		UserID:     c.UserID,
 		Subject:    c.Subject,

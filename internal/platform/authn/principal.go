@@ -28,14 +28,18 @@ type Principal struct {
 	Scopes []string
 	// SiteScopes are permissions granted on one site only, by site id.
 	SiteScopes map[uuid.UUID][]string
+	// Service names the platform service a service credential authenticated
+	// ("iam", ...); empty for users and machine clients.
+	Service string
 }
 
 // Has reports whether the principal holds permission. A tenant-wide
 // permission (in Scopes) applies everywhere; a site-scoped one applies only
-// when site names that site. For an operation on no particular site, pass nil:
+// when site names that site. ServiceOnlyPermissions count only for a
+// service's principal, whatever a token claims. For an operation on no particular site, pass nil:
 // site-scoped permissions then never count.
 func (p Principal) Has(permission string, site *uuid.UUID) bool {
-	if permission == "" {
+	if permission == "" || IsServiceOnly(permission) && p.Service == "" {
 		return false
 	}
 	if slices.Contains(p.Scopes, permission) {

@@ -7,6 +7,13 @@
 // Nothing is loaded from a CDN. The pages carry no inline script: their configuration is a JSON
 // data block read by a served init script, so the Content-Security-Policy allows scripts from
 // 'self' only. (The package is named docspage because gen/docs, whose assets it serves, is docs.)
+//
+// Swagger UI's "Authorize" takes a pasted access token. The specs' bearer scheme is OAuth 2.0
+// (client credentials), for which Swagger UI asks for a client id and secret only; a plugin
+// (static/swagger-token.js) shows Swagger UI each spec with one more scheme, TokenSchemeName of
+// type http bearer, as an alternative to every OAuth 2.0 requirement. It is a view for the docs
+// page alone: the specs as served, which clients and the authorization middleware read, do not
+// change, and ReDoc shows them as they are.
 package docspage
 
 import (
@@ -44,6 +51,15 @@ const (
 	AssetsPath = "/docs/assets/"
 	RedocPath  = "/redoc"
 )
+
+// TokenSchemeName names the http bearer scheme that Swagger UI offers for a pasted access token.
+const TokenSchemeName = "accessToken"
+
+// tokenSchemeDescription is shown for it in Swagger UI's "Authorize" dialog (Markdown).
+const tokenSchemeDescription = "An access token, pasted as it is (without `Bearer `): the `access_token` " +
+	"that signing in (`POST /iam/v1/auth/login`) or the OAuth 2.0 token endpoint answers. It is sent as " +
+	"`Authorization: Bearer <token>`; the permission each operation needs is listed under `bearer`. " +
+	"This scheme exists on this page only: it stands for the same tokens as `bearer`."
 
 // ContentSecurityPolicy is sent with every answer. Scripts come from 'self' only; styles need
 // 'unsafe-inline' because Swagger UI (React) and ReDoc (styled-components) set style attributes
@@ -109,10 +125,18 @@ type swaggerURL struct {
 type swaggerConfig struct {
 	URLs        []swaggerURL `json:"urls"`
 	PrimaryName string       `json:"primaryName"`
+	// TokenScheme is the scheme swagger-token.js adds to the specs Swagger UI shows.
+	TokenScheme tokenScheme `json:"tokenScheme"`
+}
+
+type tokenScheme struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
 }
 
 func newSwaggerConfig(specs []Spec) swaggerConfig {
-	c := swaggerConfig{PrimaryName: specs[0].Name}
+	c := swaggerConfig{PrimaryName: specs[0].Name,
+		TokenScheme: tokenScheme{Name: TokenSchemeName, Description: tokenSchemeDescription}}
 	for _, s := range specs {
 		c.URLs = append(c.URLs, swaggerURL{URL: s.URL, Name: s.Name})
 	}
@@ -382,6 +406,7 @@ const pagesTemplate = `
 <script id="docs-config" type="application/json">{{.Config}}</script>
 <script src="{{asset "swagger-ui-bundle.js"}}"></script>
 <script src="{{asset "swagger-ui-standalone-preset.js"}}"></script>
+<script src="{{asset "swagger-token.js"}}"></script>
 <script src="{{asset "swagger-init.js"}}"></script>
 </body>
 </html>

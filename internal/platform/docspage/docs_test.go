@@ -146,7 +146,7 @@ func TestSwaggerPageListsEverySpec(t *testing.T) {
 	if cfg.PrimaryName != "config-vault" {
 		t.Errorf("primaryName %q, want the first spec", cfg.PrimaryName)
 	}
-	for _, want := range []string{"swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css", "swagger-init.js"} {
+	for _, want := range []string{"swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css", "swagger-token.js", "swagger-init.js"} {
 		if !strings.Contains(page, AssetsPath+want+"?v=") {
 			t.Errorf("page does not load %s", want)
 		}
@@ -232,6 +232,7 @@ func TestAssetsServedWithTypesAndCaching(t *testing.T) {
 		{"redoc.standalone.js", "text/javascript; charset=utf-8", true},
 		{"swagger-ui-dist.LICENSE.txt", "text/plain; charset=utf-8", true},
 		{"swagger-init.js", "text/javascript; charset=utf-8", false},
+		{"swagger-token.js", "text/javascript; charset=utf-8", false},
 		{"redoc-init.js", "text/javascript; charset=utf-8", false},
 		{"docs.css", "text/css; charset=utf-8", false},
 	} {
@@ -428,7 +429,7 @@ func TestAssetsLoadNothingRemote(t *testing.T) {
 	if bytes.Contains(b, []byte("cdn.redoc.ly")) {
 		t.Error("redoc.standalone.js still loads its logo from cdn.redoc.ly (see generate-docs in make/npm.mk)")
 	}
-	for _, name := range []string{"swagger-init.js", "redoc-init.js", "docs.css"} {
+	for _, name := range []string{"swagger-init.js", "swagger-token.js", "redoc-init.js", "docs.css"} {
 		b, err := fs.ReadFile(static, "static/"+name)
 		if err != nil {
 			t.Fatal(err)

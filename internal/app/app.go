@@ -1,0 +1,384 @@
+// Package app assembles the platform: it builds the selected services over
+// one database pool, turns authentication and authorization on for each of
+// them, connects them to each other (in this process or over the network),
+// bootstraps the platform tenant and its first administrator, and returns
+// the root handler. cmd/saas reads the environment and serves it; tests of
+// the whole platform (apptest) run the very same assembly.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	cvclient "github.com/saasplatform/saas/gen/client/configvault"
+	uamclient "github.com/saasplatform/saas/gen/client/uam"
+	"github.com/saasplatform/saas/internal/configvault"
+	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/iam"
+	"github.com/saasplatform/saas/internal/platform/authn"
+	"github.com/saasplatform/saas/internal/platform/authz"
+	"github.com/saasplatform/saas/internal/platform/docspage"
+	"github.com/saasplatform/saas/internal/platform/httpapi"
+	"github.com/saasplatform/saas/internal/platform/idempotency"
+	"github.com/saasplatform/saas/internal/platform/metrics"
+	"github.com/saasplatform/saas/internal/platform/pg"
+	"github.com/saasplatform/saas/internal/platform/svcclient"
+	"github.com/saasplatform/saas/internal/uam"
+	"github.com/saasplatform/saas/internal/uam/password"
+)
+
+// DefaultPlatformTenantID is the platform tenant unless configured
+// otherwise; every service of a deployment must agree on it.
+var DefaultPlatformTenantID = uuid.MustParse("00000000-0000-7000-8000-000000000001")
+
+// Config is what the platform is built from.
+type Config struct {
+	// PublicURL is the platform's base URL as clients reach it, such as
+	// https://api.example.com: issuers and the tokens' audience derive from it.
+	PublicURL string
+	// PlatformTenantID is the tenant whose administrators act across tenants.
+	PlatformTenantID uuid.UUID
+	// PlatformDomain names the platform tenant when it is created.
+	PlatformDomain string
+	// Keyring is the master key: it seals private keys, keys idempotency
+	// fingerprints and service credentials.
+	Keyring *keycrypto.Keyring
+	// RSAPoolSize RSA-2048 keys are generated ahead (0: none).
+	RSAPoolSize int
+	// ServiceURLs maps a service to the base URL it is reached at when it
+	// runs in another process.
+	ServiceURLs     map[string]string
+	Argon2          password.Params
+	HashConcurrency int
+	// AccessTokenTTL is the lifetime of access tokens (0: IAM's default).
+	AccessTokenTTL time.Duration
+	// BootstrapEmail and BootstrapPassword name the platform tenant's first
+	// administrator; an empty password is generated and logged once.
+	BootstrapEmail, BootstrapPassword string
+}
+
+// DefaultBootstrapEmail is the first administrator's email unless configured.
+const DefaultBootstrapEmail = "admin@platform.localhost"
+
+// Service is one runnable part of the platform.
+type Service struct {
+	Name       string
+	Migrations pg.Migrations
+	build      func(ctx context.Context, p *Platform) (httpapi.API, error)
+	// bootstrap runs once the root handler serves, before the listener opens.
+	bootstrap func(ctx context.Context, p *Platform) error
+}
+
+// Services are every service, in the order they are built.
+var Services = []Service{
+	{Name: "config-vault", Migrations: configvault.Migrations, build: buildConfigVault},
+	{Name: "uam", Migrations: uam.Migrations, build: buildUAM, bootstrap: bootstrapUAM},
+	{Name: "iam", Migrations: iam.Migrations, build: buildIAM},
+}
+
+// Select parses a comma-separated list of service names; empty means all.
+func Select(list string) ([]Service, error) {
+	if strings.TrimSpace(list) == "" {
+		return Services, nil
+	}
+	var out []Service
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(Services, func(s Service) bool { return s.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown service %q (known: %s)", name, strings.Join(Names(Services), ", "))
+		}
+		if !slices.ContainsFunc(out, func(s Service) bool { return s.Name == name }) {
+			out = append(out, Services[i])
+		}
+	}
+	return out, nil
+}
+
+// Names lists the services' names.
+func Names(services []Service) []string {
+	names := make([]string, len(services))
+	for i, s := range services {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// MigrationsOf are the schema changes the selected services need.
+func MigrationsOf(selected []Service) []pg.Migrations {
+	sets := []pg.Migrations{idempotency.Migrations}
+	for _, s := range selected {
+		sets = append(sets, s.Migrations)
+	}
+	return sets
+}
+
+// Platform is the selected services, built.
+type Platform struct {
+	cfg      Config
+	pool     *pgxpool.Pool
+	selected []Service
+	local    *svcclient.Local
+	services *authn.ServiceCredentials
+	verifier authn.TokenVerifier
+	jwt      *authn.Verifier
+	uam      *uam.Service
+
+	// APIs are the mounted services; Handler serves them with health,
+	// metrics and the documentation.
+	APIs    []httpapi.API
+	Handler http.Handler
+	// Idempotency is the shared Idempotency-Key store, to purge.
+	Idempotency *idempotency.Middleware
+}
+
+// callTimeout bounds one call to another service.
+const callTimeout = 5 * time.Second
+
+// New builds the selected services over pool, which must be migrated.
+// Background work (key generation) lives as long as ctx.
+func New(ctx context.Context, cfg Config, pool *pgxpool.Pool, selected []Service) (*Platform, error) {
+	if cfg.PlatformTenantID == uuid.Nil {
+		cfg.PlatformTenantID = DefaultPlatformTenantID
+	}
+	if cfg.BootstrapEmail == "" {
+		cfg.BootstrapEmail = DefaultBootstrapEmail
+	}
+	if cfg.PlatformDomain == "" {
+		cfg.PlatformDomain = "platform.localhost"
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	services, err := authn.NewServiceCredentials(cfg.PlatformTenantID, cfg.Keyring.DeriveAll("service-credentials")...)
+	if err != nil {
+		return nil, err
+	}
+	p := &Platform{cfg: cfg, pool: pool, selected: selected, local: &svcclient.Local{}, services: services}
+	p.Idempotency = idempotency.New(pool, callerScope, idempotency.Options{HashKey: cfg.Keyring.Derive("idempotency")})
+
+	// Every service verifies tokens against the tenants' key sets, which
+	// Config Vault publishes without authentication.
+	server, hc, err := p.client("config-vault", configvault.Prefix, "")
+	if err != nil {
+		return nil, err
+	}
+	vault, err := cvclient.NewClientWithResponses(server, cvclient.WithHTTPClient(hc))
+	if err != nil {
+		return nil, err
+	}
+	p.jwt, err = authn.New(authn.Options{
+		Keys:         authn.JWKSSource(jwksFetcher(vault)),
+		Audience:     cfg.PublicURL,
+		IssuerPrefix: authn.DefaultIssuerPrefix(cfg.PublicURL),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.verifier = services.AcceptingServices(p.jwt)
+
+	for _, s := range selected {
+		api, err := s.build(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		a, err := authz.New(api.Spec, authz.Options{Verifier: p.verifier, PlatformTenantID: cfg.PlatformTenantID})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		api.Authorize = a.Authorize
+		p.APIs = append(p.APIs, api)
+	}
+	extra := httpapi.Health(readiness(pool, MigrationsOf(selected)))
+	extra["/metrics"] = metrics.Handler()
+	for pattern, h := range docsRoutes(p.APIs) {
+		extra[pattern] = h
+	}
+	if p.Handler, err = httpapi.Root(p.APIs, extra); err != nil {
+		return nil, err
+	}
+	p.local.Set(p.Handler)
+	return p, nil
+}
+
+// ServiceCredentials mints the services' credentials, for tools and tests
+// that act as a service would.
+func (p *Platform) ServiceCredentials() *authn.ServiceCredentials { return p.services }
+
+// Bootstrap creates what the platform needs on first start: the platform
+// tenant (where Config Vault runs) and its first administrator (where UAM
+// runs).
+func (p *Platform) Bootstrap(ctx context.Context) error {
+	for _, s := range p.selected {
+		if s.bootstrap == nil {
+			continue
+		}
+		if err := s.bootstrap(ctx, p); err != nil {
+			return fmt.Errorf("%s: bootstrap: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// client returns the server URL and HTTP client for calling the named
+// service, authenticated as caller ("" for none): over the network when its
+// URL is configured, else in this process, which then must run it.
+func (p *Platform) client(name, prefix, caller string) (string, *http.Client, error) {
+	base := p.cfg.ServiceURLs[name]
+	if base == "" && !slices.ContainsFunc(p.selected, func(s Service) bool { return s.Name == name }) {
+		return "", nil, fmt.Errorf("needs %s: run it in this process or set SAAS_%s_URL",
+			name, strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+	}
+	server, hc := svcclient.New(base, prefix, p.local.Handler, callTimeout)
+	if caller != "" {
+		hc.Transport = p.services.Transport(caller, hc.Transport)
+	}
+	return server, hc, nil
+}
+
+func (p *Platform) vaultClient(caller string) (*cvclient.ClientWithResponses, error) {
+	server, hc, err := p.client("config-vault", configvault.Prefix, caller)
+	if err != nil {
+		return nil, err
+	}
+	return cvclient.NewClientWithResponses(server, cvclient.WithHTTPClient(hc))
+}
+
+// jwksFetcher reads a tenant's key set from Config Vault.
+func jwksFetcher(vault *cvclient.ClientWithResponses) func(ctx context.Context, tenant uuid.UUID) ([]byte, error) {
+	return func(ctx context.Context, tenant uuid.UUID) ([]byte, error) {
+		res, err := vault.GetTenantJWKSWithResponse(ctx, tenant)
+		if err != nil {
+			return nil, svcclient.Unavailable(err)
+		}
+		switch res.StatusCode() {
+		case http.StatusOK:
+			return res.Body, nil
+		case http.StatusNotFound:
+			// An unknown or inactive tenant verifies nothing.
+			return []byte(`{"keys":[]}`), nil
+		default:
+			return nil, fmt.Errorf("config-vault answered %d for the key set of %s", res.StatusCode(), tenant)
+		}
+	}
+}
+
+func buildConfigVault(ctx context.Context, p *Platform) (httpapi.API, error) {
+	var keygen *keycrypto.Pool
+	if p.cfg.RSAPoolSize > 0 {
+		var err error
+		if keygen, err = keycrypto.NewPool(map[int]int{2048: p.cfg.RSAPoolSize}); err != nil {
+			return httpapi.API{}, err
+		}
+		keygen.Start(ctx)
+	}
+	svc := configvault.NewService(p.pool, p.cfg.Keyring, keygen)
+	// A master key that cannot open the stored keys would only surface when
+	// IAM asks for a signature; refuse to start instead.
+	if err := svc.CheckKeyring(ctx); err != nil {
+		return httpapi.API{}, err
+	}
+	if _, err := svc.EnsurePlatformTenant(ctx, p.cfg.PlatformTenantID, "Platform", p.cfg.PlatformDomain); err != nil {
+		return httpapi.API{}, err
+	}
+	return configvault.NewAPI(svc, p.Idempotency), nil
+}
+
+// tenantCacheTTL bounds how long UAM trusts that a tenant or site exists.
+const tenantCacheTTL = 30 * time.Second
+
+func buildUAM(_ context.Context, p *Platform) (httpapi.API, error) {
+	vault, err := p.vaultClient("uam")
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	// A caller waits at most this long for a hashing slot before a 503.
+	const hashWait = 2 * time.Second
+	hasher := password.NewHasher(p.cfg.Argon2, p.cfg.HashConcurrency, hashWait)
+	p.uam = uam.NewService(p.pool, uam.NewConfigVault(vault, tenantCacheTTL), hasher,
+		uam.Options{PlatformTenantID: p.cfg.PlatformTenantID})
+	return uam.NewAPI(p.uam, p.Idempotency), nil
+}
+
+func bootstrapUAM(ctx context.Context, p *Platform) error {
+	generated, created, err := p.uam.Bootstrap(ctx, p.cfg.PlatformTenantID, p.cfg.BootstrapEmail, p.cfg.BootstrapPassword)
+	if err != nil || !created {
+		return err
+	}
+	if generated != "" {
+		// Shown once, on purpose: nobody could sign in otherwise. It is the
+		// only secret the platform ever logs; set
+		// SAAS_BOOTSTRAP_ADMIN_PASSWORD to avoid it.
+		slog.Warn("created the platform administrator with a generated password: sign in and change it",
+			"email", p.cfg.BootstrapEmail, "password", generated, "tenant_id", p.cfg.PlatformTenantID.String())
+		return nil
+	}
+	slog.Info("created the platform administrator", "email", p.cfg.BootstrapEmail, "tenant_id", p.cfg.PlatformTenantID.String())
+	return nil
+}
+
+func buildIAM(_ context.Context, p *Platform) (httpapi.API, error) {
+	vault, err := p.vaultClient("iam")
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	server, hc, err := p.client("uam", uam.Prefix, "iam")
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	users, err := uamclient.NewClientWithResponses(server, uamclient.WithHTTPClient(hc))
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	svc, err := iam.NewService(p.pool, users, vault, iam.Options{
+		PublicURL:        p.cfg.PublicURL,
+		PlatformTenantID: p.cfg.PlatformTenantID,
+		AccessTokenTTL:   p.cfg.AccessTokenTTL,
+		Verifier:         p.jwt,
+	})
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	return iam.NewAPI(svc, p.Idempotency), nil
+}
+
+// callerScope separates the Idempotency-Keys of different callers: a key is
+// the caller's own, so another principal reusing it gets nothing back.
+func callerScope(r *http.Request) string {
+	p, ok := authn.FromContext(r.Context())
+	if !ok {
+		return "anonymous"
+	}
+	return p.TenantID.String() + "/" + p.Subject
+}
+
+func readiness(pool *pgxpool.Pool, sets []pg.Migrations) func(context.Context) error {
+	return func(ctx context.Context) error {
+		current, err := pg.Current(ctx, pool, sets...)
+		if err != nil {
+			return errors.New("database unreachable")
+		}
+		if !current {
+			return errors.New("database migrations pending")
+		}
+		return nil
+	}
+}
+
+// docsRoutes serves Swagger UI and ReDoc over the specs of the running services.
+func docsRoutes(apis []httpapi.API) map[string]http.Handler {
+	var specs []docspage.Spec
+	for _, a := range apis {
+		specs = append(specs, docspage.Spec{Name: a.Name, URL: a.Prefix + "/openapi.json"})
+	}
+	h := docspage.Handler(specs)
+	return map[string]http.Handler{docspage.DocsPath: h, docspage.DocsPath + "/": h, docspage.AssetsPath: h,
+		docspage.RedocPath: h, docspage.RedocPath + "/": h}
+}

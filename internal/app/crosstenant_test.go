@@ -1,0 +1,304 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
+
+	cvapi "github.com/saasplatform/saas/gen/api/configvault"
+	iamapi "github.com/saasplatform/saas/gen/api/iam"
+	uamapi "github.com/saasplatform/saas/gen/api/uam"
+	"github.com/saasplatform/saas/internal/app/apptest"
+	"github.com/saasplatform/saas/internal/platform/authz"
+)
+
+// specs are every service's contract with its path prefix: the matrix
+// covers each operation of each, so a new endpoint cannot escape it.
+var specs = []struct {
+	prefix string
+	load   func() (*openapi3.T, error)
+}{
+	{"/config-vault/v1", cvapi.GetSwagger},
+	{"/uam/v1", uamapi.GetSwagger},
+	{"/iam/v1", iamapi.GetSwagger},
+}
+
+// The cross-tenant matrix: an administrator of tenant B, holding every
+// tenant-level permission, calls every protected operation of every service
+// addressing tenant A's resources. Each answer must be 404 (or 403 for an
+// operation that names no resource), or a success that shows nothing of A;
+// afterwards A's resources are all still there, unchanged.
+func TestNoTenantReachesAnother(t *testing.T) {
+	p := apptest.Start(t)
+	a := newTenant(t, p, "alpha")
+	b := newTenant(t, p, "bravo")
+	values := a.ids()
+	before := a.snapshot(t, p)
+	probed := 0
+
+	for _, s := range specs {
+		doc, err := s.load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops, err := authz.Operations(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, op := range ops {
+			if op.Open {
+				continue // anyone may call it: nothing of A is protected there
+			}
+			probed++
+			name := op.Method + " " + s.prefix + op.Path
+			req := probe(t, doc, p.URL+s.prefix, op, values)
+			req.Header.Set("Authorization", "Bearer "+b.adminToken)
+			code, body := do(t, req)
+			switch {
+			case code == http.StatusNotFound:
+			case code == http.StatusForbidden && !strings.Contains(op.Path, "{"):
+			case code/100 == 2 && !strings.Contains(op.Path, "{"):
+				for _, id := range values {
+					if strings.Contains(body, id) {
+						t.Errorf("%s: %d shows tenant A's %s: %s", name, code, id, body)
+					}
+				}
+			default:
+				t.Errorf("%s with tenant B's token: %d %s, want 404 (or 403 without an id in the path)", name, code, body)
+			}
+		}
+	}
+	if probed < 50 {
+		t.Errorf("only %d operations probed: the specs did not load as expected", probed)
+	}
+	if after := a.snapshot(t, p); after != before {
+		t.Errorf("tenant A changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// probe builds a request for op whose path and query parameters, and the
+// ids in its body, name tenant A's resources, and whose body is otherwise
+// valid, so that a refusal is the tenant check's and not the validator's.
+func probe(t *testing.T, doc *openapi3.T, base string, op authz.Operation, values map[string]string) *http.Request {
+	t.Helper()
+	path := regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(op.Path, func(m string) string {
+		v, ok := values[m[1:len(m)-1]]
+		if !ok {
+			t.Fatalf("%s %s: no value for path parameter %s: add it to the matrix", op.Method, op.Path, m)
+		}
+		return url.PathEscape(v)
+	})
+	operation := doc.Paths.Find(op.Path).GetOperation(op.Method)
+	var body io.Reader
+	contentType := ""
+	if rb := operation.RequestBody; rb != nil && rb.Value != nil {
+		if mt := rb.Value.Content.Get("application/json"); mt != nil {
+			b, err := json.Marshal(sample(mt.Schema.Value, "", values))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, contentType = strings.NewReader(string(b)), "application/json"
+		} else if mt := rb.Value.Content.Get("application/x-www-form-urlencoded"); mt != nil {
+			form := url.Values{}
+			for name, prop := range mt.Schema.Value.Properties {
+				form.Set(name, fmt.Sprint(sample(prop.Value, name, values)))
+			}
+			body, contentType = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
+		}
+	}
+	req, err := http.NewRequest(op.Method, base+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{}
+	for _, param := range append(doc.Paths.Find(op.Path).Parameters, operation.Parameters...) {
+		pv := param.Value
+		if pv.In == "query" {
+			if v, ok := values[pv.Name]; ok {
+				q.Set(pv.Name, v)
+			}
+		}
+		if pv.In == "header" && pv.Name == "If-Match" {
+			req.Header.Set("If-Match", "*")
+		}
+	}
+	req.URL.RawQuery = q.Encode()
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req
+}
+
+// sample is a valid value of schema: tenant A's id for a property of that
+// name, else the first enum value, else something of the right type and
+// format.
+func sample(s *openapi3.Schema, name string, values map[string]string) any {
+	if v, ok := values[name]; ok {
+		return v
+	}
+	if v, ok := fixed[name]; ok {
+		return v
+	}
+	if len(s.AllOf) > 0 {
+		return sample(s.AllOf[0].Value, name, values)
+	}
+	if len(s.Enum) > 0 {
+		return s.Enum[0]
+	}
+	switch {
+	case s.Type.Is("object"):
+		obj := map[string]any{}
+		for _, req := range s.Required {
+			if prop := s.Properties[req]; prop != nil {
+				obj[req] = sample(prop.Value, req, values)
+			}
+		}
+		// An update of nothing is refused (minProperties): add optional
+		// properties, in name order, until there are enough.
+		for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+			if uint64(len(obj)) >= s.MinProps {
+				break
+			}
+			if _, ok := obj[name]; !ok {
+				obj[name] = sample(s.Properties[name].Value, name, values)
+			}
+		}
+		return obj
+	case s.Type.Is("array"):
+		return []any{}
+	case s.Type.Is("boolean"):
+		return false
+	case s.Type.Is("integer"), s.Type.Is("number"):
+		if s.Min != nil {
+			return *s.Min
+		}
+		return 1
+	}
+	switch s.Format {
+	case "uuid":
+		return values["tenant_id"]
+	case "email":
+		return "probe@example.com"
+	case "uri":
+		return "https://example.com/probe"
+	case "date-time":
+		return "2030-01-01T00:00:00Z"
+	}
+	return "probe"
+}
+
+// fixed are values for properties whose patterns a generic string fails.
+var fixed = map[string]any{
+	"name":             "matrix-probe",
+	"domain":           "probe.example.com",
+	"avatar_url":       "https://example.com/avatar.png",
+	"password":         "a long and unusual probe passphrase",
+	"current_password": adminPassword,
+	"new_password":     adminPassword,
+	"email":            "probe@example.com",
+}
+
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// adminPassword is the password of every tenant administrator here.
+const adminPassword = "a long and unusual admin passphrase"
+
+// tenant is a tenant with one of each resource, and an administrator.
+type tenant struct {
+	id, site, key, user, role, permission, client string
+	adminToken                                    string
+}
+
+func (tn tenant) ids() map[string]string {
+	return map[string]string{"tenant_id": tn.id, "site_id": tn.site, "key": tn.key, "user_id": tn.user,
+		"role_id": tn.role, "permission": tn.permission, "client_id": tn.client}
+}
+
+// newTenant creates a tenant through the APIs as the platform administrator.
+func newTenant(t *testing.T, p *apptest.Platform, name string) tenant {
+	t.Helper()
+	admin := p.AdminToken(t)
+	call := func(method, path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, p.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		code, out := do(t, req)
+		if code/100 != 2 {
+			t.Fatalf("%s %s: %d %s", method, path, code, out)
+		}
+		var m map[string]any
+		_ = json.Unmarshal([]byte(out), &m)
+		return m
+	}
+	var tn tenant
+	tn.id = call("POST", "/config-vault/v1/tenants", `{"name":"`+name+`","domain":"`+name+`.example.com"}`)["id"].(string)
+	tn.site = call("POST", "/config-vault/v1/sites", `{"tenant_id":"`+tn.id+`","name":"www","domain":"www.`+name+`.example.com"}`)["id"].(string)
+	tn.key = call("POST", "/config-vault/v1/keys", `{"tenant_id":"`+tn.id+`","algorithm":"ES256"}`)["id"].(string)
+	users := "/uam/v1/tenants/" + tn.id
+	tn.user = call("POST", users+"/users", `{"email":"admin@`+name+`.example.com","password":"`+adminPassword+`"}`)["id"].(string)
+	call("PUT", users+"/users/"+tn.user+"/roles/00000000-0000-7000-8000-000000000201", "")
+	tn.role = call("POST", users+"/roles", `{"name":"auditor","permissions":["users:read"]}`)["id"].(string)
+	tn.permission = call("POST", users+"/permissions", `{"name":"`+name+`:read","description":"Read `+name+`."}`)["name"].(string)
+	tn.client = call("POST", "/iam/v1/tenants/"+tn.id+"/clients", `{"name":"ci","scopes":["users:read"]}`)["client_id"].(string)
+	tid := mustUUID(t, tn.id)
+	tn.adminToken, _ = p.Login(t, &tid, "admin@"+name+".example.com", adminPassword)
+	return tn
+}
+
+// snapshot reads every resource of the tenant as its own administrator.
+func (tn tenant) snapshot(t *testing.T, p *apptest.Platform) string {
+	t.Helper()
+	var out strings.Builder
+	for _, path := range []string{
+		"/config-vault/v1/tenants/" + tn.id,
+		"/config-vault/v1/sites/" + tn.site,
+		"/config-vault/v1/keys/" + tn.key,
+		"/uam/v1/tenants/" + tn.id + "/users/" + tn.user,
+		"/uam/v1/tenants/" + tn.id + "/users/" + tn.user + "/profile",
+		"/uam/v1/tenants/" + tn.id + "/users/" + tn.user + "/roles",
+		"/uam/v1/tenants/" + tn.id + "/roles/" + tn.role,
+		"/uam/v1/tenants/" + tn.id + "/permissions/" + tn.permission,
+		"/iam/v1/tenants/" + tn.id + "/clients/" + tn.client,
+	} {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", p.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tn.adminToken)
+		code, body := do(t, req)
+		if code != http.StatusOK {
+			t.Fatalf("snapshot %s: %d %s", path, code, body)
+		}
+		fmt.Fprintf(&out, "%s %s\n", path, body)
+	}
+	return out.String()
+}
+
+func mustUUID(t *testing.T, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

@@ -1,0 +1,172 @@
+package iam_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	client "github.com/saasplatform/saas/gen/client/iam"
+)
+
+func TestClientRegistry(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	admin := bearer(e.admin)
+
+	r, err := e.iam.CreateClientWithResponse(ctx, tenant, client.ClientCreate{Name: "  deploy bot ", Scopes: []string{"sites:read"}}, admin)
+	if err != nil || r.JSON201 == nil {
+		t.Fatalf("create: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+	c := r.JSON201
+	if c.Name != "deploy bot" || c.TenantId != tenant || !c.IsActive || len(c.ClientSecret) != 43 ||
+		!slices.Equal(c.Scopes, []string{"sites:read"}) {
+		t.Errorf("created %+v", c)
+	}
+	loc := r.HTTPResponse.Header.Get("Location")
+	if loc != "/iam/v1/tenants/"+tenant.String()+"/clients/"+c.ClientId.String() || r.HTTPResponse.Header.Get("ETag") != `"v1"` ||
+		r.HTTPResponse.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers %v", r.HTTPResponse.Header)
+	}
+
+	var found bool
+	if err := e.p.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM iam.clients t WHERE strpos(t::text, $1) > 0)`,
+		c.ClientSecret).Scan(&found); err != nil || found {
+		t.Errorf("the secret is stored (found=%v, err=%v)", found, err)
+	}
+
+	g, _ := e.iam.GetClientWithResponse(ctx, tenant, c.ClientId, admin)
+	if g.JSON200 == nil || g.JSON200.Name != "deploy bot" || strings.Contains(string(g.Body), "secret\"") ||
+		g.HTTPResponse.Header.Get("ETag") != `"v1"` {
+		t.Errorf("get: %d %s", g.StatusCode(), g.Body)
+	}
+	if g, _ := e.iam.GetClientWithResponse(ctx, e.tenant(), c.ClientId, admin); g.StatusCode() != http.StatusNotFound {
+		t.Errorf("under another tenant: %d", g.StatusCode())
+	}
+
+	stale := `"v9"`
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, c.ClientId, &client.UpdateClientParams{IfMatch: &stale},
+		client.ClientUpdate{Name: ptr("x")}, admin); u.StatusCode() != http.StatusPreconditionFailed {
+		t.Errorf("stale If-Match: %d %s", u.StatusCode(), u.Body)
+	}
+	current := `"v1"`
+	u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, c.ClientId, &client.UpdateClientParams{IfMatch: &current},
+		client.ClientUpdate{Name: ptr("bot"), Scopes: &[]string{}}, admin)
+	if u.JSON200 == nil || u.JSON200.Name != "bot" || len(u.JSON200.Scopes) != 0 || u.HTTPResponse.Header.Get("ETag") != `"v2"` {
+		t.Errorf("update: %d %s", u.StatusCode(), u.Body)
+	}
+	for name, body := range map[string]client.ClientUpdate{
+		"blank name":   {Name: ptr("   ")},
+		"control char": {Name: ptr("a\u0007b")},
+	} {
+		if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, c.ClientId, nil, body, admin); u.StatusCode() != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", name, u.StatusCode(), u.Body)
+		}
+	}
+
+	// Pages, oldest first.
+	var ids []uuid.UUID
+	ids = append(ids, c.ClientId)
+	for range 4 {
+		ids = append(ids, e.registerClient(tenant).ClientId)
+	}
+	var listed []uuid.UUID
+	var cursor *string
+	for {
+		l, _ := e.iam.ListClientsWithResponse(ctx, tenant, &client.ListClientsParams{Limit: ptr(2), Cursor: cursor}, admin)
+		if l.JSON200 == nil {
+			t.Fatalf("list: %d %s", l.StatusCode(), l.Body)
+		}
+		for _, item := range l.JSON200.Items {
+			listed = append(listed, item.ClientId)
+		}
+		if cursor = l.JSON200.NextCursor; cursor == nil {
+			break
+		}
+	}
+	if !slices.Equal(listed, ids) {
+		t.Errorf("listed %v, want %v", listed, ids)
+	}
+	if l, _ := e.iam.ListClientsWithResponse(ctx, uuid.Must(uuid.NewV7()), nil, admin); l.StatusCode() != http.StatusNotFound {
+		t.Errorf("list of an unknown tenant: %d", l.StatusCode())
+	}
+	if r, _ := e.iam.CreateClientWithResponse(ctx, uuid.Must(uuid.NewV7()), client.ClientCreate{Name: "x", Scopes: []string{}}, admin); r.StatusCode() != http.StatusNotFound {
+		t.Errorf("create in an unknown tenant: %d", r.StatusCode())
+	}
+
+	if d, _ := e.iam.DeleteClientWithResponse(ctx, tenant, c.ClientId, &client.DeleteClientParams{IfMatch: &current}, admin); d.StatusCode() != http.StatusPreconditionFailed {
+		t.Errorf("delete with a stale ETag: %d", d.StatusCode())
+	}
+	if d, _ := e.iam.DeleteClientWithResponse(ctx, tenant, c.ClientId, nil, admin); d.StatusCode() != http.StatusNoContent {
+		t.Errorf("delete: %d %s", d.StatusCode(), d.Body)
+	}
+	if d, _ := e.iam.DeleteClientWithResponse(ctx, tenant, c.ClientId, nil, admin); d.StatusCode() != http.StatusNotFound {
+		t.Errorf("delete again: %d", d.StatusCode())
+	}
+}
+
+// A client holds only what its registrar holds tenant-wide, never a
+// service-only permission; taking its secret needs all it holds.
+func TestClientScopesAreBoundByTheCaller(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	site := e.site(tenant)
+	registrar := e.role(tenant, "registrar", "clients:read", "clients:write", "sites:read")
+	e.user(tenant, "reg@example.com", registrar)
+	regUser := e.user(tenant, "site@example.com", registrar)
+	e.assign(tenant, regUser, editorRole, &site) // content:write on one site only
+	reg := bearer(e.signIn(tenant, "reg@example.com").AccessToken)
+	siteReg := bearer(e.signIn(tenant, "site@example.com").AccessToken)
+
+	r, _ := e.iam.CreateClientWithResponse(ctx, tenant, client.ClientCreate{Name: "ok", Scopes: []string{"sites:read"}}, reg)
+	if r.JSON201 == nil {
+		t.Fatalf("within the registrar's permissions: %d %s", r.StatusCode(), r.Body)
+	}
+	for name, tc := range map[string]struct {
+		scopes []string
+		status int
+	}{
+		"more than the registrar has": {[]string{"sites:read", "users:write"}, http.StatusForbidden},
+		"a platform-level permission": {[]string{"tenants:write"}, http.StatusForbidden},
+		"a service-only permission":   {[]string{"credentials:verify"}, http.StatusBadRequest},
+	} {
+		r, _ := e.iam.CreateClientWithResponse(ctx, tenant, client.ClientCreate{Name: "x", Scopes: tc.scopes}, reg)
+		if r.StatusCode() != tc.status {
+			t.Errorf("%s: %d %s", name, r.StatusCode(), r.Body)
+		}
+	}
+	// A permission held on one site only does not count.
+	if r, _ := e.iam.CreateClientWithResponse(ctx, tenant, client.ClientCreate{Name: "x", Scopes: []string{"content:write"}}, siteReg); r.StatusCode() != http.StatusForbidden {
+		t.Errorf("a site-scoped permission: %d %s", r.StatusCode(), r.Body)
+	}
+	// The platform administrator's service-only grants are refused too.
+	if r, _ := e.iam.CreateClientWithResponse(ctx, tenant, client.ClientCreate{Name: "x", Scopes: []string{"tokens:sign"}}, bearer(e.admin)); r.StatusCode() != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), "body.scopes.0") {
+		t.Errorf("tokens:sign by the administrator: %d %s", r.StatusCode(), r.Body)
+	}
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, r.JSON201.ClientId, nil, client.ClientUpdate{Scopes: &[]string{"users:read"}}, reg); u.StatusCode() != http.StatusForbidden {
+		t.Errorf("widening by update: %d %s", u.StatusCode(), u.Body)
+	}
+
+	// A client the administrator registered with more than the registrar
+	// has: the registrar may rename or delete it, not take its secret.
+	strong := e.registerClient(tenant, "users:write")
+	if s, _ := e.iam.RotateClientSecretWithResponse(ctx, tenant, strong.ClientId, nil, reg); s.StatusCode() != http.StatusForbidden {
+		t.Errorf("taking a stronger client's secret: %d %s", s.StatusCode(), s.Body)
+	}
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, strong.ClientId, nil, client.ClientUpdate{Name: ptr("renamed")}, reg); u.JSON200 == nil {
+		t.Errorf("renaming it: %d %s", u.StatusCode(), u.Body)
+	}
+	// Without clients:write nothing at all, and another tenant's clients
+	// are not found.
+	e.user(tenant, "view@example.com", viewerRole)
+	if r, _ := e.iam.CreateClientWithResponse(ctx, tenant, client.ClientCreate{Name: "x", Scopes: []string{}},
+		bearer(e.signIn(tenant, "view@example.com").AccessToken)); r.StatusCode() != http.StatusForbidden {
+		t.Errorf("a viewer registering: %d", r.StatusCode())
+	}
+	if l, _ := e.iam.ListClientsWithResponse(ctx, e.tenant(), nil, reg); l.StatusCode() != http.StatusNotFound {
+		t.Errorf("another tenant's list: %d", l.StatusCode())
+	}
+}
