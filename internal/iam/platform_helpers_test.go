@@ -69,14 +69,14 @@ func startEnv(t *testing.T, p *apptest.Platform) *env {
 	// The contract transports route by the full base URL: a client's
 	// requests carry scheme and host, which a path-only server URL never
 	// matches, and an unmatched request goes unchecked.
-	e := &env{t: t, p: p, http: contract.NewTransport(t, iamSpec, p.URL+"/iam/v1").Client()}
+	e := &env{t: t, p: p, http: contract.NewTransport(t, iamSpec, "/iam/v1").Client()}
 	e.iam, err = client.NewClientWithResponses(p.URL+"/iam/v1", client.WithHTTPClient(e.http))
 	must(t, err)
 	e.uam, err = uamclient.NewClientWithResponses(p.URL+"/uam/v1",
-		uamclient.WithHTTPClient(contract.NewTransport(t, uamSpec, p.URL+"/uam/v1").Client()))
+		uamclient.WithHTTPClient(contract.NewTransport(t, uamSpec, "/uam/v1").Client()))
 	must(t, err)
 	e.vault, err = cvclient.NewClientWithResponses(p.URL+"/config-vault/v1",
-		cvclient.WithHTTPClient(contract.NewTransport(t, cvSpec, p.URL+"/config-vault/v1").Client()))
+		cvclient.WithHTTPClient(contract.NewTransport(t, cvSpec, "/config-vault/v1").Client()))
 	must(t, err)
 	e.admin = p.AdminToken(t)
 	return e
