@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -71,6 +72,10 @@ const envDoc = `Environment:
   SAAS_BOOTSTRAP_ADMIN_PASSWORD
                              that administrator's password; when unset, one is generated and logged once
   SAAS_ACCESS_TOKEN_TTL      lifetime of access tokens (default 15m, from 1m to 24h)
+  SAAS_TRUSTED_PROXIES       comma-separated networks of the proxies in front of IAM (such as
+                             10.0.0.0/8): their X-Forwarded-For names the client whose failed sign-ins
+                             are throttled; without it every client behind one proxy shares one
+                             address (default: none, X-Forwarded-For is ignored)
   SAAS_HASH_CONCURRENCY      password hashes computed at once (default: the number of cores);
                              each takes m KiB of memory, so this bounds their memory
   OTEL_EXPORTER_OTLP_ENDPOINT
@@ -170,6 +175,16 @@ func loadConfig(needKeys bool) (config, error) {
 		c.App.BootstrapEmail = v
 	}
 	c.App.BootstrapPassword = os.Getenv("SAAS_BOOTSTRAP_ADMIN_PASSWORD")
+	if v := os.Getenv("SAAS_TRUSTED_PROXIES"); v != "" {
+		for _, cidr := range strings.Split(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("SAAS_TRUSTED_PROXIES: %q is no network such as 10.0.0.0/8", cidr))
+				continue
+			}
+			c.App.TrustedProxies = append(c.App.TrustedProxies, p.Masked())
+		}
+	}
 	if v := os.Getenv("SAAS_ACCESS_TOKEN_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Minute || d > 24*time.Hour {

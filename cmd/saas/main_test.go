@@ -34,9 +34,18 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ARGON2_PARAMS": "m=65536,t=3,p=2"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ARGON2_PARAMS": "m=4096,t=1,p=1"}, "SAAS_ARGON2_PARAMS"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_HASH_CONCURRENCY": "0"}, "SAAS_HASH_CONCURRENCY"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "https://api.example.com"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "https://api.example.com/base"}, "SAAS_PUBLIC_URL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "api.example.com"}, "SAAS_PUBLIC_URL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PLATFORM_TENANT_ID": "platform"}, "SAAS_PLATFORM_TENANT_ID"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ACCESS_TOKEN_TTL": "10s"}, "SAAS_ACCESS_TOKEN_TTL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ACCESS_TOKEN_TTL": "30m"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_TRUSTED_PROXIES": "10.0.0.0/8, fd00::/8"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_TRUSTED_PROXIES": "10.0.0.1/33"}, "SAAS_TRUSTED_PROXIES"},
 	} {
 		for _, k := range []string{"SAAS_ADDR", "SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE",
-			"SAAS_CONFIG_VAULT_URL", "SAAS_UAM_URL", "SAAS_ARGON2_PARAMS", "SAAS_HASH_CONCURRENCY"} {
+			"SAAS_CONFIG_VAULT_URL", "SAAS_UAM_URL", "SAAS_ARGON2_PARAMS", "SAAS_HASH_CONCURRENCY", "SAAS_PUBLIC_URL",
+			"SAAS_PLATFORM_TENANT_ID", "SAAS_ACCESS_TOKEN_TTL", "SAAS_TRUSTED_PROXIES"} {
 			t.Setenv(k, tc.env[k])
 		}
 		_, err := loadConfig(true)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/saasplatform/saas/internal/app"
 	"github.com/saasplatform/saas/internal/configvault"
-	"github.com/saasplatform/saas/internal/platform/idempotency"
 	"github.com/saasplatform/saas/internal/platform/pg"
 )
 
@@ -69,7 +68,7 @@ func serve(ctx context.Context, cfg config, selected []app.Service) error {
 	if err := platform.Bootstrap(ctx); err != nil {
 		return err
 	}
-	go purgeEvery(bg, platform.Idempotency, time.Hour)
+	go purgeEvery(bg, platform, time.Hour)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -79,8 +78,8 @@ func serve(ctx context.Context, cfg config, selected []app.Service) error {
 	return listenAndServe(ctx, cfg, platform.Handler, ln)
 }
 
-// purgeEvery drops expired idempotency records; any replica may do it.
-func purgeEvery(ctx context.Context, m *idempotency.Middleware, every time.Duration) {
+// purgeEvery drops expired housekeeping rows; any replica may do it.
+func purgeEvery(ctx context.Context, p *app.Platform, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -88,11 +87,7 @@ func purgeEvery(ctx context.Context, m *idempotency.Middleware, every time.Durat
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := m.Purge(ctx); err != nil {
-				slog.Warn("purging idempotency records failed", "error", err.Error())
-			} else if n > 0 {
-				slog.Info("purged idempotency records", "count", n)
-			}
+			p.Purge(ctx)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -61,6 +62,9 @@ type Config struct {
 	HashConcurrency int
 	// AccessTokenTTL is the lifetime of access tokens (0: IAM's default).
 	AccessTokenTTL time.Duration
+	// TrustedProxies are the networks of the proxies in front of IAM whose
+	// X-Forwarded-For names the client, for sign-in throttling.
+	TrustedProxies []netip.Prefix
 	// BootstrapEmail and BootstrapPassword name the platform tenant's first
 	// administrator; an empty password is generated and logged once.
 	BootstrapEmail, BootstrapPassword string
@@ -132,13 +136,15 @@ type Platform struct {
 	verifier authn.TokenVerifier
 	jwt      *authn.Verifier
 	uam      *uam.Service
+	// idem is the shared Idempotency-Key store.
+	idem *idempotency.Middleware
+	// purges drop expired rows of the services' housekeeping tables.
+	purges map[string]func(context.Context) (int64, error)
 
 	// APIs are the mounted services; Handler serves them with health,
 	// metrics and the documentation.
 	APIs    []httpapi.API
 	Handler http.Handler
-	// Idempotency is the shared Idempotency-Key store, to purge.
-	Idempotency *idempotency.Middleware
 }
 
 // callTimeout bounds one call to another service.
@@ -162,7 +168,8 @@ func New(ctx context.Context, cfg Config, pool *pgxpool.Pool, selected []Service
 		return nil, err
 	}
 	p := &Platform{cfg: cfg, pool: pool, selected: selected, local: &svcclient.Local{}, services: services}
-	p.Idempotency = idempotency.New(pool, callerScope, idempotency.Options{HashKey: cfg.Keyring.Derive("idempotency")})
+	p.idem = idempotency.New(pool, callerScope, idempotency.Options{HashKey: cfg.Keyring.Derive("idempotency")})
+	p.purges = map[string]func(context.Context) (int64, error){"idempotency records": p.idem.Purge}
 
 	// Every service verifies tokens against the tenants' key sets, which
 	// Config Vault publishes without authentication.
@@ -206,6 +213,19 @@ func New(ctx context.Context, cfg Config, pool *pgxpool.Pool, selected []Service
 	}
 	p.local.Set(p.Handler)
 	return p, nil
+}
+
+// Purge drops expired housekeeping rows (idempotency records, sessions,
+// sign-in failures) and logs what went; any replica may call it, hourly is
+// plenty.
+func (p *Platform) Purge(ctx context.Context) {
+	for what, purge := range p.purges {
+		if n, err := purge(ctx); err != nil {
+			slog.WarnContext(ctx, "purging failed", "what", what, "error", err.Error())
+		} else if n > 0 {
+			slog.InfoContext(ctx, "purged", "what", what, "count", n)
+		}
+	}
 }
 
 // ServiceCredentials mints the services' credentials, for tools and tests
@@ -288,7 +308,7 @@ func buildConfigVault(ctx context.Context, p *Platform) (httpapi.API, error) {
 	if _, err := svc.EnsurePlatformTenant(ctx, p.cfg.PlatformTenantID, "Platform", p.cfg.PlatformDomain); err != nil {
 		return httpapi.API{}, err
 	}
-	return configvault.NewAPI(svc, p.Idempotency), nil
+	return configvault.NewAPI(svc, p.idem), nil
 }
 
 // tenantCacheTTL bounds how long UAM trusts that a tenant or site exists.
@@ -304,7 +324,7 @@ func buildUAM(_ context.Context, p *Platform) (httpapi.API, error) {
 	hasher := password.NewHasher(p.cfg.Argon2, p.cfg.HashConcurrency, hashWait)
 	p.uam = uam.NewService(p.pool, uam.NewConfigVault(vault, tenantCacheTTL), hasher,
 		uam.Options{PlatformTenantID: p.cfg.PlatformTenantID})
-	return uam.NewAPI(p.uam, p.Idempotency), nil
+	return uam.NewAPI(p.uam, p.idem), nil
 }
 
 func bootstrapUAM(ctx context.Context, p *Platform) error {
@@ -342,11 +362,13 @@ func buildIAM(_ context.Context, p *Platform) (httpapi.API, error) {
 		PlatformTenantID: p.cfg.PlatformTenantID,
 		AccessTokenTTL:   p.cfg.AccessTokenTTL,
 		Verifier:         p.jwt,
+		TrustedProxies:   p.cfg.TrustedProxies,
 	})
 	if err != nil {
 		return httpapi.API{}, err
 	}
-	return iam.NewAPI(svc, p.Idempotency), nil
+	p.purges["expired sessions and sign-in failures"] = svc.Purge
+	return iam.NewAPI(svc, p.idem), nil
 }
 
 // callerScope separates the Idempotency-Keys of different callers: a key is

@@ -24,7 +24,7 @@ func NewAPI(svc *Service, idem *idempotency.Middleware) httpapi.API {
 	if err != nil {
 		panic(err) // the spec is embedded at build time; it cannot fail to parse
 	}
-	strict := api.NewStrictHandlerWithOptions(handlers{svc}, []api.StrictMiddlewareFunc{withRequest},
+	strict := api.NewStrictHandlerWithOptions(handlers{svc}, []api.StrictMiddlewareFunc{withRequest(svc.trustedProxies)},
 		api.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  httpapi.RequestErrorHandler,
 			ResponseErrorHandlerFunc: httpapi.ResponseErrorHandler,
@@ -40,9 +40,8 @@ func NewAPI(svc *Service, idem *idempotency.Middleware) httpapi.API {
 // requestFacts is what handlers need of the HTTP request beyond the
 // generated request object: strict handlers see only that object.
 type requestFacts struct {
-	// address is the peer's address, for throttling sign-ins. Only the
-	// connection's own: X-Forwarded-For is whatever the client wrote, and
-	// trusting it would let an attacker pick a fresh address per guess.
+	// address is the client's address, for throttling sign-ins (see
+	// clientAddress).
 	address netip.Addr
 	// authorization is the Authorization header, where OAuth clients may
 	// authenticate with HTTP Basic.
@@ -55,14 +54,46 @@ type requestFacts struct {
 type factsKey struct{}
 
 // withRequest puts the request's facts into the handler's context.
-func withRequest(f api.StrictHandlerFunc, _ string) api.StrictHandlerFunc {
-	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
-		facts := requestFacts{authorization: r.Header.Get("Authorization"), form: r.PostForm}
-		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-			facts.address = ap.Addr()
+func withRequest(trusted []netip.Prefix) api.StrictMiddlewareFunc {
+	return func(f api.StrictHandlerFunc, _ string) api.StrictHandlerFunc {
+		return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+			facts := requestFacts{authorization: r.Header.Get("Authorization"), form: r.PostForm,
+				address: clientAddress(r, trusted)}
+			return f(context.WithValue(ctx, factsKey{}, facts), w, r, request)
 		}
-		return f(context.WithValue(ctx, factsKey{}, facts), w, r, request)
 	}
+}
+
+// clientAddress is the connection's peer, unless that is one of the trusted
+// proxies (a load balancer, an ingress): then the nearest address in
+// X-Forwarded-For that is not a trusted proxy itself. Entries further left
+// are whatever the client wrote, so they never count: trusting them would
+// let an attacker pick a fresh address per guess. Without trusted proxies,
+// X-Forwarded-For is ignored altogether.
+func clientAddress(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr := ap.Addr().Unmap()
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0 && isTrusted(addr, trusted); i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a garbled hop: stay with the last address known to be real
+		}
+		addr = hop.Unmap()
+	}
+	return addr
+}
+
+func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 func factsFrom(ctx context.Context) requestFacts {

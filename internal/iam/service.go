@@ -43,6 +43,10 @@ type Options struct {
 	// Verifier is the platform's access-token verifier: introspection asks
 	// it whether a token is active.
 	Verifier *authn.Verifier
+	// TrustedProxies are the networks of the proxies in front of the
+	// service, whose X-Forwarded-For names the client for sign-in
+	// throttling. Empty: the connection's peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Service holds the IAM use cases: signing users and machine clients in,
@@ -60,6 +64,8 @@ type Service struct {
 	issuerPrefix string
 	platform     uuid.UUID
 	ttl          time.Duration
+	// trustedProxies: see Options.TrustedProxies.
+	trustedProxies []netip.Prefix
 }
 
 // NewService builds the service over its database and the clients of UAM
@@ -100,8 +106,20 @@ func NewService(pool *pgxpool.Pool, usersClient *uamclient.ClientWithResponses, 
 		q: db.New(pool), refresh: refresh, throttle: throttle,
 		users: users{usersClient}, vault: vault{vaultClient}, verifier: opts.Verifier,
 		publicURL: strings.TrimRight(opts.PublicURL, "/"), issuerPrefix: authn.DefaultIssuerPrefix(opts.PublicURL),
-		platform: opts.PlatformTenantID, ttl: opts.AccessTokenTTL,
+		platform: opts.PlatformTenantID, ttl: opts.AccessTokenTTL, trustedProxies: opts.TrustedProxies,
 	}, nil
+}
+
+// Purge deletes refresh tokens past their lifetimes and forgotten sign-in
+// failures, and reports how many rows went. Any replica may call it
+// periodically; until then such rows are merely ignored.
+func (s *Service) Purge(ctx context.Context) (int64, error) {
+	tokens, err := s.refresh.Purge(ctx)
+	if err != nil {
+		return tokens, err
+	}
+	failures, err := s.throttle.Purge(ctx)
+	return tokens + failures, err
 }
 
 // Tokens is what a sign-in or a refresh answers.
