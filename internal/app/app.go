@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ import (
 	uamclient "github.com/saasplatform/saas/gen/client/uam"
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/content"
 	"github.com/saasplatform/saas/internal/iam"
 	"github.com/saasplatform/saas/internal/platform/authn"
 	"github.com/saasplatform/saas/internal/platform/authz"
@@ -87,6 +89,7 @@ var Services = []Service{
 	{Name: "config-vault", Migrations: configvault.Migrations, build: buildConfigVault},
 	{Name: "uam", Migrations: uam.Migrations, build: buildUAM, bootstrap: bootstrapUAM},
 	{Name: "iam", Migrations: iam.Migrations, build: buildIAM},
+	{Name: "content", Migrations: content.Migrations, build: buildContent},
 }
 
 // Select parses a comma-separated list of service names; empty means all.
@@ -232,9 +235,9 @@ func (p *Platform) Purge(ctx context.Context) {
 // that act as a service would.
 func (p *Platform) ServiceCredentials() *authn.ServiceCredentials { return p.services }
 
-// Bootstrap creates what the platform needs on first start: the platform
-// tenant (where Config Vault runs) and its first administrator (where UAM
-// runs).
+// Bootstrap creates the platform tenant's first administrator where UAM
+// runs, once the handler serves (New already made sure the platform tenant
+// exists where Config Vault runs).
 func (p *Platform) Bootstrap(ctx context.Context) error {
 	for _, s := range p.selected {
 		if s.bootstrap == nil {
@@ -282,7 +285,12 @@ func jwksFetcher(vault *cvclient.ClientWithResponses) func(ctx context.Context, 
 		case http.StatusOK:
 			return res.Body, nil
 		case http.StatusNotFound:
-			// An unknown or inactive tenant verifies nothing.
+			// An unknown or inactive tenant verifies nothing. Only Config
+			// Vault's own answer says so: a 404 from something else on the
+			// way (a misrouted SAAS_CONFIG_VAULT_URL) is an outage.
+			if res.HTTPResponse.Header.Get("Content-Type") != "application/problem+json" {
+				return nil, svcclient.Unavailable(fmt.Errorf("config-vault answered 404 without a problem document for the key set of %s", tenant))
+			}
 			return []byte(`{"keys":[]}`), nil
 		default:
 			return nil, fmt.Errorf("config-vault answered %d for the key set of %s", res.StatusCode(), tenant)
@@ -336,7 +344,13 @@ func bootstrapUAM(ctx context.Context, p *Platform) error {
 		// Shown once, on purpose: nobody could sign in otherwise. It is the
 		// only secret the platform ever logs; set
 		// SAAS_BOOTSTRAP_ADMIN_PASSWORD to avoid it.
-		slog.Warn("created the platform administrator with a generated password: sign in and change it",
+		// At warning level unless the log shows only errors: lost, the
+		// password could not be recovered (the next start skips bootstrap).
+		level := slog.LevelWarn
+		if !slog.Default().Enabled(ctx, level) {
+			level = slog.LevelError
+		}
+		slog.Log(ctx, level, "created the platform administrator with a generated password: sign in and change it",
 			"email", p.cfg.BootstrapEmail, "password", generated, "tenant_id", p.cfg.PlatformTenantID.String())
 		return nil
 	}
@@ -369,6 +383,30 @@ func buildIAM(_ context.Context, p *Platform) (httpapi.API, error) {
 	}
 	p.purges["expired sessions and sign-in failures"] = svc.Purge
 	return iam.NewAPI(svc, p.idem), nil
+}
+
+// buildContent builds the content service; its scheduler publishes due
+// items in the background for as long as ctx lives, and the hourly purge
+// empties the trash of what outlived the retention. Its settings come from
+// the environment (content.OptionsFromEnv).
+func buildContent(ctx context.Context, p *Platform) (httpapi.API, error) {
+	vault, err := p.vaultClient("content")
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	opts, err := content.OptionsFromEnv(os.Getenv)
+	if err != nil {
+		return httpapi.API{}, err
+	}
+	svc := content.NewService(p.pool, content.NewConfigVault(vault, tenantCacheTTL), opts)
+	// Items reach 1 MiB: the shared middleware's 1 MiB limit would refuse
+	// creates with an Idempotency-Key that are accepted without one. Same
+	// table, key and retention, so the shared purge covers these records.
+	idem := idempotency.New(p.pool, callerScope, idempotency.Options{
+		HashKey: p.cfg.Keyring.Derive("idempotency"), MaxBody: content.MaxBody})
+	go svc.RunScheduler(ctx)
+	p.purges["content trash"] = svc.PurgeTrash
+	return content.NewAPI(svc, idem), nil
 }
 
 // callerScope separates the Idempotency-Keys of different callers: a key is

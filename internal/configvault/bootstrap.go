@@ -14,15 +14,17 @@ import (
 // EnsurePlatformTenant creates the platform tenant at first start: the
 // tenant whose administrators act across tenants, with the fixed id every
 // service is configured with. An existing tenant with that id is kept as it
-// is, whatever its name and domain became.
+// is, whatever its name and domain became. From then on the service refuses
+// to deactivate or delete it.
 func (s *Service) EnsurePlatformTenant(ctx context.Context, id uuid.UUID, name, domain string) (Tenant, error) {
-	name, err := ParseName("SAAS_PLATFORM_TENANT_NAME", name)
+	name, err := ParseName("name", name)
 	if err != nil {
 		return Tenant{}, err
 	}
 	if domain, err = ParseDomain("SAAS_PLATFORM_DOMAIN", domain); err != nil {
 		return Tenant{}, err
 	}
+	s.platform.Store(&id)
 	p := db.EnsureTenantParams{ID: id, Name: name, Domain: domain}
 	row, err := s.store.q.EnsureTenant(ctx, p)
 	if errors.Is(err, pgx.ErrNoRows) {

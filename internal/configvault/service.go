@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,6 +58,10 @@ type Service struct {
 	waitingForRSASlot func()
 	// signers caches opened signing keys for SignToken; see signerCache.
 	signers *signerCache
+	// platform is the platform tenant (EnsurePlatformTenant), which may be
+	// neither deactivated nor deleted: its administrators would lose the
+	// platform, and a restart would not bring it back.
+	platform atomic.Pointer[uuid.UUID]
 	// firstKeyWait bounds how long SignToken waits for another request
 	// creating the same tenant's key: maxFirstKeyWait (tests change it).
 	firstKeyWait time.Duration
@@ -182,6 +187,9 @@ func (s *Service) UpdateTenant(ctx context.Context, id uuid.UUID, p Patch, ifMat
 	if err != nil {
 		return Tenant{}, err
 	}
+	if p.IsActive != nil && !*p.IsActive && s.isPlatform(id) {
+		return Tenant{}, problem.Conflict("the platform tenant cannot be deactivated")
+	}
 	t, err := s.store.updateTenant(ctx, id, p, etag.Expected(ifMatch))
 	if err == nil && !t.IsActive {
 		s.signers.forgetOwned(&id, nil) // an inactive tenant signs nothing
@@ -189,8 +197,16 @@ func (s *Service) UpdateTenant(ctx context.Context, id uuid.UUID, p Patch, ifMat
 	return t, err
 }
 
+func (s *Service) isPlatform(id uuid.UUID) bool {
+	p := s.platform.Load()
+	return p != nil && *p == id
+}
+
 // DeleteTenant removes the tenant with its sites and keys in one statement.
 func (s *Service) DeleteTenant(ctx context.Context, id uuid.UUID, ifMatch *string) error {
+	if s.isPlatform(id) {
+		return problem.Conflict("the platform tenant cannot be deleted")
+	}
 	err := s.store.deleteTenant(ctx, id, etag.Expected(ifMatch))
 	if err == nil {
 		s.signers.forgetOwned(&id, nil)

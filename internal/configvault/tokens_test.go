@@ -618,3 +618,24 @@ func TestFirstSignWaitsBoundedlyForAnotherCreation(t *testing.T) {
 	}
 	verify(t, e.sign(ten.Id, nil, someClaims), e.tenantJWKS(ten.Id), "at+jwt")
 }
+
+// A new key is published before it signs: verifiers keep a key set for up
+// to a minute, and would refuse a token signed by a key they have not
+// fetched. Until the new key has been published that long, the older one
+// goes on signing; an owner's only key signs at once.
+func TestANewKeySignsOnceItHasBeenPublishedAMinute(t *testing.T) {
+	e := newEnv(t)
+	ten := e.tenant("rollover")
+	first := e.sign(ten.Id, nil, someClaims) // the first key, created on need, signs at once
+	second := e.key(client.SigningKeyCreate{TenantId: ten.Id, Algorithm: ptr(client.ES256)})
+	if tok := e.sign(ten.Id, nil, someClaims); tok.Kid != first.Kid {
+		t.Fatalf("a key published a moment ago signs (%s), want the older %s", tok.Kid, first.Kid)
+	}
+	verify(t, first, e.tenantJWKS(ten.Id), "at+jwt")
+	if _, err := e.pool.Exec(ctx, `UPDATE configvault.signing_keys SET created_at = now() - interval '61 seconds' WHERE id = $1`, second.Id); err != nil {
+		t.Fatal(err)
+	}
+	if tok := e.sign(ten.Id, nil, someClaims); tok.Kid != second.Kid {
+		t.Fatalf("a minute on, signed by %s, want the newer %s", tok.Kid, second.Kid)
+	}
+}

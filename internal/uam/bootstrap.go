@@ -31,6 +31,11 @@ const PlatformAdminRole = "platform-admin"
 // any user already is left alone (created is false): the administrator may
 // since have been renamed or replaced, and a restart must not undo that.
 func (s *Service) Bootstrap(ctx context.Context, tenantID uuid.UUID, email, pw string) (generated string, created bool, err error) {
+	// Checked first: the settings only matter, and are only validated, on a
+	// tenant that has no user yet.
+	if users, err := s.store.q.ListUsers(ctx, db.ListUsersParams{TenantID: tenantID, RowLimit: 1}); err != nil || len(users) > 0 {
+		return "", false, err
+	}
 	if email, err = ParseEmail("SAAS_BOOTSTRAP_ADMIN_EMAIL", email); err != nil {
 		return "", false, err
 	}
@@ -38,9 +43,6 @@ func (s *Service) Bootstrap(ctx context.Context, tenantID uuid.UUID, email, pw s
 		generated = rand.Text() // 26 base32 characters: 130 bits
 		pw = generated
 	} else if err := password.Check("SAAS_BOOTSTRAP_ADMIN_PASSWORD", pw); err != nil {
-		return "", false, err
-	}
-	if users, err := s.store.q.ListUsers(ctx, db.ListUsersParams{TenantID: tenantID, RowLimit: 1}); err != nil || len(users) > 0 {
 		return "", false, err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
@@ -68,7 +70,7 @@ func (s *Service) Bootstrap(ctx context.Context, tenantID uuid.UUID, email, pw s
 			DisplayName: "Platform administrator", Metadata: []byte("{}")}); err != nil {
 			return classify(err)
 		}
-		if _, err := q.CreateRole(ctx, db.CreateRoleParams{ID: platformAdminRoleID, TenantID: &tenantID,
+		if err := q.EnsureTenantRole(ctx, db.EnsureTenantRoleParams{ID: platformAdminRoleID, TenantID: &tenantID,
 			Name: PlatformAdminRole, Description: "Platform-level permissions: creating and deleting tenants."}); err != nil {
 			return classify(err)
 		}

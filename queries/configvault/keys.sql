@@ -41,7 +41,8 @@ LIMIT @row_limit;
 -- The key that signs now for one owner: a tenant (tenant_id given: its
 -- tenant-level keys) or a site (site_id given: its own keys, then its
 -- tenant's; with tenant_id given too, only a site of that tenant counts).
--- Active and unexpired, a site's own key before its tenant's, newest first.
+-- Active and unexpired, a site's own key before its tenant's, then the
+-- newest key published for at least a minute (else the oldest).
 -- An owner that is inactive, or whose tenant is, has none at all (an inactive
 -- site does not fall back to its tenant's key): that rule is written here and
 -- in PublishedKeys, nowhere else. With valid_until (signing a token that
@@ -65,7 +66,14 @@ LEFT JOIN configvault.signing_keys k ON k.id = (
       AND c.status = 'active'
       AND c.expires_at > now()
       AND (sqlc.narg(valid_until)::timestamptz IS NULL OR c.expires_at >= sqlc.narg(valid_until)::timestamptz)
-    ORDER BY (c.site_id IS NOT NULL) DESC, c.id DESC
+    -- A key signs once it has been published for a minute, the time
+    -- verifiers may keep a key set cached: a token signed by a key they have
+    -- not fetched yet would be refused. Among such keys the newest signs;
+    -- when there is none, the one published longest.
+    ORDER BY (c.site_id IS NOT NULL) DESC,
+             c.created_at <= now() - interval '60 seconds' DESC,
+             CASE WHEN c.created_at <= now() - interval '60 seconds' THEN c.id END DESC NULLS LAST,
+             c.id
     LIMIT 1
 )
 WHERE t.id = coalesce(sqlc.narg(tenant_id)::uuid,

@@ -881,7 +881,7 @@ type ClientInterface interface {
 
 	// DeleteTenant Delete a tenant with its sites and keys
 	//
-	// Deletes the tenant together with all its sites and keys, in one transaction.
+	// Deletes the tenant together with all its sites and keys, in one transaction. The platform tenant cannot be deleted (409).
 	//
 	// Corresponds with DELETE /tenants/{tenant_id} (the `DeleteTenant` operationId).
 	DeleteTenant(ctx context.Context, tenantId TenantID, params *DeleteTenantParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -895,7 +895,7 @@ type ClientInterface interface {
 
 	// UpdateTenantWithBody Update a tenant
 	//
-	// Changes the fields present in the body; omitted fields keep their value.
+	// Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -904,7 +904,7 @@ type ClientInterface interface {
 
 	// UpdateTenant Update a tenant
 	//
-	// Changes the fields present in the body; omitted fields keep their value.
+	// Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1380,7 +1380,7 @@ func (c *Client) CreateTenant(ctx context.Context, params *CreateTenantParams, b
 
 // DeleteTenant Delete a tenant with its sites and keys
 //
-// Deletes the tenant together with all its sites and keys, in one transaction.
+// Deletes the tenant together with all its sites and keys, in one transaction. The platform tenant cannot be deleted (409).
 //
 // Corresponds with DELETE /tenants/{tenant_id} (the `DeleteTenant` operationId).
 func (c *Client) DeleteTenant(ctx context.Context, tenantId TenantID, params *DeleteTenantParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1414,7 +1414,7 @@ func (c *Client) GetTenant(ctx context.Context, tenantId TenantID, reqEditors ..
 
 // UpdateTenantWithBody Update a tenant
 //
-// Changes the fields present in the body; omitted fields keep their value.
+// Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1433,7 +1433,7 @@ func (c *Client) UpdateTenantWithBody(ctx context.Context, tenantId TenantID, pa
 
 // UpdateTenant Update a tenant
 //
-// Changes the fields present in the body; omitted fields keep their value.
+// Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3097,7 +3097,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteTenantWithResponse Delete a tenant with its sites and keys
 	//
-	// Deletes the tenant together with all its sites and keys, in one transaction.
+	// Deletes the tenant together with all its sites and keys, in one transaction. The platform tenant cannot be deleted (409).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3115,7 +3115,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateTenantWithBodyWithResponse Update a tenant
 	//
-	// Changes the fields present in the body; omitted fields keep their value.
+	// Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3124,7 +3124,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateTenantWithResponse Update a tenant
 	//
-	// Changes the fields present in the body; omitted fields keep their value.
+	// Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4642,6 +4642,8 @@ type DeleteTenantResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -4666,6 +4668,11 @@ func (r DeleteTenantResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r DeleteTenantResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteTenantResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
@@ -5567,7 +5574,7 @@ func (c *ClientWithResponses) CreateTenantWithResponse(ctx context.Context, para
 
 // DeleteTenantWithResponse Delete a tenant with its sites and keys
 //
-// Deletes the tenant together with all its sites and keys, in one transaction.
+// Deletes the tenant together with all its sites and keys, in one transaction. The platform tenant cannot be deleted (409).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5597,7 +5604,7 @@ func (c *ClientWithResponses) GetTenantWithResponse(ctx context.Context, tenantI
 
 // UpdateTenantWithBodyWithResponse Update a tenant
 //
-// Changes the fields present in the body; omitted fields keep their value.
+// Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5612,7 +5619,7 @@ func (c *ClientWithResponses) UpdateTenantWithBodyWithResponse(ctx context.Conte
 
 // UpdateTenantWithResponse Update a tenant
 //
-// Changes the fields present in the body; omitted fields keep their value.
+// Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7039,6 +7046,13 @@ func ParseDeleteTenantResponse(rsp *http.Response) (*DeleteTenantResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed

@@ -11,6 +11,31 @@ import (
 	"github.com/google/uuid"
 )
 
+const ensureTenantRole = `-- name: EnsureTenantRole :exec
+INSERT INTO uam.roles (id, tenant_id, name, description)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING
+`
+
+type EnsureTenantRoleParams struct {
+	ID          uuid.UUID
+	TenantID    *uuid.UUID
+	Name        string
+	Description string
+}
+
+// Creates the role unless it exists already (a platform tenant bootstrapped
+// again after all its users were deleted still has it).
+func (q *Queries) EnsureTenantRole(ctx context.Context, arg EnsureTenantRoleParams) error {
+	_, err := q.db.Exec(ctx, ensureTenantRole,
+		arg.ID,
+		arg.TenantID,
+		arg.Name,
+		arg.Description,
+	)
+	return err
+}
+
 const lockTenantBootstrap = `-- name: LockTenantBootstrap :exec
 SELECT pg_advisory_xact_lock(hashtextextended('uam.bootstrap:' || $1::uuid::text, 0))
 `

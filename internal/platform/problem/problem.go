@@ -81,10 +81,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %v", e.Detail, e.Err)
+	msg := e.Detail
+	for _, f := range e.Fields {
+		msg += "; " + f.Field + ": " + f.Message
 	}
-	return e.Detail
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", msg, e.Err)
+	}
+	return msg
 }
 
 func (e *Error) Unwrap() error { return e.Err }
