@@ -9,7 +9,7 @@ GO       ?= go
 TOOL     := $(GO) tool -modfile=tools.mod
 BIN      := bin/saas
 # Services with an OpenAPI document in openapi/<name>.yaml.
-SERVICES := config-vault uam iam
+SERVICES := config-vault uam iam content
 # Fuzz time per target in `make test` (CI); longer runs: `make fuzz FUZZTIME=5m`.
 FUZZTIME ?= 10s
 

@@ -206,6 +206,31 @@ func checkCompose(raw []byte, logins string) []string {
 				errorf("%s: sets %s, but does not call %s (see callers)", name, envName(other), other)
 			}
 		}
+		// The service keys: its own private key from its own .env
+		// variable when it calls others with its credential, the public keys
+		// when others call it so; nothing else. No other service's private
+		// key, under whatever name.
+		ownKey := "${" + serviceKeyEnvVar(name)
+		switch v, ok := env[serviceKeysVar]; {
+		case signsCredentials(name) && !strings.HasPrefix(v, ownKey+":?"):
+			errorf("%s: %s must be %s:?...}, its own private key from .env (it calls others with its credential)", name, serviceKeysVar, ownKey)
+		case !signsCredentials(name) && ok:
+			errorf("%s: sets %s, but calls no service with a credential: no private key belongs in it", name, serviceKeysVar)
+		}
+		for k, v := range env {
+			for _, m := range composeVarRef.FindAllStringSubmatch(v, -1) {
+				if ref := m[1] + m[4]; strings.HasPrefix(ref, "SAAS_SERVICE_KEY_") && ref != serviceKeyEnvVar(name) {
+					errorf("%s: %s uses ${%s}, another service's private key", name, k, ref)
+				}
+			}
+		}
+		switch v, ok := env[servicePublicKeysVar]; {
+		case len(credentialCallers[name]) > 0 && !strings.HasPrefix(v, "${"+servicePublicKeysVar+":?"):
+			errorf("%s: %s must come from .env, ${%s:?...} (%s call it with their credentials)", name, servicePublicKeysVar, servicePublicKeysVar,
+				strings.Join(credentialCallers[name], ", "))
+		case len(credentialCallers[name]) == 0 && ok:
+			errorf("%s: sets %s, but no service calls it with a credential", name, servicePublicKeysVar)
+		}
 		// One value of each shared setting across the services.
 		for _, k := range sharedSettings {
 			v, ok := env[k]
@@ -584,7 +609,7 @@ func TestComposeChecksCatchBrokenFiles(t *testing.T) {
 		{"misspelt key", "compose", "    depends_on:\n      postgres:\n        condition: service_healthy\n\n  config-vault:", "    depend_on:\n      postgres:\n        condition: service_healthy\n\n  config-vault:", "unknown field"},
 		{"no health check", "compose", "  healthcheck:\n    test: [\"CMD\", \"/saas\", \"healthcheck\"]", "  healthcheck:\n    test: [\"CMD\", \"/saas\", \"version\"]", "health check"},
 		{"no wait for migrations", "compose", "      migrate:\n        condition: service_completed_successfully\n      config-vault:\n        condition: service_healthy\n      uam:", "      migrate:\n        condition: service_started\n      config-vault:\n        condition: service_healthy\n      uam:", "iam: must wait for migrate"},
-		{"caller starts first", "compose", "      uam:\n        condition: service_healthy\n\n  # Arrives with the content issue", "      uam:\n        condition: service_started\n\n  # Arrives with the content issue", "iam calls uam: depends_on"},
+		{"caller starts first", "compose", "      uam:\n        condition: service_healthy\n\n  content:", "      uam:\n        condition: service_started\n\n  content:", "iam calls uam: depends_on"},
 		{"dependency cycle", "compose", "        condition: service_completed_successfully\n\n  uam:", "        condition: service_completed_successfully\n      iam:\n        condition: service_healthy\n\n  uam:", "cycle"},
 		{"shared login", "compose", "postgres://uam:${SAAS_DB_UAM_PASSWORD}", "postgres://config_vault:${SAAS_DB_UAM_PASSWORD}", "uam: logs in to PostgreSQL as \"config_vault\""},
 		{"password in the file", "compose", "${SAAS_DB_IAM_PASSWORD}@", "hunter2@", "iam: the database password must come from .env"},
@@ -596,6 +621,13 @@ func TestComposeChecksCatchBrokenFiles(t *testing.T) {
 		{"public URL differs", "compose", "uam:${SAAS_DB_UAM_PASSWORD}@postgres:5432/saas?sslmode=disable\n", "uam:${SAAS_DB_UAM_PASSWORD}@postgres:5432/saas?sslmode=disable\n      SAAS_PUBLIC_URL: http://localhost:8002\n", "SAAS_PUBLIC_URL differ"},
 		{"platform tenant differs", "compose", "      SAAS_PLATFORM_DOMAIN: ", "      SAAS_PLATFORM_TENANT_ID: 00000000-0000-7000-8000-000000000002\n      SAAS_PLATFORM_DOMAIN: ", "SAAS_PLATFORM_TENANT_ID differ"},
 		{"master key per service", "compose", "      SAAS_ACCESS_TOKEN_TTL: ", "      SAAS_MASTER_KEY: ${SAAS_IAM_MASTER_KEY:?set it}\n      SAAS_ACCESS_TOKEN_TTL: ", "SAAS_MASTER_KEY differ"},
+		{"content gets iam's private key", "compose", "${SAAS_SERVICE_KEY_CONTENT:?", "${SAAS_SERVICE_KEY_IAM:?", "content: SAAS_SERVICE_KEYS uses ${SAAS_SERVICE_KEY_IAM}, another service's private key"},
+		{"iam's key under another name in uam", "compose", "      SAAS_BOOTSTRAP_ADMIN_EMAIL: ", "      IAM_KEY: ${SAAS_SERVICE_KEY_IAM:-}\n      SAAS_BOOTSTRAP_ADMIN_EMAIL: ", "uam: IAM_KEY uses ${SAAS_SERVICE_KEY_IAM}"},
+		{"iam without its private key", "compose", "      SAAS_SERVICE_KEYS: ${SAAS_SERVICE_KEY_IAM:?", "      SAAS_SERVICE_KEYS_OLD: ${SAAS_SERVICE_KEY_IAM:?", "iam: SAAS_SERVICE_KEYS must be ${SAAS_SERVICE_KEY_IAM:?...}"},
+		{"private key as a literal", "compose", "${SAAS_SERVICE_KEY_UAM:?set SAAS_SERVICE_KEY_UAM in orchestrate/.env (the uam=... entry of saas gen-service-keys)}", "uam=YaTzyGN7dyD0R2Wp3qBpY9rK2DGTynJtEhQedDPUV1Q=", "uam: SAAS_SERVICE_KEYS is a literal"},
+		{"private keys for every service", "compose", "  SAAS_DB_MAX_CONNS: ${SAAS_DB_MAX_CONNS:-10}\n", "  SAAS_DB_MAX_CONNS: ${SAAS_DB_MAX_CONNS:-10}\n  SAAS_SERVICE_KEYS: ${SAAS_SERVICE_KEYS:?set it}\n", "config-vault: sets SAAS_SERVICE_KEYS, but calls no service with a credential"},
+		{"uam without the public keys", "compose", "      SAAS_SERVICE_PUBLIC_KEYS: ${SAAS_SERVICE_PUBLIC_KEYS:?set SAAS_SERVICE_PUBLIC_KEYS in orchestrate/.env (saas gen-service-keys)}\n      # The platform tenant's first", "      # The platform tenant's first", "uam: SAAS_SERVICE_PUBLIC_KEYS must come from .env"},
+		{"public keys for a service nobody calls", "compose", "      SAAS_ACCESS_TOKEN_TTL: ", "      SAAS_SERVICE_PUBLIC_KEYS: ${SAAS_SERVICE_PUBLIC_KEYS:?set it}\n      SAAS_ACCESS_TOKEN_TTL: ", "iam: sets SAAS_SERVICE_PUBLIC_KEYS, but no service calls it with a credential"},
 		{"public URL nowhere near iam", "compose", "${SAAS_PUBLIC_URL:-http://localhost:8003}", "${SAAS_PUBLIC_URL:-http://localhost:8000}", "issuers would not resolve"},
 		{"public URL with a path", "compose", "${SAAS_PUBLIC_URL:-http://localhost:8003}", "${SAAS_PUBLIC_URL:-http://localhost:8003/iam/v1}", "not a base URL"},
 		{"bootstrap admin for another service", "compose", "      SAAS_ACCESS_TOKEN_TTL: ", "      SAAS_BOOTSTRAP_ADMIN_PASSWORD: ${SAAS_BOOTSTRAP_ADMIN_PASSWORD}\n      SAAS_ACCESS_TOKEN_TTL: ", "iam: sets SAAS_BOOTSTRAP_ADMIN_PASSWORD"},
@@ -608,6 +640,8 @@ func TestComposeChecksCatchBrokenFiles(t *testing.T) {
 		{"wrong default", "env", "# Optional (default: 10).", "# Optional (default: 20).", "SAAS_DB_MAX_CONNS"},
 		{"secret in the example", "env", "SAAS_DB_IAM_PASSWORD=\n", "SAAS_DB_IAM_PASSWORD=iam\n", "SAAS_DB_IAM_PASSWORD is a required secret"},
 		{"admin password in the example", "env", "SAAS_BOOTSTRAP_ADMIN_PASSWORD=\n", "SAAS_BOOTSTRAP_ADMIN_PASSWORD=admin123\n", "SAAS_BOOTSTRAP_ADMIN_PASSWORD is a required secret"},
+		{"private key in the example", "env", "SAAS_SERVICE_KEY_IAM=\n", "SAAS_SERVICE_KEY_IAM=iam=aJ9PIdCJHBW9EtNA+BI0cGe26eZCjpwoD8bUAQgHAeM=\n", "SAAS_SERVICE_KEY_IAM is a required secret"},
+		{"private key undocumented", "env", "# Secret: uam's private key, the uam=... entry of SAAS_SERVICE_KEYS.\nSAAS_SERVICE_KEY_UAM=\n", "", "${SAAS_SERVICE_KEY_UAM}, which env.example does not document"},
 		{"new variable undocumented", "env", "SAAS_ACCESS_TOKEN_TTL=15m\n", "", "${SAAS_ACCESS_TOKEN_TTL}, which env.example does not document"},
 	} {
 		t.Run(m.name, func(t *testing.T) {

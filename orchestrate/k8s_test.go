@@ -46,7 +46,7 @@ const servicePort = 8000
 // the binary has, services_test.go holds this to internal/app.
 var callers = map[string][]string{
 	// All of them: key sets (JWKS) to verify tokens. iam: signing
-	// (internal); uam: tenant and site checks.
+	// (internal); uam and content: tenant and site checks.
 	"config-vault": {"iam", "uam", "content"},
 	"uam":          {"iam"}, // credential checks and user grants (internal)
 	"iam":          nil,     // tokens are verified locally, against JWKS
@@ -56,10 +56,54 @@ var callers = map[string][]string{
 // calls reports whether service caller calls service callee.
 func calls(caller, callee string) bool { return slices.Contains(callers[callee], caller) }
 
-// sharedSettings must have one value in every service: the master key (it
-// also keys the credentials the services call each other with), the public
-// URL (token issuers and audience) and the platform tenant (administrators
-// across tenants; the services' own credentials belong to it).
+// credentialCallers says which of those calls carry the caller's own
+// service credential (all but fetching key sets): a caller needs its private
+// key (SAAS_SERVICE_KEYS, from a Secret of its own that no other service
+// gets), a callee its callers' public keys (SAAS_SERVICE_PUBLIC_KEYS, not
+// secret). services_test.go holds this to internal/app.
+var credentialCallers = map[string][]string{
+	"config-vault": {"iam", "uam", "content"}, // signing; tenant and site checks
+	"uam":          {"iam"},                   // credential checks and user grants
+}
+
+// callsWithCredential reports whether caller calls callee with its service
+// credential.
+func callsWithCredential(caller, callee string) bool {
+	return slices.Contains(credentialCallers[callee], caller)
+}
+
+// signsCredentials reports whether service calls any other with its own
+// credential, so needs its private key.
+func signsCredentials(service string) bool {
+	for _, cs := range credentialCallers {
+		if slices.Contains(cs, service) {
+			return true
+		}
+	}
+	return false
+}
+
+// The variables of the service keys, and where they come from: the private
+// key of each calling service from a Secret of its own (Kubernetes) or a
+// variable of .env of its own (compose); the public keys from the
+// saas-service-public-keys ConfigMap or one .env variable.
+const (
+	serviceKeysVar       = "SAAS_SERVICE_KEYS"
+	servicePublicKeysVar = "SAAS_SERVICE_PUBLIC_KEYS"
+	serviceKeySecretKey  = "service-keys"
+	publicKeysConfigMap  = "saas-service-public-keys"
+)
+
+func serviceKeySecret(service string) string { return "saas-service-key-" + service }
+
+func serviceKeyEnvVar(service string) string {
+	return "SAAS_SERVICE_KEY_" + strings.ToUpper(strings.ReplaceAll(service, "-", "_"))
+}
+
+// sharedSettings must have one value in every service: the master key
+// (private keys at rest, idempotency fingerprints), the public URL (token
+// issuers and audience) and the platform tenant (administrators across
+// tenants; the services' own credentials belong to it).
 var sharedSettings = []string{"SAAS_MASTER_KEY", "SAAS_PUBLIC_URL", "SAAS_PLATFORM_TENANT_ID"}
 
 // bootstrapper creates the platform tenant's first administrator from
@@ -370,6 +414,31 @@ spec:
 		{"public URL is not the Ingress", "production", "overlays/production/kustomization.yaml", "SAAS_PUBLIC_URL=https://api.saas.example", "SAAS_PUBLIC_URL=https://saas.example", "issuers would not resolve"},
 		{"public URL without TLS", "production", "overlays/production/kustomization.yaml", "SAAS_PUBLIC_URL=https://api.saas.example", "SAAS_PUBLIC_URL=http://api.saas.example", "want https://api.saas.example"},
 		{"public URL with a path", "dev", "overlays/dev/kustomization.yaml", "SAAS_PUBLIC_URL=http://saas.localtest.me", "SAAS_PUBLIC_URL=http://saas.localtest.me/iam/v1", "not a base URL"},
+		{"content gets iam's private key", "dev", "base/content.yaml", "secretKeyRef: {name: saas-service-key-content, key: service-keys}",
+			"secretKeyRef: {name: saas-service-key-iam, key: service-keys}", "Secret saas-service-key-iam, iam's private key, reaches it"},
+		{"content's key under another variable in iam", "production", "base/iam.yaml", "            - name: SAAS_ADDR\n",
+			"            - name: SAAS_ADDR\n            - name: EXTRA\n              valueFrom:\n                secretKeyRef: {name: saas-service-key-content, key: service-keys}\n",
+			"Deployment iam: Secret saas-service-key-content, content's private key, reaches it"},
+		{"uam's key for every container of iam", "dev", "base/iam.yaml", "          envFrom:\n",
+			"          envFrom:\n            - secretRef:\n                name: saas-service-key-uam\n", "uam's private key, reaches it"},
+		{"iam without its private key", "production", "base/iam.yaml", "            - name: SAAS_SERVICE_KEYS\n", "            - name: SAAS_SERVICE_KEYS_OLD\n",
+			"Deployment iam: SAAS_SERVICE_KEYS must come from Secret saas-service-key-iam"},
+		{"private key inlined", "dev", "base/uam.yaml", "              valueFrom:\n                secretKeyRef: {name: saas-service-key-uam, key: service-keys}\n",
+			"              value: uam=YaTzyGN7dyD0R2Wp3qBpY9rK2DGTynJtEhQedDPUV1Q=\n", "SAAS_SERVICE_KEYS must come from a Secret"},
+		{"private key in the shared ConfigMap", "dev", "overlays/dev/kustomization.yaml", "      - SAAS_LOG_LEVEL=debug\n",
+			"      - SAAS_LOG_LEVEL=debug\n      - SAAS_SERVICE_KEYS=iam=aJ9PIdCJHBW9EtNA+BI0cGe26eZCjpwoD8bUAQgHAeM=\n", "holds SAAS_SERVICE_KEYS, which is secret"},
+		{"a private key for config-vault", "production", "base/config-vault.yaml", "            - name: SAAS_RSA_POOL_SIZE\n",
+			"            - name: SAAS_SERVICE_KEYS\n              valueFrom:\n                secretKeyRef: {name: saas-service-key-config-vault, key: service-keys}\n            - name: SAAS_RSA_POOL_SIZE\n",
+			"Deployment config-vault: sets SAAS_SERVICE_KEYS, but calls no service with a credential"},
+		{"config-vault without the public keys", "dev", "base/config-vault.yaml", "            - name: SAAS_SERVICE_PUBLIC_KEYS\n", "            - name: SAAS_SERVICE_PUBLIC_KEYS_X\n",
+			"Deployment config-vault: SAAS_SERVICE_PUBLIC_KEYS must come from ConfigMap saas-service-public-keys"},
+		{"public keys for a service nobody calls", "production", "base/iam.yaml", "            - name: SAAS_ADDR\n",
+			"            - name: SAAS_SERVICE_PUBLIC_KEYS\n              valueFrom:\n                configMapKeyRef: {name: saas-service-public-keys, key: SAAS_SERVICE_PUBLIC_KEYS}\n            - name: SAAS_ADDR\n",
+			"Deployment iam: sets SAAS_SERVICE_PUBLIC_KEYS, but no service calls it with a credential"},
+		{"dev public key of another key pair", "dev", "overlays/dev/kustomization.yaml", "iam=Fix+CromoK/Q1RS4VfZlsghkF86XQ/yZ/smBaRwac0c=",
+			"iam=bxtupkLF/EGwaquSS+fdntmXqmLmsBj3Dn0pBemBqMY=", "the public keys of iam do not include that of Secret saas-service-key-iam"},
+		{"dev Secret with two services' keys", "dev", "overlays/dev/kustomization.yaml", "service-keys=content=BcdUdbDHU8Tiqr7lxJhaS6LSIKtW2jtCJvJbs5svs6o=",
+			"service-keys=content=BcdUdbDHU8Tiqr7lxJhaS6LSIKtW2jtCJvJbs5svs6o=,iam=aJ9PIdCJHBW9EtNA+BI0cGe26eZCjpwoD8bUAQgHAeM=", "want content's alone"},
 		{"master key of its own", "production", "base/uam.yaml", "secretKeyRef: {name: saas-master-key, key: master-key}", "secretKeyRef: {name: saas-uam-master-key, key: master-key}", "SAAS_MASTER_KEY differs"},
 		{"platform tenant of its own", "dev", "base/content.yaml", "            - name: SAAS_ADDR\n", "            - name: SAAS_PLATFORM_TENANT_ID\n              value: 00000000-0000-7000-8000-000000000002\n            - name: SAAS_ADDR\n", "SAAS_PLATFORM_TENANT_ID differs"},
 		{"no bootstrap administrator", "dev", "base/uam.yaml", "            - name: SAAS_BOOTSTRAP_ADMIN_PASSWORD\n", "            - name: SAAS_BOOTSTRAP_ADMIN_PASSWORD_OLD\n", "Deployment uam: no SAAS_BOOTSTRAP_ADMIN_PASSWORD"},
@@ -450,6 +519,7 @@ func check(r rendering, ov overlay) []string {
 	p = append(p, checkNamespace(r, ov)...)
 	p = append(p, checkWorkloads(r, ov)...)
 	p = append(p, checkServices(r)...)
+	p = append(p, checkServiceKeys(r, ov)...)
 	p = append(p, checkReferences(r, ov)...)
 	if !ov.devSecrets {
 		p = append(p, checkNoSecrets(r)...)
@@ -514,7 +584,7 @@ func allContainers(s *corev1.PodSpec) []corev1.Container {
 	return append(slices.Clone(s.InitContainers), s.Containers...)
 }
 
-var secretLikeName = regexp.MustCompile(`(?i)password|secret|master_key|token`)
+var secretLikeName = regexp.MustCompile(`(?i)password|secret|master_key|token|service_key`)
 
 // secretLike says whether a variable's name looks like it holds a secret;
 // a lifetime (SAAS_ACCESS_TOKEN_TTL) does not.

@@ -7,7 +7,7 @@ import (
 	"io/fs"
 )
 
-//go:embed configvault/*.sql uam/*.sql iam/*.sql
+//go:embed configvault/*.sql uam/*.sql iam/*.sql content/*.sql
 var files embed.FS
 
 // ConfigVault holds the config-vault migrations at the root of the FS.
@@ -18,6 +18,9 @@ var UAM = sub("uam")
 
 // IAM holds the iam migrations at the root of the FS.
 var IAM = sub("iam")
+
+// Content holds the content migrations at the root of the FS.
+var Content = sub("content")
 
 func sub(dir string) fs.FS {
 	f, err := fs.Sub(files, dir)

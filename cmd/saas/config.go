@@ -19,6 +19,7 @@ import (
 
 	"github.com/saasplatform/saas/internal/app"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/platform/authn"
 	"github.com/saasplatform/saas/internal/uam/password"
 )
 
@@ -44,8 +45,7 @@ const envDoc = `Environment:
                              the database is created if missing
   SAAS_DB_MAX_CONNS          connection pool size (default 4 x cores, at least 8)
   SAAS_MASTER_KEY            base64 of 32 random bytes: encrypts private keys at rest and keys the
-                             fingerprints of idempotent requests and the services' credentials for calling
-                             each other (required, the same for every service)
+                             fingerprints of idempotent requests (required, the same for every service)
   SAAS_MASTER_KEY_PREVIOUS   comma-separated earlier master keys, still accepted for decryption
                              until 'saas rotate-master-key' has re-encrypted everything
   SAAS_DEV_MASTER_KEY_FILE   development only: without SAAS_MASTER_KEY, read the master key from
@@ -53,6 +53,15 @@ const envDoc = `Environment:
   SAAS_RSA_POOL_SIZE         RSA-2048 keys generated ahead in the background (default 4, 0 = off)
   SAAS_SHUTDOWN_TIMEOUT      how long SIGTERM waits for in-flight requests (default 20s)
   SAAS_LOG_LEVEL             debug, info, warn or error (default info)
+  SAAS_SERVICE_KEYS          secret: comma-separated name=<base64 Ed25519 seed>, the private keys of the
+                             services this process runs that call others (iam, uam, content), which sign
+                             their credentials; give a process only its own services' keys. Make them with
+                             'saas gen-service-keys'. Unset and with no SAAS_*_URL in a process running
+                             every service: made afresh at each start (development)
+  SAAS_SERVICE_PUBLIC_KEYS   comma-separated name=<base64 Ed25519 public key>: the services whose credentials
+                             this process's services accept (config-vault: iam, uam, content; uam: iam);
+                             not secret. Keys of SAAS_SERVICE_KEYS need not be repeated here; a name
+                             may come twice, with its old and new key, while that key is replaced
   SAAS_CONFIG_VAULT_URL, SAAS_UAM_URL, SAAS_IAM_URL, SAAS_CONTENT_URL
                              base URL (such as http://config-vault:8000) of a service that runs
                              in another process; a service this process needs and does not run
@@ -86,7 +95,10 @@ const envDoc = `Environment:
                              (default parentbased_always_on) are honoured as usual
 `
 
-func loadConfig(needKeys bool) (config, error) {
+// loadConfig reads the environment. needKeys: the master key is required;
+// serving: the services to serve, whose service keys must then be complete
+// (nil: only their form is checked).
+func loadConfig(needKeys bool, serving []app.Service) (config, error) {
 	c := config{Addr: ":8000", DatabaseURL: defaultDatabaseURL, ShutdownTimeout: 20 * time.Second,
 		App: app.Config{RSAPoolSize: 4, ServiceURLs: map[string]string{}, Argon2: password.DefaultParams(),
 			PlatformTenantID: app.DefaultPlatformTenantID, BootstrapEmail: app.DefaultBootstrapEmail}}
@@ -192,6 +204,7 @@ func loadConfig(needKeys bool) (config, error) {
 		}
 		c.App.AccessTokenTTL = d
 	}
+	errs = append(errs, loadServiceKeys(&c.App, serving)...)
 	errs = append(errs, tracingEnvErrors()...)
 	if needKeys {
 		kr, err := loadKeyring()
@@ -201,6 +214,41 @@ func loadConfig(needKeys bool) (config, error) {
 		c.App.Keyring = kr
 	}
 	return c, errors.Join(errs...)
+}
+
+// loadServiceKeys reads SAAS_SERVICE_KEYS and SAAS_SERVICE_PUBLIC_KEYS and,
+// when serving is known, checks that they hold what those services need.
+// Keys never appear in an error message.
+func loadServiceKeys(cfg *app.Config, serving []app.Service) []error {
+	var errs []error
+	if v := os.Getenv(app.ServiceKeysVar); v != "" {
+		k, err := authn.ParseServicePrivateKeys(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", app.ServiceKeysVar, err))
+		}
+		cfg.ServiceKeys.Private = k
+	}
+	if v := os.Getenv(app.ServicePublicKeysVar); v != "" {
+		k, err := authn.ParseServicePublicKeys(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", app.ServicePublicKeysVar, err))
+		}
+		cfg.ServiceKeys.Public = k
+	}
+	if serving == nil || len(errs) > 0 {
+		return errs
+	}
+	configured := !cfg.ServiceKeys.IsZero()
+	keys, err := app.ResolveServiceKeys(cfg.ServiceKeys, serving, cfg.ServiceURLs)
+	if err != nil {
+		return []error{err}
+	}
+	if !configured {
+		slog.Info("service keys: neither " + app.ServiceKeysVar + " nor " + app.ServicePublicKeysVar +
+			" is set and every service runs in this process: made fresh ones for this run")
+	}
+	cfg.ServiceKeys = keys
+	return nil
 }
 
 // loadKeyring reads the master key and its predecessors. The key itself never

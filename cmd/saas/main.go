@@ -10,14 +10,18 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/saasplatform/saas/internal/app"
+	"github.com/saasplatform/saas/internal/platform/authn"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 )
 
@@ -28,6 +32,8 @@ Commands:
   migrate [--services a,b] apply the services' database migrations and exit
   rotate-master-key        re-encrypt every private key under SAAS_MASTER_KEY
   gen-master-key           print a fresh random master key
+  gen-service-keys         print fresh key pairs of the services' credentials: SAAS_SERVICE_KEYS
+                           (secret) and SAAS_SERVICE_PUBLIC_KEYS
   healthcheck              exit 0 if the server on SAAS_ADDR answers /healthz (for container health checks)
   help                     this text
 
@@ -54,6 +60,11 @@ func run(ctx context.Context, cmd string, args []string) error {
 	case "gen-master-key":
 		fmt.Println(newMasterKey())
 		return nil
+	case "gen-service-keys":
+		if len(args) > 0 {
+			return fmt.Errorf("%s: unexpected arguments %q", cmd, args)
+		}
+		return genServiceKeys(os.Stdout)
 	case "healthcheck":
 		return healthcheck(ctx, os.Getenv("SAAS_ADDR"))
 	}
@@ -78,7 +89,11 @@ func run(ctx context.Context, cmd string, args []string) error {
 	// configuration is.
 	var level slog.LevelVar
 	slog.SetDefault(slog.New(httpapi.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: &level})}))
-	cfg, err := loadConfig(cmd != "migrate")
+	var serving []app.Service
+	if cmd == "serve" {
+		serving = selected
+	}
+	cfg, err := loadConfig(cmd != "migrate", serving)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
@@ -92,6 +107,23 @@ func run(ctx context.Context, cmd string, args []string) error {
 	default: // rotate-master-key
 		return rotateMasterKey(ctx, cfg)
 	}
+}
+
+// genServiceKeys prints a fresh key pair for every service that calls
+// others, as the two variables in env-file form.
+func genServiceKeys(w io.Writer) error {
+	k := authn.GenerateServiceKeys()
+	ids := strings.Join(authn.ServiceIdentities(), ", ")
+	_, err := fmt.Fprintf(w, `# Keys of the services' credentials (%s), made by 'saas gen-service-keys'.
+# %s is secret: a process running every service takes it whole; otherwise give
+# each process only the entries (name=key) of the services it runs, and no other.
+%s=%s
+# %s is not secret: give it to the processes running %s.
+%s=%s
+`, ids, app.ServiceKeysVar, app.ServiceKeysVar, authn.FormatServicePrivateKeys(k.Private),
+		app.ServicePublicKeysVar, strings.Join(app.CalledWithCredentials(), " or "),
+		app.ServicePublicKeysVar, authn.FormatServicePublicKeys(k.Public))
+	return err
 }
 
 // healthcheck asks the local server's /healthz, so that a container image

@@ -42,13 +42,15 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ACCESS_TOKEN_TTL": "30m"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_TRUSTED_PROXIES": "10.0.0.0/8, fd00::/8"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_TRUSTED_PROXIES": "10.0.0.1/33"}, "SAAS_TRUSTED_PROXIES"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_SERVICE_KEYS": "iam"}, "SAAS_SERVICE_KEYS: entry 1 is not name=<base64 key>"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_SERVICE_PUBLIC_KEYS": "iam=c2hvcnQ="}, "SAAS_SERVICE_PUBLIC_KEYS: the key of iam is not base64 of a 32-byte"},
 	} {
 		for _, k := range []string{"SAAS_ADDR", "SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE",
 			"SAAS_CONFIG_VAULT_URL", "SAAS_UAM_URL", "SAAS_ARGON2_PARAMS", "SAAS_HASH_CONCURRENCY", "SAAS_PUBLIC_URL",
-			"SAAS_PLATFORM_TENANT_ID", "SAAS_ACCESS_TOKEN_TTL", "SAAS_TRUSTED_PROXIES"} {
+			"SAAS_PLATFORM_TENANT_ID", "SAAS_ACCESS_TOKEN_TTL", "SAAS_TRUSTED_PROXIES", "SAAS_SERVICE_KEYS", "SAAS_SERVICE_PUBLIC_KEYS"} {
 			t.Setenv(k, tc.env[k])
 		}
-		_, err := loadConfig(true)
+		_, err := loadConfig(true, nil)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%v: unexpected error %v", tc.env, err)
@@ -77,11 +79,11 @@ func TestDevMasterKeyIsCreatedOnceAndReused(t *testing.T) {
 	t.Setenv("SAAS_MASTER_KEY", "")
 	t.Setenv("SAAS_MASTER_KEY_PREVIOUS", "")
 	t.Setenv("SAAS_DEV_MASTER_KEY_FILE", file)
-	a, err := loadConfig(true)
+	a, err := loadConfig(true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := loadConfig(true)
+	b, err := loadConfig(true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,11 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"os"
@@ -52,9 +54,15 @@ type Config struct {
 	PlatformTenantID uuid.UUID
 	// PlatformDomain names the platform tenant when it is created.
 	PlatformDomain string
-	// Keyring is the master key: it seals private keys, keys idempotency
-	// fingerprints and service credentials.
+	// Keyring is the master key: it seals private keys and keys idempotency
+	// fingerprints.
 	Keyring *keycrypto.Keyring
+	// ServiceKeys are the keys of the services' credentials: the private
+	// keys of the selected services that call others, the public keys of
+	// the services that call selected ones (see ResolveServiceKeys). Left
+	// empty in a process that runs every service and reaches none over the
+	// network, fresh ones are made for the process's lifetime.
+	ServiceKeys authn.ServiceKeys
 	// RSAPoolSize RSA-2048 keys are generated ahead (0: none).
 	RSAPoolSize int
 	// ServiceURLs maps a service to the base URL it is reached at when it
@@ -136,7 +144,6 @@ type Platform struct {
 	selected []Service
 	local    *svcclient.Local
 	services *authn.ServiceCredentials
-	verifier authn.TokenVerifier
 	jwt      *authn.Verifier
 	uam      *uam.Service
 	// idem is the shared Idempotency-Key store.
@@ -166,7 +173,11 @@ func New(ctx context.Context, cfg Config, pool *pgxpool.Pool, selected []Service
 		cfg.PlatformDomain = "platform.localhost"
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	services, err := authn.NewServiceCredentials(cfg.PlatformTenantID, cfg.Keyring.DeriveAll("service-credentials")...)
+	keys, err := ResolveServiceKeys(cfg.ServiceKeys, selected, cfg.ServiceURLs)
+	if err != nil {
+		return nil, err
+	}
+	services, err := authn.NewServiceCredentials(cfg.PlatformTenantID, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -192,14 +203,16 @@ func New(ctx context.Context, cfg Config, pool *pgxpool.Pool, selected []Service
 	if err != nil {
 		return nil, err
 	}
-	p.verifier = services.AcceptingServices(p.jwt)
 
 	for _, s := range selected {
 		api, err := s.build(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
-		a, err := authz.New(api.Spec, authz.Options{Verifier: p.verifier, PlatformTenantID: cfg.PlatformTenantID})
+		// Each API accepts access tokens, and the credentials of the
+		// services that call it made for it alone.
+		verifier := services.Verifier(s.Name, callersOf(s.Name), p.jwt)
+		a, err := authz.New(api.Spec, authz.Options{Verifier: verifier, PlatformTenantID: cfg.PlatformTenantID})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
@@ -231,9 +244,108 @@ func (p *Platform) Purge(ctx context.Context) {
 	}
 }
 
-// ServiceCredentials mints the services' credentials, for tools and tests
-// that act as a service would.
+// ServiceCredentials mints the credentials of the services whose private
+// keys this process holds, for tools and tests that act as a service would.
 func (p *Platform) ServiceCredentials() *authn.ServiceCredentials { return p.services }
+
+// credentialCalls says whom each service calls with its own service
+// credential (anonymous calls, such as fetching key sets, are not listed):
+// it decides which private keys a process needs and which callers each
+// service accepts. A call the table does not declare fails at start.
+var credentialCalls = map[string][]string{
+	"uam":     {"config-vault"},
+	"iam":     {"config-vault", "uam"},
+	"content": {"config-vault"},
+}
+
+// callersOf lists the services that call service with their credential.
+func callersOf(service string) []string {
+	var out []string
+	for caller, callees := range credentialCalls {
+		if slices.Contains(callees, service) {
+			out = append(out, caller)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CalledWithCredentials lists the services that other services call with
+// their credentials: those whose processes need SAAS_SERVICE_PUBLIC_KEYS.
+func CalledWithCredentials() []string {
+	var out []string
+	for _, s := range Services {
+		if len(callersOf(s.Name)) > 0 {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// ServiceKeysVar and ServicePublicKeysVar are the variables cmd/saas reads
+// the service keys from, named in ResolveServiceKeys's errors.
+const (
+	ServiceKeysVar       = "SAAS_SERVICE_KEYS"
+	ServicePublicKeysVar = "SAAS_SERVICE_PUBLIC_KEYS"
+)
+
+// ResolveServiceKeys returns the service keys a process running selected
+// uses, given keys as configured and the base URLs of the services it
+// reaches over the network:
+//
+//   - no key configured, every service selected and no URL set (`make run`,
+//     tests): a fresh key pair for every service, in memory;
+//   - otherwise keys must hold the private key of each selected service that
+//     calls another, and no other private key (each process holds only its
+//     own services'), and the public key of each service that calls a
+//     selected one (the public key of a private key it holds counts).
+func ResolveServiceKeys(keys authn.ServiceKeys, selected []Service, urls map[string]string) (authn.ServiceKeys, error) {
+	runs := func(name string) bool {
+		return slices.ContainsFunc(selected, func(s Service) bool { return s.Name == name })
+	}
+	allInOne := slices.IndexFunc(Services, func(s Service) bool { return !runs(s.Name) }) < 0 &&
+		!slices.ContainsFunc(slices.Collect(maps.Values(urls)), func(u string) bool { return u != "" })
+	if keys.IsZero() && allInOne {
+		return authn.GenerateServiceKeys(), nil
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(keys.Private)) {
+		if !runs(name) {
+			errs = append(errs, fmt.Errorf("%s holds the private key of %s, which this process does not run: give each process only the keys of its own services",
+				ServiceKeysVar, name))
+		}
+		if pubs := keys.Public[name]; len(pubs) > 0 && len(keys.Private[name]) == ed25519.PrivateKeySize &&
+			!slices.ContainsFunc(pubs, func(k ed25519.PublicKey) bool { return k.Equal(keys.Private[name].Public()) }) {
+			errs = append(errs, fmt.Errorf("%s: no public key of %s is that of its private key in %s", ServicePublicKeysVar, name, ServiceKeysVar))
+		}
+	}
+	var callers []string
+	for _, s := range selected {
+		if callees := credentialCalls[s.Name]; len(callees) > 0 && keys.Private[s.Name] == nil {
+			errs = append(errs, fmt.Errorf("%s has no private key of %s, which calls %s with its own credential: add %s=<its key> (make the keys with 'saas gen-service-keys')",
+				ServiceKeysVar, s.Name, strings.Join(callees, " and "), s.Name))
+		}
+		for _, c := range callersOf(s.Name) {
+			if !slices.Contains(callers, c) {
+				callers = append(callers, c)
+			}
+		}
+	}
+	slices.Sort(callers)
+	for _, c := range callers {
+		if len(keys.Public[c]) == 0 && keys.Private[c] == nil {
+			var called []string
+			for _, callee := range credentialCalls[c] {
+				if runs(callee) {
+					called = append(called, callee)
+				}
+			}
+			errs = append(errs, fmt.Errorf("%s has no public key of %s, which calls %s: add %s=<its public key> (from 'saas gen-service-keys')",
+				ServicePublicKeysVar, c, strings.Join(called, " and "), c))
+		}
+	}
+	return keys, errors.Join(errs...)
+}
 
 // Bootstrap creates the platform tenant's first administrator where UAM
 // runs, once the handler serves (New already made sure the platform tenant
@@ -261,7 +373,14 @@ func (p *Platform) client(name, prefix, caller string) (string, *http.Client, er
 	}
 	server, hc := svcclient.New(base, prefix, p.local.Handler, callTimeout)
 	if caller != "" {
-		hc.Transport = p.services.Transport(caller, hc.Transport)
+		if !slices.Contains(credentialCalls[caller], name) {
+			return "", nil, fmt.Errorf("calls %s as %s, which credentialCalls does not declare", name, caller)
+		}
+		rt, err := p.services.Transport(caller, name, hc.Transport)
+		if err != nil {
+			return "", nil, err
+		}
+		hc.Transport = rt
 	}
 	return server, hc, nil
 }

@@ -103,7 +103,10 @@ func compactSigned(t *testing.T, p *apptest.Platform, header map[string]any, cla
 	req, _ := http.NewRequest("POST", p.URL+"/config-vault/v1/internal/tenants/"+claims["tenant_id"].(string)+"/tokens",
 		strings.NewReader(string(mustJSON(t, body))))
 	req.Header.Set("Content-Type", "application/json")
-	credential, _ := p.ServiceCredentials().Mint("iam")
+	credential, _, err := p.ServiceCredentials().Mint("iam", "config-vault")
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Authorization", "Bearer "+credential)
 	code, out := do(t, req)
 	if code != http.StatusOK {

@@ -422,7 +422,7 @@ func TestServiceCredentialsDoWhatTheirServiceNeeds(t *testing.T) {
 	e := newEnv(t)
 	w := e.world()
 	for _, svc := range []string{"uam", "content"} {
-		token, _ := e.issuer.Services().Mint(svc)
+		token := e.issuer.Credential(t, svc, "config-vault")
 		as := e.withToken(token)
 		for _, req := range []request{
 			{"GET", "/tenants/" + w.a.Id.String(), ""},
@@ -441,7 +441,7 @@ func TestServiceCredentialsDoWhatTheirServiceNeeds(t *testing.T) {
 	// administrator for it, so A is another tenant to it (404); A's own
 	// client is refused the permission it claims (403).
 	sign := w.request(accessCases["signToken"])
-	uam, _ := e.issuer.Services().Mint("uam")
+	uam := e.issuer.Credential(t, "uam", "config-vault")
 	for name, as := range map[string]*env{
 		"the UAM service": e.withToken(uam),
 		"a platform administrator claiming tokens:sign": e.as(authtest.Grant{Tenant: authtest.PlatformTenantID,

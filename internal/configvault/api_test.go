@@ -72,7 +72,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, base: srv.URL, pool: pool, masterKey: mk, keyring: kr, svc: svc, issuer: issuer,
 		contract: contract.NewTransport(t, spec, configvault.Prefix)}
 	e.authenticate(byPath{
-		internal: issuer.Services().Transport("iam", e.contract),
+		internal: issuer.Transport(t, "iam", "config-vault", e.contract),
 		other:    bearer{token: issuer.Token(t, platformAdmin), next: e.contract},
 	})
 	return e

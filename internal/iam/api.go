@@ -3,14 +3,18 @@ package iam
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 
 	api "github.com/saasplatform/saas/gen/api/iam"
+	"github.com/saasplatform/saas/internal/platform/authn"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 	"github.com/saasplatform/saas/internal/platform/idempotency"
+	"github.com/saasplatform/saas/internal/platform/problem"
 )
 
 // Prefix is where the service's API lives; it is the spec's server URL.
@@ -24,17 +28,76 @@ func NewAPI(svc *Service, idem *idempotency.Middleware) httpapi.API {
 	if err != nil {
 		panic(err) // the spec is embedded at build time; it cannot fail to parse
 	}
-	strict := api.NewStrictHandlerWithOptions(handlers{svc}, []api.StrictMiddlewareFunc{withRequest(svc.trustedProxies)},
+	strict := api.NewStrictHandlerWithOptions(handlers{svc}, []api.StrictMiddlewareFunc{withRequest(svc.trustedProxies), bearerChallenges},
 		api.StrictHTTPServerOptions{
-			RequestErrorHandlerFunc:  httpapi.RequestErrorHandler,
+			RequestErrorHandlerFunc:  requestError,
 			ResponseErrorHandlerFunc: httpapi.ResponseErrorHandler,
 		})
 	h := api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
 		BaseURL:          Prefix,
 		BaseRouter:       http.NewServeMux(),
-		ErrorHandlerFunc: httpapi.RequestErrorHandler,
+		ErrorHandlerFunc: requestError,
 	})
-	return httpapi.API{Name: "iam", Prefix: Prefix, Spec: spec, Handler: h, Idempotent: idem.Wrap(h)}
+	return httpapi.API{Name: "iam", Prefix: Prefix, Spec: spec, Handler: h, Idempotent: idem.Wrap(h),
+		RequestError: refusedRequest}
+}
+
+// oauthPaths are the OAuth endpoints, whose every error is an RFC 6749 one.
+var oauthPaths = []string{Prefix + "/oauth2/token", Prefix + "/oauth2/revoke", Prefix + "/oauth2/introspect"}
+
+// refusedRequest answers a request that validation against the spec
+// refused (a field too long, a malformed form, another media type, a body
+// too large): problem+json, except at the OAuth endpoints, where it is an
+// invalid_request like every other malformed request there, so that OAuth
+// libraries understand it (RFC 6749 §5.2).
+func refusedRequest(w http.ResponseWriter, r *http.Request, err error) {
+	if !slices.Contains(oauthPaths, r.URL.Path) {
+		problem.Write(w, r, err)
+		return
+	}
+	_ = writeOAuthError(w, oauthFail(errInvalidRequest, describe(err)))
+}
+
+// requestError is refusedRequest for what the generated server cannot read
+// although validation let it through.
+func requestError(w http.ResponseWriter, r *http.Request, err error) {
+	if !slices.Contains(oauthPaths, r.URL.Path) {
+		httpapi.RequestErrorHandler(w, r, err)
+		return
+	}
+	_ = writeOAuthError(w, oauthFail(errInvalidRequest, "the form could not be read"))
+}
+
+// describe is a refused request's problem as one line for
+// error_description, naming form fields as the form does.
+func describe(err error) string {
+	var pe *problem.Error
+	if !errors.As(err, &pe) || len(pe.Fields) == 0 {
+		return problem.From(err, "").Detail
+	}
+	parts := make([]string, len(pe.Fields))
+	for i, f := range pe.Fields {
+		parts[i] = strings.TrimPrefix(f.Field, "body.") + ": " + f.Message
+	}
+	return strings.Join(parts, "; ")
+}
+
+// bearerChallenges adds to userinfo's own refusals the WWW-Authenticate of
+// RFC 6750 §3, as the authorization middleware does to those it makes: a
+// token that stands for no one any more is invalid_token, a client's token
+// (which names no user) insufficient_scope.
+func bearerChallenges(f api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
+	if operationID != "UserInfo" {
+		return f
+	}
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+		response, err := f(ctx, w, r, request)
+		authn.Challenge(w, err)
+		if problem.Is(err, problem.KindForbidden) && w.Header().Get("WWW-Authenticate") == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+		}
+		return response, err
+	}
 }
 
 // requestFacts is what handlers need of the HTTP request beyond the
@@ -101,37 +164,45 @@ func factsFrom(ctx context.Context) requestFacts {
 	return f
 }
 
-// oauthRequest reads an OAuth endpoint's request: the form's fields, each
-// at most once, and the client's credentials from HTTP Basic
-// (client_secret_basic, whose parts are form-encoded before base64, RFC 6749
-// §2.3.1) or from the form (client_secret_post), not both. basic tells
-// whether the client tried HTTP Basic, which an invalid_client answer then
-// challenges.
-func oauthRequest(ctx context.Context) (req OAuthRequest, basic bool, err error) {
+// oauthRequest reads an OAuth endpoint's request (see parseOAuthRequest).
+func oauthRequest(ctx context.Context) (OAuthRequest, error) {
 	facts := factsFrom(ctx)
-	req.Params = map[string]string{}
-	for name, values := range facts.form {
+	return parseOAuthRequest(facts.authorization, facts.form)
+}
+
+// parseOAuthRequest reads the form's fields, each at most once, and the
+// client's credentials from HTTP Basic (client_secret_basic, whose parts are
+// form-encoded before base64, RFC 6749 §2.3.1) or from the form
+// (client_secret_post), not both. Beside HTTP Basic, the form may name the
+// same client_id (some libraries send it), never a secret.
+func parseOAuthRequest(authorization string, form url.Values) (OAuthRequest, error) {
+	req := OAuthRequest{Params: make(map[string]string, len(form))}
+	for name, values := range form {
 		if len(values) > 1 {
-			return OAuthRequest{}, false, oauthFail(errInvalidRequest, name+" is given more than once")
+			return OAuthRequest{}, oauthFail(errInvalidRequest, name+" is given more than once")
 		}
 		req.Params[name] = values[0]
 	}
-	scheme, credentials, _ := strings.Cut(facts.authorization, " ")
-	basic = strings.EqualFold(scheme, "Basic")
 	id, posted := req.Params["client_id"]
-	switch {
-	case basic && posted:
-		return OAuthRequest{}, true, oauthFail(errInvalidRequest, "the client authenticated twice: HTTP Basic and client_id")
-	case basic:
-		id, secret, ok := decodeBasic(strings.TrimSpace(credentials))
-		if !ok {
-			return OAuthRequest{}, true, oauthFail(errInvalidClient, "the Basic credentials are malformed")
+	scheme, credentials, _ := strings.Cut(authorization, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		if posted {
+			req.Client = &ClientCredentials{ID: id, Secret: req.Params["client_secret"]}
 		}
-		req.Client = &ClientCredentials{ID: id, Secret: secret}
-	case posted:
-		req.Client = &ClientCredentials{ID: id, Secret: req.Params["client_secret"]}
+		return req, nil
 	}
-	return req, basic, nil
+	basicID, secret, ok := decodeBasic(strings.TrimSpace(credentials))
+	_, postedSecret := req.Params["client_secret"]
+	switch {
+	case !ok:
+		return OAuthRequest{}, oauthFail(errInvalidClient, "the Basic credentials are malformed")
+	case postedSecret:
+		return OAuthRequest{}, oauthFail(errInvalidRequest, "the client authenticated twice: HTTP Basic and client_secret")
+	case posted && id != basicID:
+		return OAuthRequest{}, oauthFail(errInvalidRequest, "client_id is not the client of HTTP Basic")
+	}
+	req.Client = &ClientCredentials{ID: basicID, Secret: secret}
+	return req, nil
 }
 
 func decodeBasic(credentials string) (id, secret string, ok bool) {

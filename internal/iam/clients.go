@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -50,49 +51,77 @@ type ClientChange struct {
 	IsActive *bool
 }
 
+// maxClientScopeBytes bounds a client's scopes as a whole, space-separated
+// as its access token carries them: with every other claim and the largest
+// signature Config Vault makes (RSA-4096), the token stays well under
+// authn.MaxTokenSize. The spec's bounds (200 names of up to 129 characters)
+// would allow six times as much. The database checks it too
+// (clients_scopes_length_check).
+const maxClientScopeBytes = 4096
+
 // ParseClientChange validates what the spec cannot: a name is not blank and
-// holds no control characters (it is trimmed).
+// holds no control characters (it is trimmed), and the scopes fit
+// maxClientScopeBytes.
 func ParseClientChange(c ClientChange) (ClientChange, error) {
-	if c.Name == nil {
-		return c, nil
+	var bad []problem.FieldError
+	if c.Name != nil {
+		name := strings.TrimSpace(*c.Name)
+		switch {
+		case name == "":
+			bad = append(bad, problem.FieldError{Field: "body.name", Message: "must not be blank"})
+		case strings.IndexFunc(name, unicode.IsControl) >= 0:
+			bad = append(bad, problem.FieldError{Field: "body.name", Message: "must not contain control characters"})
+		}
+		c.Name = &name
 	}
-	name := strings.TrimSpace(*c.Name)
-	switch {
-	case name == "":
-		return c, problem.Field("body.name", "must not be blank")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return c, problem.Field("body.name", "must not contain control characters")
+	if c.Scopes != nil {
+		if n := len(strings.Join(*c.Scopes, " ")); n > maxClientScopeBytes {
+			bad = append(bad, problem.FieldError{Field: "body.scopes",
+				Message: fmt.Sprintf("take %d bytes space-separated, more than the %d a client's access token has room for", n, maxClientScopeBytes)})
+		}
 	}
-	c.Name = &name
+	if len(bad) > 0 {
+		return c, problem.Invalid("the request is invalid", bad...)
+	}
 	return c, nil
 }
 
-// checkScopes holds the scopes a client is given, or whose secret is
-// issued, to two rules. None is a permission only the platform's services
-// hold. And the caller holds each tenant-wide itself: a client never gets
-// more than its registrar has, so a holder of clients:write alone cannot
-// mint itself a tenant administrator, and only who holds all of a client's
-// permissions can take its secret. That also keeps permissions of the
-// platform tenant's administrators (platform-level ones) out of reach of
-// every other tenant's administrators. Whether a permission exists needs no
-// catalogue: the caller holds it, so its tenant has it.
-func checkScopes(ctx context.Context, scopes []string) error {
-	var reserved []problem.FieldError
+// checkNewScopes holds the scopes a client of the tenant is given to the
+// rules of the spec's Scopes: none is a permission only the platform's
+// services hold, a platform-level one (it acts across tenants) only for the
+// platform tenant's clients, as UAM grants them only to the platform
+// tenant's roles (400 for either); and the caller holds each (callerHolds).
+func (s *Service) checkNewScopes(ctx context.Context, tenantID uuid.UUID, scopes []string) error {
+	var refused []problem.FieldError
 	for i, name := range scopes {
-		if authn.IsServiceOnly(name) {
-			reserved = append(reserved, problem.FieldError{Field: fmt.Sprintf("body.scopes.%d", i),
-				Message: fmt.Sprintf("%q is held by the platform's services only", name)})
+		field := fmt.Sprintf("body.scopes.%d", i)
+		switch {
+		case authn.IsServiceOnly(name):
+			refused = append(refused, problem.FieldError{Field: field, Message: fmt.Sprintf("%q is held by the platform's services only", name)})
+		case !s.mayHold(tenantID, name):
+			refused = append(refused, problem.FieldError{Field: field,
+				Message: fmt.Sprintf("%q is a platform-level permission, for the platform tenant's clients only", name)})
 		}
 	}
-	if len(reserved) > 0 {
-		return problem.Invalid("the request is invalid", reserved...)
+	if len(refused) > 0 {
+		return problem.Invalid("the request is invalid", refused...)
 	}
+	return callerHolds(ctx, scopes)
+}
+
+// callerHolds requires the caller to hold each permission tenant-wide: a
+// client never gets more than whoever registered, changed or revived it
+// has, so a holder of clients:write alone cannot mint itself a tenant
+// administrator, and only who holds all a client's permissions can take its
+// secret. Whether a permission exists needs no catalogue: the caller holds
+// it, so its tenant has it.
+func callerHolds(ctx context.Context, perms []string) error {
 	p, ok := authn.FromContext(ctx)
 	if !ok {
 		return authn.MissingToken()
 	}
 	var lacking []string
-	for _, name := range scopes {
+	for _, name := range perms {
 		if !p.Has(name, nil) {
 			lacking = append(lacking, name)
 		}
@@ -119,7 +148,7 @@ func (s *Service) CreateClient(ctx context.Context, tenantID uuid.UUID, c Client
 	if err := s.tenantExists(ctx, tenantID); err != nil {
 		return Client{}, "", err
 	}
-	if err := checkScopes(ctx, *c.Scopes); err != nil {
+	if err := s.checkNewScopes(ctx, tenantID, *c.Scopes); err != nil {
 		return Client{}, "", err
 	}
 	id, err := uuid.NewV7()
@@ -174,15 +203,24 @@ func (s *Service) missed(ctx context.Context, tenantID, id uuid.UUID) error {
 
 // UpdateClient changes the fields present if the client's version is one of
 // expected (any when nil). Deactivating a client stops new tokens at once.
+// New scopes are checked as at registration; reactivating a client gives
+// its permissions back to whoever holds its secret, so it needs them all,
+// as taking the secret does.
 func (s *Service) UpdateClient(ctx context.Context, tenantID, id uuid.UUID, c ClientChange, expected []int64) (Client, error) {
 	p := db.UpdateClientParams{TenantID: tenantID, ID: id, Name: c.Name, IsActive: c.IsActive, ExpectedVersions: expected}
-	if c.Scopes != nil {
-		if err := checkScopes(ctx, *c.Scopes); err != nil {
+	switch {
+	case c.Scopes != nil:
+		if err := s.checkNewScopes(ctx, tenantID, *c.Scopes); err != nil {
 			return Client{}, err
 		}
 		p.Scopes = *c.Scopes
 		if p.Scopes == nil {
 			p.Scopes = []string{} // an empty list, not "unchanged"
+		}
+	case c.IsActive != nil && *c.IsActive:
+		var err error
+		if p.ExpectedVersions, err = s.reactivation(ctx, tenantID, id, expected); err != nil {
+			return Client{}, err
 		}
 	}
 	row, err := s.q.UpdateClient(ctx, p)
@@ -192,15 +230,10 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, id uuid.UUID, c Cl
 	if err != nil {
 		return Client{}, pg.Classify(err)
 	}
-	if !row.IsActive {
-		if err := s.refresh.RevokeClient(ctx, tenantID, id); err != nil {
-			return Client{}, err
-		}
-	}
 	return clientOf(row), nil
 }
 
-// DeleteClient deletes a client; its refresh tokens go with it.
+// DeleteClient deletes a client.
 func (s *Service) DeleteClient(ctx context.Context, tenantID, id uuid.UUID, expected []int64) error {
 	n, err := s.q.DeleteClient(ctx, db.DeleteClientParams{TenantID: tenantID, ID: id, ExpectedVersions: expected})
 	if err != nil {
@@ -213,29 +246,81 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID, id uuid.UUID, expe
 }
 
 // RotateClientSecret replaces a client's secret (the old one stops working
-// at once, and the client's sessions end) and returns the new one, to a
-// caller who holds every permission of the client.
+// at once) and returns the new one, to a caller who holds every permission
+// of the client.
 func (s *Service) RotateClientSecret(ctx context.Context, tenantID, id uuid.UUID, expected []int64) (Client, string, error) {
 	current, err := s.Client(ctx, tenantID, id)
 	if err != nil {
 		return Client{}, "", err
 	}
-	if err := checkScopes(ctx, current.Scopes); err != nil {
+	if err := s.callerHoldsAllOf(ctx, current); err != nil {
+		return Client{}, "", err
+	}
+	pinned, err := pin(current, expected)
+	if err != nil {
 		return Client{}, "", err
 	}
 	secret, hash := newToken()
 	row, err := s.q.RotateClientSecret(ctx, db.RotateClientSecretParams{TenantID: tenantID, ID: id, SecretHash: hash,
-		ExpectedVersions: expected})
+		ExpectedVersions: pinned})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Client{}, "", s.missed(ctx, tenantID, id)
 	}
 	if err != nil {
 		return Client{}, "", pg.Classify(err)
 	}
-	if err := s.refresh.RevokeClient(ctx, tenantID, id); err != nil {
-		return Client{}, "", err
-	}
 	return clientOf(row), secret, nil
+}
+
+// reactivation checks setting a client active: when it is inactive, that
+// gives its permissions back to whoever holds its secret, so the caller
+// must hold them all. It returns the versions the change may apply to (see
+// pin): the client must not change between this check and the write, be it
+// widened or deactivated by someone else.
+func (s *Service) reactivation(ctx context.Context, tenantID, id uuid.UUID, expected []int64) ([]int64, error) {
+	current, err := s.Client(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if !current.IsActive {
+		if err := s.callerHoldsAllOf(ctx, current); err != nil {
+			return nil, err
+		}
+	}
+	return pin(current, expected)
+}
+
+// callerHoldsAllOf requires the caller to hold every permission the client's
+// access tokens carry, to hand them out (its secret, its reactivation).
+func (s *Service) callerHoldsAllOf(ctx context.Context, c Client) error {
+	return callerHolds(ctx, s.grantable(c.TenantID, c.Scopes))
+}
+
+// pin returns the versions a write that was checked against current may
+// apply to: current's own, provided expected (If-Match; nil: any) allows it,
+// else 412. A write pinned so touches no row when another change came
+// between the check and the write (an administrator widening the scopes,
+// say) and is answered 412, instead of applying to a client the caller was
+// never checked against.
+func pin(current Client, expected []int64) ([]int64, error) {
+	if expected != nil && !slices.Contains(expected, current.Version) {
+		return nil, etag.Stale()
+	}
+	return []int64{current.Version}, nil
+}
+
+// clientActive reports whether the tenant's client exists and is active;
+// id comes from a verified token.
+func (s *Service) clientActive(ctx context.Context, tenantID uuid.UUID, id string) (bool, error) {
+	clientID, err := uuid.Parse(id)
+	if err != nil {
+		return false, nil
+	}
+	c, err := s.Client(ctx, tenantID, clientID)
+	if problem.Is(err, problem.KindNotFound) {
+		return false, nil
+	}
+	return c.IsActive, err
 }
 
 // authenticateClient checks a client's credentials: an active client whose

@@ -1,14 +1,21 @@
 package iam_test
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	client "github.com/saasplatform/saas/gen/client/iam"
+	"github.com/saasplatform/saas/internal/iam"
+	"github.com/saasplatform/saas/internal/platform/authn"
+	"github.com/saasplatform/saas/internal/platform/problem"
 )
 
 func TestClientRegistry(t *testing.T) {
@@ -129,7 +136,7 @@ func TestClientScopesAreBoundByTheCaller(t *testing.T) {
 		status int
 	}{
 		"more than the registrar has": {[]string{"sites:read", "users:write"}, http.StatusForbidden},
-		"a platform-level permission": {[]string{"tenants:write"}, http.StatusForbidden},
+		"a platform-level permission": {[]string{"tenants:write"}, http.StatusBadRequest},
 		"a service-only permission":   {[]string{"credentials:verify"}, http.StatusBadRequest},
 	} {
 		r, _ := e.iam.CreateClientWithResponse(ctx, tenant, client.ClientCreate{Name: "x", Scopes: tc.scopes}, reg)
@@ -168,5 +175,143 @@ func TestClientScopesAreBoundByTheCaller(t *testing.T) {
 	}
 	if l, _ := e.iam.ListClientsWithResponse(ctx, e.tenant(), nil, reg); l.StatusCode() != http.StatusNotFound {
 		t.Errorf("another tenant's list: %d", l.StatusCode())
+	}
+}
+
+// A registrar who holds all of a client's permissions takes its secret.
+// When another administrator widens the client between the check and the
+// new secret, the secret is not issued (412): the write applies only to the
+// version that was checked. The race is made certain by holding the row's
+// lock until the rotation waits for it.
+func TestSecretRotationPinsTheVersionItChecked(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	e.user(tenant, "reg@example.com", e.role(tenant, "registrar", "clients:write", "sites:read"))
+	reg := bearer(e.signIn(tenant, "reg@example.com").AccessToken)
+	c := e.registerClient(tenant, "sites:read")
+
+	tx, err := e.p.Pool.Begin(ctx)
+	must(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `SELECT 1 FROM iam.clients WHERE id = $1 FOR UPDATE`, c.ClientId)
+	must(t, err)
+
+	answer := make(chan *client.RotateClientSecretResponse, 1)
+	go func() {
+		r, _ := e.iam.RotateClientSecretWithResponse(ctx, tenant, c.ClientId, nil, reg)
+		answer <- r
+	}()
+	e.waitForLockWaiter(`%UPDATE iam.clients%`)
+	_, err = tx.Exec(ctx, `UPDATE iam.clients SET scopes = '{sites:read,users:write}', version = version + 1 WHERE id = $1`, c.ClientId)
+	must(t, err)
+	must(t, tx.Commit(ctx))
+
+	r := <-answer
+	if r == nil || r.StatusCode() != http.StatusPreconditionFailed {
+		t.Fatalf("rotation racing a widening: %d %s", r.StatusCode(), r.Body)
+	}
+	// Rotating what is there now needs users:write.
+	if r, _ := e.iam.RotateClientSecretWithResponse(ctx, tenant, c.ClientId, nil, reg); r.StatusCode() != http.StatusForbidden {
+		t.Errorf("rotation after the widening: %d %s", r.StatusCode(), r.Body)
+	}
+}
+
+// waitForLockWaiter returns once a statement like pattern waits for a lock in
+// the test's database.
+func (e *env) waitForLockWaiter(pattern string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		must(e.t, e.p.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`, pattern).Scan(&n))
+		if n > 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.t.Fatalf("no statement like %q came to wait for the lock", pattern)
+}
+
+// Reactivating a client gives its permissions back to whoever holds its
+// secret: it needs them all, as taking the secret does. Deactivating needs
+// none, and neither does a change that leaves the client inactive.
+func TestReactivatingAClientNeedsItsPermissions(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	e.user(tenant, "reg@example.com", e.role(tenant, "registrar", "clients:write", "sites:read"))
+	reg := bearer(e.signIn(tenant, "reg@example.com").AccessToken)
+	strong := e.registerClient(tenant, "users:write")
+	weak := e.registerClient(tenant, "sites:read")
+
+	for _, c := range []client.ClientWithSecret{strong, weak} {
+		if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, c.ClientId, nil, client.ClientUpdate{IsActive: ptr(false)}, reg); u.JSON200 == nil {
+			t.Fatalf("deactivating: %d %s", u.StatusCode(), u.Body)
+		}
+	}
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, strong.ClientId, nil, client.ClientUpdate{IsActive: ptr(true)}, reg); u.StatusCode() != http.StatusForbidden {
+		t.Errorf("reviving a stronger client: %d %s", u.StatusCode(), u.Body)
+	}
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, strong.ClientId, nil, client.ClientUpdate{Name: ptr("parked")}, reg); u.JSON200 == nil || u.JSON200.IsActive {
+		t.Errorf("renaming it: %d %s", u.StatusCode(), u.Body)
+	}
+	// Narrowing to what the registrar holds makes reviving it fine.
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, strong.ClientId, nil, client.ClientUpdate{IsActive: ptr(true), Scopes: &[]string{"sites:read"}}, reg); u.JSON200 == nil || !u.JSON200.IsActive {
+		t.Errorf("reviving it narrowed: %d %s", u.StatusCode(), u.Body)
+	}
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, weak.ClientId, nil, client.ClientUpdate{IsActive: ptr(true)}, reg); u.JSON200 == nil || !u.JSON200.IsActive {
+		t.Errorf("reviving a client within the registrar's permissions: %d %s", u.StatusCode(), u.Body)
+	}
+}
+
+// Platform-level permissions act across tenants: only the platform tenant's
+// clients may hold them, whoever registers the client (UAM refuses them to
+// other tenants' roles alike).
+func TestPlatformPermissionsOnlyForThePlatformTenantsClients(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	r, _ := e.iam.CreateClientWithResponse(ctx, tenant, client.ClientCreate{Name: "x", Scopes: []string{"sites:read", "tenants:write"}}, bearer(e.admin))
+	if r.StatusCode() != http.StatusBadRequest || !strings.Contains(string(r.Body), "body.scopes.1") {
+		t.Errorf("tenants:write for a tenant's client: %d %s", r.StatusCode(), r.Body)
+	}
+	c := e.registerClient(tenant, "sites:read")
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, c.ClientId, nil, client.ClientUpdate{Scopes: &[]string{"tenants:write"}}, bearer(e.admin)); u.StatusCode() != http.StatusBadRequest {
+		t.Errorf("widening to tenants:write: %d %s", u.StatusCode(), u.Body)
+	}
+	if r, _ := e.iam.CreateClientWithResponse(ctx, e.p.PlatformTenantID, client.ClientCreate{Name: "ops", Scopes: []string{"tenants:write"}}, bearer(e.admin)); r.JSON201 == nil {
+		t.Errorf("tenants:write for a platform client: %d %s", r.StatusCode(), r.Body)
+	}
+}
+
+// authn.PlatformPermissions is UAM's catalogue of platform-level
+// permissions.
+func TestPlatformPermissionsAreUAMsPlatformLevel(t *testing.T) {
+	e := newEnv(t)
+	rows, err := e.p.Pool.Query(ctx, `SELECT name FROM uam.permissions WHERE level = 'platform' ORDER BY name`)
+	must(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	must(t, err)
+	want := slices.Sorted(slices.Values(authn.PlatformPermissions()))
+	if !slices.Equal(names, want) {
+		t.Errorf("UAM's platform-level permissions %v, authn.PlatformPermissions() %v", names, want)
+	}
+}
+
+// A client's scopes are bounded as a whole, so that the access token of a
+// client holding them all fits authn.MaxTokenSize.
+func TestClientScopesAreBoundedAsAWhole(t *testing.T) {
+	t.Parallel()
+	long := make([]string, 200)
+	for i := range long {
+		long[i] = fmt.Sprintf("p%063d:a%063d", i, i) // 129 characters, as long as a permission name gets
+	}
+	_, err := iam.ParseClientChange(iam.ClientChange{Scopes: &long})
+	var pe *problem.Error
+	if !errors.As(err, &pe) || pe.Kind != problem.KindInvalid || len(pe.Fields) != 1 || pe.Fields[0].Field != "body.scopes" {
+		t.Fatalf("200 scopes of 129 characters: %v", err)
+	}
+	fits := long[:31] // 31*130-1 = 4029 bytes
+	if _, err := iam.ParseClientChange(iam.ClientChange{Scopes: &fits}); err != nil {
+		t.Errorf("31 scopes: %v", err)
 	}
 }

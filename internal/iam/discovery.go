@@ -17,11 +17,23 @@ type ProviderMetadata struct {
 
 // Every tenant's issuer supports the same: these grants, client
 // authentication and the algorithms Config Vault signs with.
+//
+// The issuer is an OAuth 2.0 authorization server for machine clients and
+// the platform's own sign-in, not an OpenID Provider for third-party
+// relying parties: it has no authorization endpoint and issues no ID
+// tokens. OpenID Connect Discovery requires authorization_endpoint and a
+// non-empty response_types_supported; RFC 8414 (§2) lets a server without
+// the authorization endpoint's grants leave the endpoint out, and an empty
+// response_types_supported says that no response type is supported. The
+// metadata tells the truth that way rather than promise a flow that is not
+// there; what libraries such as go-oidc need to verify access tokens
+// (issuer, jwks_uri, id_token_signing_alg_values_supported) is all present.
 var (
-	grantTypesSupported   = []string{grantClientCredentials, grantRefresh}
-	authMethodsSupported  = []string{"client_secret_basic", "client_secret_post"}
-	signingAlgsSupported  = []string{"ES256", "RS256", "PS256", "EdDSA"}
-	subjectTypesSupported = []string{"public"}
+	responseTypesSupported = []string{}
+	grantTypesSupported    = []string{grantClientCredentials, grantRefresh}
+	authMethodsSupported   = []string{"client_secret_basic", "client_secret_post"}
+	signingAlgsSupported   = []string{"ES256", "RS256", "PS256", "EdDSA"}
+	subjectTypesSupported  = []string{"public"}
 )
 
 // Metadata is an active tenant's provider metadata; a not-found problem for
@@ -66,12 +78,12 @@ func (s *Service) UserInfo(ctx context.Context) (UserInfo, error) {
 		return UserInfo{}, problem.New(problem.KindForbidden, "userinfo is for users' tokens; a client's token names no user")
 	}
 	gone := problem.New(problem.KindUnauthorized, authn.InvalidTokenDetail)
-	acc, err := s.users.grant(ctx, p.TenantID, *p.UserID)
-	if problem.Is(err, problem.KindNotFound) || err == nil && !acc.Active {
-		return UserInfo{}, gone
-	}
+	acc, alive, err := s.activeUser(ctx, p.TenantID, *p.UserID)
 	if err != nil {
 		return UserInfo{}, err
+	}
+	if !alive {
+		return UserInfo{}, gone
 	}
 	prof, err := s.users.profile(ctx, p.TenantID, *p.UserID)
 	if problem.Is(err, problem.KindNotFound) {
@@ -81,4 +93,17 @@ func (s *Service) UserInfo(ctx context.Context) (UserInfo, error) {
 		return UserInfo{}, err
 	}
 	return UserInfo{account: acc, profile: prof}, nil
+}
+
+// activeUser reads what the user may do now from UAM; alive is false for a
+// user who is gone, disabled or locked, whose tokens stand for no one.
+func (s *Service) activeUser(ctx context.Context, tenantID, userID uuid.UUID) (acc account, alive bool, err error) {
+	acc, err = s.users.grant(ctx, tenantID, userID)
+	if problem.Is(err, problem.KindNotFound) {
+		return account{}, false, nil
+	}
+	if err != nil {
+		return account{}, false, err
+	}
+	return acc, acc.Active, nil
 }

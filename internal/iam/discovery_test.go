@@ -29,7 +29,7 @@ func TestDiscoveryMetadataAndKeys(t *testing.T) {
 	api := e.p.URL + "/iam/v1"
 	if m.Issuer != iss || m.JwksUri != iss+"/jwks.json" || m.TokenEndpoint != api+"/oauth2/token" ||
 		*m.RevocationEndpoint != api+"/oauth2/revoke" || *m.IntrospectionEndpoint != api+"/oauth2/introspect" ||
-		*m.UserinfoEndpoint != api+"/userinfo" || m.AuthorizationEndpoint != nil ||
+		*m.UserinfoEndpoint != api+"/userinfo" ||
 		!slices.Equal(*m.GrantTypesSupported, []string{"client_credentials", "refresh_token"}) ||
 		!slices.Contains(m.IdTokenSigningAlgValuesSupported, "ES256") ||
 		!slices.Equal(*m.TokenEndpointAuthMethodsSupported, []string{"client_secret_basic", "client_secret_post"}) {
@@ -37,6 +37,12 @@ func TestDiscoveryMetadataAndKeys(t *testing.T) {
 	}
 	if r.HTTPResponse.Header.Get("Cache-Control") == "" {
 		t.Error("no Cache-Control")
+	}
+	// No interactive flows: no authorization endpoint and no response
+	// type, said as RFC 8414 allows, rather than promising what is not
+	// there (see ProviderMetadata in the spec).
+	if m.AuthorizationEndpoint != nil || m.ResponseTypesSupported == nil || len(m.ResponseTypesSupported) != 0 {
+		t.Errorf("authorization_endpoint %v, response_types_supported %v", m.AuthorizationEndpoint, m.ResponseTypesSupported)
 	}
 
 	keys, err := e.iam.TenantJWKSWithResponse(ctx, tenant)
@@ -123,11 +129,14 @@ func TestUserInfo(t *testing.T) {
 	}
 	c := e.registerClient(tenant, "sites:read")
 	cc := e.clientToken(c)
-	if r, _ := e.iam.UserInfoWithResponse(ctx, bearer(cc)); r.StatusCode() != http.StatusForbidden {
-		t.Errorf("a client's token: %d %s", r.StatusCode(), r.Body)
+	// Refusals challenge as RFC 6750 §3 says.
+	if r, _ := e.iam.UserInfoWithResponse(ctx, bearer(cc)); r.StatusCode() != http.StatusForbidden ||
+		r.HTTPResponse.Header.Get("WWW-Authenticate") != `Bearer error="insufficient_scope"` {
+		t.Errorf("a client's token: %d %v %s", r.StatusCode(), r.HTTPResponse.Header, r.Body)
 	}
 	e.uam.UpdateUserWithResponse(ctx, tenant, user, nil, uamclient.UserUpdate{Status: ptr(uamclient.Disabled)}, bearer(e.admin))
-	if r, _ := e.iam.UserInfoWithResponse(ctx, bearer(tok.AccessToken)); r.StatusCode() != http.StatusUnauthorized {
-		t.Errorf("a disabled user: %d %s", r.StatusCode(), r.Body)
+	if r, _ := e.iam.UserInfoWithResponse(ctx, bearer(tok.AccessToken)); r.StatusCode() != http.StatusUnauthorized ||
+		r.HTTPResponse.Header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
+		t.Errorf("a disabled user: %d %v %s", r.StatusCode(), r.HTTPResponse.Header, r.Body)
 	}
 }

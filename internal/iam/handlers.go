@@ -2,7 +2,9 @@ package iam
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
@@ -69,37 +71,62 @@ func (h handlers) Logout(ctx context.Context, r api.LogoutRequestObject) (api.Lo
 
 // OAuth 2.0
 
-// basicChallenge is the WWW-Authenticate of an invalid_client answer to a
-// client that used HTTP Basic (RFC 6749 §5.2).
-var basicChallenge = `Basic realm="iam"`
+// basicChallenge is the WWW-Authenticate of every invalid_client answer.
+// RFC 6749 §5.2 requires it when the client used HTTP Basic, and RFC 7235
+// requires some challenge with every 401 anyway; HTTP Basic is the way to
+// authenticate here that every client library knows (client_secret_post
+// works as well).
+const basicChallenge = `Basic realm="iam"`
 
-func oauthErrorOut(e *OAuthError) api.OAuthError {
-	return api.OAuthError{Error: api.OAuthErrorError(e.Code), ErrorDescription: omitEmpty(e.Description)}
+// oauthErrorAnswer is an RFC 6749 §5.2 error, the same answer at each OAuth
+// endpoint: it is the response of all three.
+type oauthErrorAnswer struct{ *OAuthError }
+
+func (a oauthErrorAnswer) VisitOauthTokenResponse(w http.ResponseWriter) error {
+	return writeOAuthError(w, a.OAuthError)
 }
 
-// challenge is the WWW-Authenticate header of an invalid_client answer.
-func challenge(basic bool) *string {
-	if basic {
-		return &basicChallenge
+func (a oauthErrorAnswer) VisitOauthRevokeResponse(w http.ResponseWriter) error {
+	return writeOAuthError(w, a.OAuthError)
+}
+
+func (a oauthErrorAnswer) VisitOauthIntrospectResponse(w http.ResponseWriter) error {
+	return writeOAuthError(w, a.OAuthError)
+}
+
+// oauthFailure is an OAuth endpoint's answer to err: an RFC 6749 error as
+// itself, anything else (503, 500) as the problem it is (the strict server
+// then writes the error, never the zero answer beside it).
+func oauthFailure(err error) (oauthErrorAnswer, error) {
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		return oauthErrorAnswer{oe}, nil
 	}
-	return nil
+	return oauthErrorAnswer{}, err
+}
+
+// writeOAuthError writes e as RFC 6749 §5.2 says: 401 with the Basic
+// challenge for invalid_client, 400 for every other code, never cached.
+func writeOAuthError(w http.ResponseWriter, e *OAuthError) error {
+	status := http.StatusBadRequest
+	if e.Code == errInvalidClient {
+		status = http.StatusUnauthorized
+		w.Header().Set("WWW-Authenticate", basicChallenge)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", noStore)
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(api.OAuthError{Error: api.OAuthErrorError(e.Code), ErrorDescription: omitEmpty(e.Description)})
 }
 
 func (h handlers) OauthToken(ctx context.Context, _ api.OauthTokenRequestObject) (api.OauthTokenResponseObject, error) {
-	req, basic, err := oauthRequest(ctx)
+	req, err := oauthRequest(ctx)
 	var t Tokens
 	if err == nil {
 		t, err = h.svc.Token(ctx, req)
 	}
-	var oe *OAuthError
-	switch {
-	case errors.As(err, &oe) && oe.Code == errInvalidClient:
-		return api.OauthToken401JSONResponse{Body: oauthErrorOut(oe),
-			Headers: api.OauthToken401ResponseHeaders{CacheControl: noStore, WWWAuthenticate: challenge(basic)}}, nil
-	case errors.As(err, &oe):
-		return api.OauthToken400JSONResponse{Body: oauthErrorOut(oe), Headers: api.OauthToken400ResponseHeaders{CacheControl: noStore}}, nil
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return oauthFailure(err)
 	}
 	return api.OauthToken200JSONResponse{Body: api.OAuthTokenResponse{AccessToken: t.AccessToken,
 		TokenType: api.OAuthTokenResponseTokenTypeBearer, ExpiresIn: t.ExpiresIn, Scope: omitEmpty(t.Scope),
@@ -107,38 +134,24 @@ func (h handlers) OauthToken(ctx context.Context, _ api.OauthTokenRequestObject)
 }
 
 func (h handlers) OauthRevoke(ctx context.Context, _ api.OauthRevokeRequestObject) (api.OauthRevokeResponseObject, error) {
-	req, basic, err := oauthRequest(ctx)
+	req, err := oauthRequest(ctx)
 	if err == nil {
 		err = h.svc.Revoke(ctx, req)
 	}
-	var oe *OAuthError
-	switch {
-	case errors.As(err, &oe) && oe.Code == errInvalidClient:
-		return api.OauthRevoke401JSONResponse{Body: oauthErrorOut(oe),
-			Headers: api.OauthRevoke401ResponseHeaders{CacheControl: noStore, WWWAuthenticate: challenge(basic)}}, nil
-	case errors.As(err, &oe):
-		return api.OauthRevoke400JSONResponse{Body: oauthErrorOut(oe), Headers: api.OauthRevoke400ResponseHeaders{CacheControl: noStore}}, nil
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return oauthFailure(err)
 	}
 	return api.OauthRevoke200Response{}, nil
 }
 
 func (h handlers) OauthIntrospect(ctx context.Context, _ api.OauthIntrospectRequestObject) (api.OauthIntrospectResponseObject, error) {
-	req, basic, err := oauthRequest(ctx)
+	req, err := oauthRequest(ctx)
 	var in Introspection
 	if err == nil {
 		in, err = h.svc.Introspect(ctx, req)
 	}
-	var oe *OAuthError
-	switch {
-	case errors.As(err, &oe) && oe.Code == errInvalidClient:
-		return api.OauthIntrospect401JSONResponse{Body: oauthErrorOut(oe),
-			Headers: api.OauthIntrospect401ResponseHeaders{CacheControl: noStore, WWWAuthenticate: challenge(basic)}}, nil
-	case errors.As(err, &oe):
-		return api.OauthIntrospect400JSONResponse{Body: oauthErrorOut(oe), Headers: api.OauthIntrospect400ResponseHeaders{CacheControl: noStore}}, nil
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return oauthFailure(err)
 	}
 	return api.OauthIntrospect200JSONResponse{Body: introspectionOut(in),
 		Headers: api.OauthIntrospect200ResponseHeaders{CacheControl: noStore}}, nil
@@ -195,7 +208,7 @@ func (h handlers) OpenidConfiguration(ctx context.Context, r api.OpenidConfigura
 	return api.OpenidConfiguration200JSONResponse{Body: api.ProviderMetadata{
 		Issuer: m.Issuer, JwksUri: m.JWKSURI, TokenEndpoint: m.TokenEndpoint, RevocationEndpoint: &m.RevocationEndpoint,
 		IntrospectionEndpoint: &m.IntrospectionEndpoint, UserinfoEndpoint: &m.UserinfoEndpoint,
-		GrantTypesSupported: &grantTypesSupported, ResponseTypesSupported: []string{},
+		GrantTypesSupported: &grantTypesSupported, ResponseTypesSupported: responseTypesSupported,
 		SubjectTypesSupported: subjectTypesSupported, IdTokenSigningAlgValuesSupported: signingAlgsSupported,
 		TokenEndpointAuthMethodsSupported: &authMethodsSupported,
 		AdditionalProperties: map[string]any{
@@ -221,8 +234,7 @@ func clientOut(c Client) api.MachineClient {
 }
 
 func clientWithSecretOut(c Client, secret string) api.ClientWithSecret {
-	return api.ClientWithSecret{ClientId: c.ID, TenantId: c.TenantID, Name: c.Name, Scopes: c.Scopes, IsActive: c.IsActive,
-		SecretRotatedAt: &c.SecretRotatedAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: secret}
+	return api.ClientWithSecret{MachineClient: clientOut(c), ClientSecret: secret}
 }
 
 func (h handlers) CreateClient(ctx context.Context, r api.CreateClientRequestObject) (api.CreateClientResponseObject, error) {

@@ -2,6 +2,8 @@ package iam_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	db "github.com/saasplatform/saas/gen/db/iam"
 	"github.com/saasplatform/saas/internal/iam"
 	"github.com/saasplatform/saas/internal/platform/dbtest"
 	"github.com/saasplatform/saas/internal/platform/problem"
@@ -75,11 +78,23 @@ func newFixture(t *testing.T, cfg iam.RefreshConfig) *fixture {
 
 func (f *fixture) issue(t *testing.T, tenantID uuid.UUID, s iam.Subject) string {
 	t.Helper()
-	tok, err := f.tokens.Issue(context.Background(), iam.Session{TenantID: tenantID, Subject: s, Scope: "content:read users:read"}, f.clock.Now())
+	tok, err := f.tokens.Issue(context.Background(), iam.Session{TenantID: tenantID, Subject: s}, f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// row is the stored row of a token.
+func (f *fixture) row(t *testing.T, token string) db.IamRefreshToken {
+	t.Helper()
+	raw, _ := base64.RawURLEncoding.DecodeString(token)
+	h := sha256.Sum256(raw)
+	got, err := db.New(f.pool).GetRefreshTokenByHash(context.Background(), h[:])
+	if err != nil {
+		t.Fatalf("no row for the token: %v", err)
+	}
+	return got.IamRefreshToken
 }
 
 func (f *fixture) rotate(t *testing.T, token string) (iam.Grant, string) {

@@ -143,7 +143,7 @@ func TestLoginFailuresAreIdenticalAndThrottled(t *testing.T) {
 		}
 	}
 
-	// The account has 5 free failures: one is spent above.
+	// The account at this address has 5 free attempts: one is spent above.
 	for i := range 5 {
 		if r := e.login(&tenant, "Ada@Example.com", "wrong guess"); r.StatusCode() != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d %s", i+2, r.StatusCode(), r.Body)
@@ -214,9 +214,26 @@ func TestConcurrentRefreshesExactlyOneSucceeds(t *testing.T) {
 	e.user(tenant, "ada@example.com", viewerRole)
 	tok := e.signIn(tenant, "ada@example.com")
 
-	codes := testkit.Concurrently(20, func(int) int { return e.refresh(tok.RefreshToken).StatusCode() })
+	won := make([]string, 20)
+	codes := testkit.Concurrently(20, func(i int) int {
+		r := e.refresh(tok.RefreshToken)
+		if r.JSON200 != nil {
+			won[i] = r.JSON200.RefreshToken
+		}
+		return r.StatusCode()
+	})
 	if got := testkit.Tally(codes); got[http.StatusOK] != 1 || got[http.StatusUnauthorized] != 19 {
 		t.Fatalf("answers %v, want one 200 and 19 401", got)
+	}
+	// The strict reading of RFC 9700 (see the operation's description): the
+	// others presented a spent token, which revoked the session, so the one
+	// success's new refresh token is dead too.
+	var winner string
+	for _, w := range won {
+		winner += w // one is not empty
+	}
+	if r := e.refresh(winner); r.StatusCode() != http.StatusUnauthorized {
+		t.Errorf("the winner's refresh token: %d, want 401", r.StatusCode())
 	}
 }
 
@@ -344,5 +361,38 @@ func TestLoginThrottlesTheConnectionsAddress(t *testing.T) {
 	if r := e.login(&tenant, "ada@example.com", goodPassword); r.StatusCode() != http.StatusTooManyRequests ||
 		r.HTTPResponse.Header.Get("Retry-After") == "" {
 		t.Errorf("after 21 failures from one address: %d %s", r.StatusCode(), r.Body)
+	}
+}
+
+// Disabling or locking a user ends the user's sessions even when the user is
+// active again before the next refresh; a change that is not about access,
+// such as the profile or the email's verification, ends none.
+func TestSessionsEndWithAccessNotWithProfile(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	ada := e.user(tenant, "ada@example.com", viewerRole)
+
+	for _, status := range []uamclient.UserStatus{uamclient.Disabled, uamclient.Locked} {
+		tok := e.signIn(tenant, "ada@example.com")
+		for _, st := range []uamclient.UserStatus{status, uamclient.Active} {
+			if r, _ := e.uam.UpdateUserWithResponse(ctx, tenant, ada, nil, uamclient.UserUpdate{Status: ptr(st)}, bearer(e.admin)); r.JSON200 == nil {
+				t.Fatalf("status %s: %d %s", st, r.StatusCode(), r.Body)
+			}
+		}
+		if r := e.refresh(tok.RefreshToken); r.StatusCode() != http.StatusUnauthorized {
+			t.Errorf("%s and active again: the session survived (%d)", status, r.StatusCode())
+		}
+	}
+
+	tok := e.signIn(tenant, "ada@example.com")
+	if r, _ := e.uam.UpdateUserProfileWithResponse(ctx, tenant, ada, nil, uamclient.ProfileUpdate{DisplayName: ptr("Ada")},
+		bearer(e.admin)); r.JSON200 == nil {
+		t.Fatalf("profile: %d %s", r.StatusCode(), r.Body)
+	}
+	if r, _ := e.uam.UpdateUserWithResponse(ctx, tenant, ada, nil, uamclient.UserUpdate{EmailVerified: ptr(true)}, bearer(e.admin)); r.JSON200 == nil {
+		t.Fatalf("email verified: %d %s", r.StatusCode(), r.Body)
+	}
+	if r := e.refresh(tok.RefreshToken); r.JSON200 == nil {
+		t.Errorf("a profile change ended the session: %d %s", r.StatusCode(), r.Body)
 	}
 }

@@ -1,11 +1,13 @@
 package iam
 
 import (
-	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/saasplatform/saas/internal/platform/authn"
 	"github.com/saasplatform/saas/internal/platform/problem"
@@ -13,7 +15,8 @@ import (
 
 // The OAuth 2.0 endpoints answer their errors as RFC 6749 §5.2 says
 // ({"error": ..., "error_description": ...}), so that standard libraries
-// understand them; everything else (503, 500) stays problem+json.
+// understand them, request validation's included (see api.go); everything
+// else (503, 500) stays problem+json.
 
 // RFC 6749 §5.2 and RFC 7009 §2.2.1 error codes.
 const (
@@ -117,7 +120,7 @@ func (s *Service) clientCredentials(ctx context.Context, req OAuthRequest) (Toke
 	if err != nil {
 		return Tokens{}, err
 	}
-	scope := grantable(c.Scopes)
+	scope := s.grantable(c.TenantID, c.Scopes)
 	if requested := parseScope(req.Params["scope"]); requested != nil {
 		for _, r := range requested {
 			if !slices.Contains(scope, r) {
@@ -131,7 +134,7 @@ func (s *Service) clientCredentials(ctx context.Context, req OAuthRequest) (Toke
 		return Tokens{}, oauthFail(errInvalidClient, "client authentication failed")
 	}
 	if err != nil {
-		return Tokens{}, err
+		return Tokens{}, askFewer(err)
 	}
 	tokensIssued.WithLabelValues(grantClientCredentials).Inc()
 	return t, nil
@@ -158,39 +161,43 @@ func (s *Service) refreshGrant(ctx context.Context, req OAuthRequest) (Tokens, e
 	if problem.Is(err, problem.KindUnauthorized) {
 		return Tokens{}, oauthFail(errInvalidGrant, "the refresh token is invalid or expired")
 	}
-	return t, err
+	return t, askFewer(err)
+}
+
+// askFewer answers an access token too large to issue as invalid_scope:
+// at the token endpoint, asking for fewer permissions is the way out.
+func askFewer(err error) error {
+	if errors.Is(err, errTokenTooLarge) {
+		return oauthFail(errInvalidScope, fmt.Sprintf(
+			"the access token would exceed the %d bytes every service accepts; ask for fewer permissions with scope", authn.MaxTokenSize))
+	}
+	return err
 }
 
 // isJWT tells an access token (a compact JWS) from a refresh token (one
 // base64url string, no dots).
 func isJWT(token string) bool { return strings.Count(token, ".") == 2 }
 
-// Revoke is RFC 7009: a refresh token's session ends. Access tokens are
-// self-contained and short-lived: nothing can revoke them, which is
-// answered unsupported_token_type (§2.2.1). Client authentication is
-// optional, because the platform's own sign-in is a public client; a client
-// that does authenticate revokes only tokens of its tenant. Unknown tokens
+// Revoke is RFC 7009 for refresh tokens: presenting one ends its session,
+// whatever the token's state, as /auth/logout does. The token is the proof:
+// every refresh token belongs to the platform's public sign-in (RFC 7009
+// §2.1 lets a public client revoke its own tokens), and whoever holds one
+// could as well use it, so whoever presents it may end its session, with
+// client authentication or without, as a client of any tenant. Credentials
+// that are sent must be right (invalid_client); they change nothing else.
+// Access tokens are self-contained and short-lived: nothing can revoke
+// them, which is answered unsupported_token_type (§2.2.1). Unknown tokens
 // are no error (§2.2).
 func (s *Service) Revoke(ctx context.Context, req OAuthRequest) error {
 	token := req.Params["token"]
 	if token == "" {
 		return oauthFail(errInvalidRequest, "token is required")
 	}
-	c, err := s.client(ctx, req)
-	if err != nil {
+	if _, err := s.client(ctx, req); err != nil {
 		return err
 	}
 	if isJWT(token) {
 		return oauthFail(errUnsupportedTokenType, "access tokens cannot be revoked; they expire within minutes")
-	}
-	if c != nil {
-		g, err := s.refresh.Lookup(ctx, token)
-		if problem.Is(err, problem.KindUnauthorized) || err == nil && g.TenantID != c.TenantID {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
 	}
 	return s.refresh.Revoke(ctx, token)
 }
@@ -206,8 +213,13 @@ type Introspection struct {
 }
 
 // Introspect is RFC 7662 for an authenticated client: whether a token of the
-// client's tenant is active. Tokens of other tenants are inactive, as are
-// expired, revoked, spent, unknown and malformed ones.
+// client's tenant is active, that is, whether using it would work now.
+// Tokens of other tenants are inactive, as are expired, revoked, spent,
+// unknown and malformed ones, and those whose subject is gone: a deleted or
+// inactive client, a deleted, disabled or locked user. Introspection only
+// reads: a spent refresh token presented here ends nothing (only presenting
+// it for use proves it leaked), and another tenant's token is left as it
+// is.
 func (s *Service) Introspect(ctx context.Context, req OAuthRequest) (Introspection, error) {
 	token := req.Params["token"]
 	if token == "" {
@@ -218,27 +230,51 @@ func (s *Service) Introspect(ctx context.Context, req OAuthRequest) (Introspecti
 		return Introspection{}, err
 	}
 	if isJWT(token) {
-		claims, err := s.verifier.Verify(ctx, token)
-		switch {
-		case problem.Is(err, problem.KindUnauthorized):
-			return Introspection{}, nil
-		case err != nil:
-			return Introspection{}, err
-		case claims.TenantID != c.TenantID:
-			return Introspection{}, nil
-		}
-		return Introspection{Active: true, Claims: claims}, nil
+		return s.introspectAccess(ctx, c.TenantID, token)
 	}
-	g, err := s.refresh.Lookup(ctx, token)
+	return s.introspectRefresh(ctx, c.TenantID, token)
+}
+
+// introspectAccess: an access token of the tenant that verifies as every
+// service verifies it, whose subject is still there.
+func (s *Service) introspectAccess(ctx context.Context, tenantID uuid.UUID, token string) (Introspection, error) {
+	claims, err := s.verifier.Verify(ctx, token)
 	switch {
 	case problem.Is(err, problem.KindUnauthorized):
 		return Introspection{}, nil
 	case err != nil:
 		return Introspection{}, err
-	case g.TenantID != c.TenantID:
+	case claims.TenantID != tenantID:
 		return Introspection{}, nil
 	}
-	sub := cmp.Or(g.UserID, g.ClientID)
-	return Introspection{Active: true, Refresh: true, Claims: authn.Claims{TenantID: g.TenantID, Subject: sub.String(),
+	var alive bool
+	if claims.UserID != nil {
+		_, alive, err = s.activeUser(ctx, tenantID, *claims.UserID)
+	} else {
+		alive, err = s.clientActive(ctx, tenantID, claims.ClientID)
+	}
+	if err != nil || !alive {
+		return Introspection{}, err
+	}
+	return Introspection{Active: true, Claims: claims}, nil
+}
+
+// introspectRefresh: a usable refresh token of the tenant that a refresh
+// would accept now: its user active, with the security stamp of the sign-in
+// (as Refresh checks).
+func (s *Service) introspectRefresh(ctx context.Context, tenantID uuid.UUID, token string) (Introspection, error) {
+	g, err := s.refresh.Peek(ctx, token)
+	switch {
+	case problem.Is(err, problem.KindUnauthorized):
+		return Introspection{}, nil
+	case err != nil:
+		return Introspection{}, err
+	case g.TenantID != tenantID:
+		return Introspection{}, nil
+	}
+	if _, state, err := s.session(ctx, g); err != nil || state != sessionLive {
+		return Introspection{}, err
+	}
+	return Introspection{Active: true, Refresh: true, Claims: authn.Claims{TenantID: g.TenantID, Subject: g.UserID.String(),
 		ExpiresAt: g.ExpiresAt}}, nil
 }

@@ -2,6 +2,7 @@ package iam_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -13,6 +14,8 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	client "github.com/saasplatform/saas/gen/client/iam"
+	uamclient "github.com/saasplatform/saas/gen/client/uam"
+	"github.com/saasplatform/saas/internal/iam"
 )
 
 // The client-credentials grant with each way of authenticating, scope
@@ -88,8 +91,8 @@ func TestClientCredentials(t *testing.T) {
 	}
 }
 
-// RFC 6749 §5.2 errors, with the Basic challenge for a client that used
-// HTTP Basic.
+// RFC 6749 §5.2 errors; every invalid_client 401 carries the Basic
+// challenge, whichever way the client tried to authenticate.
 func TestTokenEndpointErrors(t *testing.T) {
 	e := newEnv(t)
 	tenant := e.tenant()
@@ -104,30 +107,29 @@ func TestTokenEndpointErrors(t *testing.T) {
 		return v
 	}
 	for name, tc := range map[string]struct {
-		form      url.Values
-		basic     *[2]string
-		status    int
-		code      string
-		challenge bool
+		form   url.Values
+		basic  *[2]string
+		status int
+		code   string
 	}{
-		"no grant_type":          {url.Values{}, good, 400, "invalid_request", false},
-		"unknown grant_type":     {url.Values{"grant_type": {"password"}}, good, 400, "unsupported_grant_type", false},
-		"repeated field":         {cc("scope", "sites:read", "scope", "sites:read"), good, 400, "invalid_request", false},
-		"no client":              {cc(), nil, 401, "invalid_client", false},
-		"wrong secret (basic)":   {cc(), &[2]string{id, "nope"}, 401, "invalid_client", true},
-		"wrong secret (post)":    {cc("client_id", id, "client_secret", c.ClientSecret+"x"), nil, 401, "invalid_client", false},
-		"unknown client":         {cc(), &[2]string{uuid.NewString(), c.ClientSecret}, 401, "invalid_client", true},
-		"malformed client id":    {cc(), &[2]string{"ci", c.ClientSecret}, 401, "invalid_client", true},
-		"two authentications":    {cc("client_id", id, "client_secret", c.ClientSecret), good, 400, "invalid_request", false},
-		"refresh without token":  {url.Values{"grant_type": {"refresh_token"}}, nil, 400, "invalid_request", false},
-		"refresh, unknown token": {url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}, nil, 400, "invalid_grant", false},
-		"service-only scope":     {cc("scope", "tokens:sign"), good, 400, "invalid_scope", false},
+		"no grant_type":          {url.Values{}, good, 400, "invalid_request"},
+		"unknown grant_type":     {url.Values{"grant_type": {"password"}}, good, 400, "unsupported_grant_type"},
+		"repeated field":         {cc("scope", "sites:read", "scope", "sites:read"), good, 400, "invalid_request"},
+		"no client":              {cc(), nil, 401, "invalid_client"},
+		"wrong secret (basic)":   {cc(), &[2]string{id, "nope"}, 401, "invalid_client"},
+		"wrong secret (post)":    {cc("client_id", id, "client_secret", c.ClientSecret+"x"), nil, 401, "invalid_client"},
+		"unknown client":         {cc(), &[2]string{uuid.NewString(), c.ClientSecret}, 401, "invalid_client"},
+		"malformed client id":    {cc(), &[2]string{"ci", c.ClientSecret}, 401, "invalid_client"},
+		"two authentications":    {cc("client_id", id, "client_secret", c.ClientSecret), good, 400, "invalid_request"},
+		"refresh without token":  {url.Values{"grant_type": {"refresh_token"}}, nil, 400, "invalid_request"},
+		"refresh, unknown token": {url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}, nil, 400, "invalid_grant"},
+		"service-only scope":     {cc("scope", "tokens:sign"), good, 400, "invalid_scope"},
 	} {
 		resp, body := e.postForm("/oauth2/token", tc.form, tc.basic)
 		if resp.StatusCode != tc.status || body["error"] != tc.code || resp.Header.Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: %d %v", name, resp.StatusCode, body)
 		}
-		if got := resp.Header.Get("WWW-Authenticate"); (got == `Basic realm="iam"`) != tc.challenge {
+		if got := resp.Header.Get("WWW-Authenticate"); (got == `Basic realm="iam"`) != (tc.status == http.StatusUnauthorized) {
 			t.Errorf("%s: WWW-Authenticate %q", name, got)
 		}
 	}
@@ -278,14 +280,6 @@ func TestRevocation(t *testing.T) {
 	}
 
 	tok := e.signIn(tenant, "ada@example.com")
-	if resp, _ := revoke(tok.RefreshToken, &[2]string{foreign.ClientId.String(), foreign.ClientSecret}); resp.StatusCode != http.StatusOK {
-		t.Errorf("another tenant's client: %d", resp.StatusCode)
-	}
-	if r := e.refresh(tok.RefreshToken); r.JSON200 == nil {
-		t.Fatalf("another tenant's client revoked the session: %d %s", r.StatusCode(), r.Body)
-	} else {
-		tok = *r.JSON200
-	}
 	if resp, body := revoke(tok.RefreshToken, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("revoke: %d %v", resp.StatusCode, body)
 	}
@@ -301,5 +295,199 @@ func TestRevocation(t *testing.T) {
 	if resp, body := revoke("unknown", &[2]string{foreign.ClientId.String(), "wrong"}); resp.StatusCode != http.StatusUnauthorized ||
 		body["error"] != "invalid_client" || resp.Header.Get("WWW-Authenticate") != `Basic realm="iam"` {
 		t.Errorf("a wrong client secret: %d %v %v", resp.StatusCode, body, resp.Header)
+	}
+}
+
+// Introspection answers inactive for tokens that no longer stand for
+// anyone: a deleted or deactivated client's, a disabled user's (access and
+// refresh tokens alike), although their signatures and lifetimes are fine.
+func TestIntrospectionOfTokensWhoseSubjectIsGone(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	ada := e.user(tenant, "ada@example.com", viewerRole)
+	asker := e.registerClient(tenant, "sites:read")
+	creds := &[2]string{asker.ClientId.String(), asker.ClientSecret}
+	active := func(token string) bool {
+		t.Helper()
+		resp, body := e.postForm("/oauth2/introspect", url.Values{"token": {token}}, creds)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("introspect: %d %v", resp.StatusCode, body)
+		}
+		return body["active"] == true
+	}
+
+	deleted, deactivated := e.registerClient(tenant, "sites:read"), e.registerClient(tenant, "sites:read")
+	deletedToken, deactivatedToken := e.clientToken(deleted), e.clientToken(deactivated)
+	tok := e.signIn(tenant, "ada@example.com")
+	for name, token := range map[string]string{"client": deletedToken, "user's access": tok.AccessToken, "user's refresh": tok.RefreshToken} {
+		if !active(token) {
+			t.Fatalf("%s token inactive to begin with", name)
+		}
+	}
+	if d, _ := e.iam.DeleteClientWithResponse(ctx, tenant, deleted.ClientId, nil, bearer(e.admin)); d.StatusCode() != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", d.StatusCode(), d.Body)
+	}
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, tenant, deactivated.ClientId, nil, client.ClientUpdate{IsActive: ptr(false)}, bearer(e.admin)); u.JSON200 == nil {
+		t.Fatalf("deactivate: %d %s", u.StatusCode(), u.Body)
+	}
+	if r, _ := e.uam.UpdateUserWithResponse(ctx, tenant, ada, nil, uamclient.UserUpdate{Status: ptr(uamclient.Disabled)}, bearer(e.admin)); r.JSON200 == nil {
+		t.Fatalf("disable: %d %s", r.StatusCode(), r.Body)
+	}
+	for name, token := range map[string]string{
+		"a deleted client's token":     deletedToken,
+		"a deactivated client's token": deactivatedToken,
+		"a disabled user's access":     tok.AccessToken,
+		"a disabled user's refresh":    tok.RefreshToken,
+	} {
+		if active(token) {
+			t.Errorf("%s is active", name)
+		}
+	}
+}
+
+// Introspection tells, it never acts: a spent refresh token presented there,
+// by a client of its tenant or of another, is inactive and ends nothing
+// (presenting it to refresh would end the session).
+func TestIntrospectionHasNoSideEffects(t *testing.T) {
+	e := newEnv(t)
+	tenant, other := e.tenant(), e.tenant()
+	e.user(tenant, "ada@example.com", viewerRole)
+	own, foreign := e.registerClient(tenant, "sites:read"), e.registerClient(other, "sites:read")
+	first := e.signIn(tenant, "ada@example.com")
+	second := e.refresh(first.RefreshToken).JSON200 // first is spent now
+
+	for _, c := range []client.ClientWithSecret{foreign, own} {
+		resp, body := e.postForm("/oauth2/introspect", url.Values{"token": {first.RefreshToken}}, &[2]string{c.ClientId.String(), c.ClientSecret})
+		if resp.StatusCode != http.StatusOK || body["active"] != false {
+			t.Errorf("a spent token: %d %v", resp.StatusCode, body)
+		}
+	}
+	if r := e.refresh(second.RefreshToken); r.JSON200 == nil {
+		t.Errorf("introspecting a spent token ended the session: %d %s", r.StatusCode(), r.Body)
+	}
+}
+
+// Presenting a refresh token at the revocation endpoint is logging out:
+// the token is the proof, so whoever presents it ends its session, whether
+// they also authenticate as a client and whatever its tenant, and whatever
+// the token's state (a spent one ends the session too, as at
+// /auth/logout); credentials that are sent must be right.
+func TestRevocationIsLogout(t *testing.T) {
+	e := newEnv(t)
+	tenant, other := e.tenant(), e.tenant()
+	e.user(tenant, "ada@example.com", viewerRole)
+	foreign := e.registerClient(other, "sites:read")
+	for name, tc := range map[string]struct {
+		basic *[2]string
+		spent bool
+	}{
+		"unauthenticated":                        {nil, false},
+		"unauthenticated, a spent token":         {nil, true},
+		"another tenant's client":                {&[2]string{foreign.ClientId.String(), foreign.ClientSecret}, false},
+		"another tenant's client, a spent token": {&[2]string{foreign.ClientId.String(), foreign.ClientSecret}, true},
+	} {
+		first := e.signIn(tenant, "ada@example.com")
+		second := e.refresh(first.RefreshToken).JSON200
+		presented := second.RefreshToken
+		if tc.spent {
+			presented = first.RefreshToken
+		}
+		if resp, body := e.postForm("/oauth2/revoke", url.Values{"token": {presented}}, tc.basic); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %v", name, resp.StatusCode, body)
+		}
+		if r := e.refresh(second.RefreshToken); r.StatusCode() != http.StatusUnauthorized {
+			t.Errorf("%s: the session lives on: %d", name, r.StatusCode())
+		}
+	}
+	tok := e.signIn(tenant, "ada@example.com")
+	if resp, body := e.postForm("/oauth2/revoke", url.Values{"token": {tok.RefreshToken}}, &[2]string{foreign.ClientId.String(), "wrong"}); resp.StatusCode != http.StatusUnauthorized ||
+		body["error"] != "invalid_client" {
+		t.Errorf("wrong credentials: %d %v", resp.StatusCode, body)
+	}
+	if r := e.refresh(tok.RefreshToken); r.JSON200 == nil {
+		t.Errorf("a refused revocation revoked: %d %s", r.StatusCode(), r.Body)
+	}
+}
+
+// What request validation refuses at the OAuth endpoints is an RFC 6749
+// invalid_request, with Cache-Control: no-store, as every other error there:
+// a too long field, a malformed form, another media type.
+func TestOAuthEndpointsAnswerValidationAsRFC6749(t *testing.T) {
+	e := newEnv(t)
+	post := func(path, contentType, body string) (*http.Response, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, e.p.URL+"/iam/v1"+path, strings.NewReader(body))
+		must(t, err)
+		req.Header.Set("Content-Type", contentType)
+		resp, err := e.http.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp, out
+	}
+	const form = "application/x-www-form-urlencoded"
+	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
+		for name, tc := range map[string]struct{ contentType, body string }{
+			"a too long client_secret": {form, "client_id=x&client_secret=" + strings.Repeat("s", 300)},
+			"a bad escape":             {form, "grant_type=client_credentials&client_id=%zz"},
+			"JSON":                     {"application/json", `{"grant_type":"client_credentials"}`},
+		} {
+			resp, body := post(path, tc.contentType, tc.body)
+			if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" || body["error_description"] == nil ||
+				resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s, %s: %d %v %v", path, name, resp.StatusCode, resp.Header, body)
+			}
+		}
+	}
+	if resp, body := post("/oauth2/token", form, "grant_type=client_credentials&scope="+strings.Repeat("a", 5000)); resp.StatusCode != http.StatusBadRequest ||
+		body["error"] != "invalid_request" || !strings.Contains(body["error_description"].(string), "scope") {
+		t.Errorf("a too long scope: %d %v", resp.StatusCode, body)
+	}
+}
+
+// Client authentication details: every invalid_client 401 challenges
+// (RFC 7235 requires it, RFC 6749 §5.2 names Basic), and a client_id in
+// the form beside HTTP Basic is fine when it names the same client.
+func TestClientAuthenticationDetails(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	c := e.registerClient(tenant, "sites:read")
+	id := c.ClientId.String()
+	cc := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {"wrong"}}
+	if resp, body := e.postForm("/oauth2/token", cc, nil); resp.StatusCode != http.StatusUnauthorized ||
+		resp.Header.Get("WWW-Authenticate") != `Basic realm="iam"` {
+		t.Errorf("client_secret_post, wrong secret: %d %v %v", resp.StatusCode, resp.Header, body)
+	}
+	same := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}}
+	if resp, body := e.postForm("/oauth2/token", same, &[2]string{id, c.ClientSecret}); resp.StatusCode != http.StatusOK {
+		t.Errorf("Basic with the same client_id in the form: %d %v", resp.StatusCode, body)
+	}
+	otherID := url.Values{"grant_type": {"client_credentials"}, "client_id": {uuid.NewString()}}
+	if resp, body := e.postForm("/oauth2/token", otherID, &[2]string{id, c.ClientSecret}); resp.StatusCode != http.StatusBadRequest ||
+		body["error"] != "invalid_request" {
+		t.Errorf("Basic with another client_id in the form: %d %v", resp.StatusCode, body)
+	}
+}
+
+// A user's access token names the client it was issued to (RFC 9068 §2.2):
+// the platform's own sign-in.
+func TestUserTokensNameTheSignInClient(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	e.user(tenant, "ada@example.com", viewerRole)
+	tok := e.signIn(tenant, "ada@example.com")
+	_, claims := claimsOf(t, tok.AccessToken)
+	if claims["client_id"] != iam.SignInClientID {
+		t.Errorf("client_id %v, want %q", claims["client_id"], iam.SignInClientID)
+	}
+	// Every service accepts it.
+	if r, _ := e.vault.GetTenantWithResponse(ctx, tenant, bearer(tok.AccessToken)); r.JSON200 == nil {
+		t.Errorf("Config Vault: %d %s", r.StatusCode(), r.Body)
+	}
+	if r := e.refresh(tok.RefreshToken); r.JSON200 == nil {
+		t.Fatalf("refresh: %d", r.StatusCode())
+	} else if _, claims := claimsOf(t, r.JSON200.AccessToken); claims["client_id"] != iam.SignInClientID {
+		t.Errorf("refreshed client_id %v", claims["client_id"])
 	}
 }

@@ -35,45 +35,26 @@ const tokenBytes = 32
 // tokenLen is the length of its unpadded base64url form.
 var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
 
-// Subject is whom a refresh token was issued to: a user of the tenant or a
-// machine client of it, exactly one of the two (the other is uuid.Nil).
+// Subject is whom a refresh token was issued to: a user of the tenant. Only
+// sign-ins start sessions; a machine client signs in again with its secret
+// (RFC 6749 §4.4.3) and never holds a refresh token.
 type Subject struct {
-	UserID   uuid.UUID
-	ClientID uuid.UUID
+	UserID uuid.UUID
 }
 
 // UserSubject is a user as the subject.
 func UserSubject(id uuid.UUID) Subject { return Subject{UserID: id} }
 
-// ClientSubject is a machine client as the subject.
-func ClientSubject(id uuid.UUID) Subject { return Subject{ClientID: id} }
-
-func (s Subject) valid() bool { return (s.UserID == uuid.Nil) != (s.ClientID == uuid.Nil) }
-
-func optional(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
-
-func deref(id *uuid.UUID) uuid.UUID {
-	if id == nil {
-		return uuid.Nil
-	}
-	return *id
-}
-
 // Session is what a new family is issued for: a sign-in.
 type Session struct {
 	TenantID uuid.UUID
 	Subject
-	// Scope is the space-separated permissions granted at sign-in.
-	Scope string
-	// PasswordChangedAt is the user's password stamp as UAM reported it at
-	// sign-in (nil: none recorded, and for clients); every token of the
-	// family carries it, so that a refresh can tell a password changed since.
-	PasswordChangedAt *time.Time
+	// SecurityStamp is UAM's security stamp as it was at sign-in (nil:
+	// none recorded); every token of the family carries it, so that a
+	// refresh can tell that the user's sessions were ended since (password
+	// changed, user disabled or locked). No permissions are stored: every
+	// refresh reads them from UAM again.
+	SecurityStamp *time.Time
 }
 
 // Grant is what a refresh token stood for, to be turned into a new access
@@ -85,15 +66,12 @@ type Grant struct {
 	// ExpiresAt is when the token (after Rotate: its successor) expires
 	// unused: its idle expiry, never past the family's end.
 	ExpiresAt time.Time
-	// FamilyExpiresAt is the session's absolute end.
-	FamilyExpiresAt time.Time
 }
 
 func grantOf(r db.IamRefreshToken) Grant {
 	return Grant{
-		Session: Session{TenantID: r.TenantID, Subject: Subject{UserID: deref(r.UserID), ClientID: deref(r.ClientID)},
-			Scope: r.Scope, PasswordChangedAt: r.PasswordChangedAt},
-		FamilyID: r.FamilyID, ExpiresAt: r.IdleExpiresAt, FamilyExpiresAt: r.FamilyExpiresAt,
+		Session:  Session{TenantID: r.TenantID, Subject: UserSubject(r.UserID), SecurityStamp: r.SecurityStamp},
+		FamilyID: r.FamilyID, ExpiresAt: r.IdleExpiresAt,
 	}
 }
 
@@ -123,8 +101,12 @@ type RefreshConfig struct {
 // same as for an unknown token. Of N concurrent rotations of one token exactly
 // one succeeds; the others presented a token that was spent by then, so they
 // count as reuse and revoke the family, the winner's new token with it. That
-// is the strict reading of RFC 9700: a client that races itself must sign in
-// again, which is cheaper than letting an attacker's replay through.
+// is the strict reading of RFC 9700 §4.14.2: the server cannot tell a client
+// racing itself from an attacker replaying a stolen token beside the client,
+// so either way the session ends and the user signs in again; letting the
+// winner's token live would let an attacker who won the race keep the
+// session. Clients that refresh from several places at once (browser tabs)
+// must serialise their refreshes.
 type RefreshTokens struct {
 	q        *db.Queries
 	idle     time.Duration
@@ -191,8 +173,8 @@ func hashToken(token string) ([]byte, bool) {
 // until now plus the idle lifetime, and never beyond now plus the absolute
 // lifetime.
 func (r *RefreshTokens) Issue(ctx context.Context, s Session, now time.Time) (string, error) {
-	if s.TenantID == uuid.Nil || !s.Subject.valid() {
-		return "", errors.New("iam: a refresh token needs a tenant and exactly one of user and client")
+	if s.TenantID == uuid.Nil || s.UserID == uuid.Nil {
+		return "", errors.New("iam: a refresh token needs a tenant and a user")
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -204,10 +186,9 @@ func (r *RefreshTokens) Issue(ctx context.Context, s Session, now time.Time) (st
 	}
 	token, hash := newToken()
 	_, err = r.q.IssueRefreshToken(ctx, db.IssueRefreshTokenParams{
-		TenantID: s.TenantID, ID: id, FamilyID: family, TokenHash: hash,
-		UserID: optional(s.UserID), ClientID: optional(s.ClientID), Scope: s.Scope,
+		TenantID: s.TenantID, ID: id, FamilyID: family, TokenHash: hash, UserID: s.UserID,
 		IssuedAt: now, IdleExpiresAt: now.Add(r.idle), FamilyExpiresAt: now.Add(r.absolute),
-		PasswordChangedAt: s.PasswordChangedAt,
+		SecurityStamp: s.SecurityStamp,
 	})
 	if err != nil {
 		return "", pg.Classify(err)
@@ -250,22 +231,49 @@ func (r *RefreshTokens) Rotate(ctx context.Context, token string) (Grant, string
 // family. Rotate stays the judge: a token Lookup accepted may still lose a
 // race to another rotation or a revocation.
 func (r *RefreshTokens) Lookup(ctx context.Context, token string) (Grant, error) {
+	g, hash, err := r.read(ctx, token)
+	if errors.Is(err, errUnusable) {
+		return Grant{}, r.refuse(ctx, hash, r.now())
+	}
+	return g, err
+}
+
+// Peek is Lookup without consequences, for who only asks about a token
+// (introspection): a spent token is refused like any unusable one, its
+// family left alone and no reuse reported. Only presenting a token to use
+// it proves it leaked.
+func (r *RefreshTokens) Peek(ctx context.Context, token string) (Grant, error) {
+	g, _, err := r.read(ctx, token)
+	if errors.Is(err, errUnusable) {
+		return Grant{}, invalidRefreshToken()
+	}
+	return g, err
+}
+
+// errUnusable is read's answer for a token of ours that cannot be used:
+// spent, revoked, of a revoked family (as Rotate judges), or expired. Unknown
+// and malformed tokens are invalidRefreshToken at once: nothing more is to be
+// done about them.
+var errUnusable = errors.New("refresh token unusable")
+
+// read reads what a usable token grants, and its hash, changing nothing.
+func (r *RefreshTokens) read(ctx context.Context, token string) (g Grant, hash []byte, err error) {
 	hash, ok := hashToken(token)
 	if !ok {
-		return Grant{}, invalidRefreshToken()
+		return Grant{}, nil, invalidRefreshToken()
 	}
 	row, err := r.q.GetRefreshTokenByHash(ctx, hash)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Grant{}, invalidRefreshToken()
+		return Grant{}, hash, invalidRefreshToken()
 	}
 	if err != nil {
-		return Grant{}, pg.Classify(err)
+		return Grant{}, hash, pg.Classify(err)
 	}
-	now := r.now()
-	if row.UsedAt != nil || row.RevokedAt != nil || !now.Before(row.IdleExpiresAt) || !now.Before(row.FamilyExpiresAt) {
-		return Grant{}, r.refuse(ctx, hash, now)
+	t, now := row.IamRefreshToken, r.now()
+	if t.UsedAt != nil || t.RevokedAt != nil || row.FamilyRevoked || !now.Before(t.IdleExpiresAt) || !now.Before(t.FamilyExpiresAt) {
+		return Grant{}, hash, errUnusable
 	}
-	return grantOf(row), nil
+	return grantOf(t), hash, nil
 }
 
 // refuse answers a token that cannot be used: unknown, spent, revoked or
@@ -301,13 +309,6 @@ func (r *RefreshTokens) Revoke(ctx context.Context, token string) error {
 // disabled or locked).
 func (r *RefreshTokens) RevokeUser(ctx context.Context, tenantID, userID uuid.UUID) error {
 	_, err := r.q.RevokeUserRefreshTokens(ctx, db.RevokeUserRefreshTokensParams{TenantID: tenantID, UserID: userID, Now: r.now()})
-	return pg.Classify(err)
-}
-
-// RevokeClient ends every session of the machine client (secret rotated,
-// client deactivated). Deleting a client deletes its tokens by cascade.
-func (r *RefreshTokens) RevokeClient(ctx context.Context, tenantID, clientID uuid.UUID) error {
-	_, err := r.q.RevokeClientRefreshTokens(ctx, db.RevokeClientRefreshTokensParams{TenantID: tenantID, ClientID: clientID, Now: r.now()})
 	return pg.Classify(err)
 }
 

@@ -16,7 +16,6 @@ import (
 	uamclient "github.com/saasplatform/saas/gen/client/uam"
 	db "github.com/saasplatform/saas/gen/db/iam"
 	"github.com/saasplatform/saas/internal/platform/authn"
-	"github.com/saasplatform/saas/internal/platform/problem"
 )
 
 // DefaultAccessTokenTTL is the lifetime of access tokens: short, because
@@ -111,15 +110,13 @@ func NewService(pool *pgxpool.Pool, usersClient *uamclient.ClientWithResponses, 
 }
 
 // Purge deletes refresh tokens past their lifetimes and forgotten sign-in
-// failures, and reports how many rows went. Any replica may call it
-// periodically; until then such rows are merely ignored.
+// attempts, and reports how many rows went. Any replica may call it
+// periodically; until then such rows are merely ignored. Each purge is
+// independent of the other: both run, and the errors are joined.
 func (s *Service) Purge(ctx context.Context) (int64, error) {
-	tokens, err := s.refresh.Purge(ctx)
-	if err != nil {
-		return tokens, err
-	}
-	failures, err := s.throttle.Purge(ctx)
-	return tokens + failures, err
+	tokens, tokensErr := s.refresh.Purge(ctx)
+	attempts, attemptsErr := s.throttle.Purge(ctx)
+	return tokens + attempts, errors.Join(tokensErr, attemptsErr)
 }
 
 // Tokens is what a sign-in or a refresh answers.
@@ -142,16 +139,23 @@ type LoginInput struct {
 	Address netip.Addr
 }
 
-// Login signs a user in with email and password. Failed attempts are
-// throttled per account and per address; every cause of failure (unknown
-// email, wrong password, disabled user, inactive tenant) is the same 401.
+// Login signs a user in with email and password. Every cause of failure
+// (unknown email, wrong password, disabled user, inactive tenant) is the same
+// 401.
+//
+// The attempt is counted by the throttle before UAM checks the password, in
+// the step that refuses it while a block is in force, so that concurrent
+// guesses cannot all pass a check made before any of them failed. Only a right
+// password takes it back; any other end, a 503 included, leaves it counted:
+// UAM may have checked the password before the answer was lost, and an
+// attacker able to overload UAM must not guess for free.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	tenantID := s.platform
 	if in.TenantID != nil {
 		tenantID = *in.TenantID
 	}
 	attempt := Attempt{TenantID: tenantID, Account: in.Email, Address: in.Address}
-	wait, err := s.throttle.Check(ctx, attempt)
+	wait, err := s.throttle.Admit(ctx, attempt)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -162,9 +166,6 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	acc, err := s.users.check(ctx, tenantID, in.Email, in.Password)
 	if errors.Is(err, errBadCredentials) {
 		logins.WithLabelValues(loginFailed).Inc()
-		if _, ferr := s.throttle.Failure(ctx, attempt); ferr != nil {
-			return Tokens{}, ferr
-		}
 		return Tokens{}, err
 	}
 	if err != nil {
@@ -183,8 +184,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	if err != nil {
 		return Tokens{}, err
 	}
+	// The session keeps UAM's security stamp, so that a refresh notices
+	// when the user's sessions were ended since.
 	at.RefreshToken, err = s.refresh.Issue(ctx, Session{TenantID: tenantID, Subject: UserSubject(acc.UserID),
-		Scope: at.Scope, PasswordChangedAt: acc.PasswordChangedAt}, s.refresh.now())
+		SecurityStamp: acc.SecurityStamp}, s.refresh.now())
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -195,10 +198,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 
 // Refresh exchanges a refresh token for new tokens (POST /auth/refresh and
 // the refresh_token grant). The user is read from UAM again: a user who is
-// gone, disabled or locked ends every session, a changed password ends the
-// sessions begun before it, and changed permissions reach the new access
-// token. requested narrows the new access token to those permissions (nil:
-// all the user holds now); one the user does not hold is invalid_scope.
+// gone, disabled or locked ends every session; a security stamp other than
+// the one seen at sign-in ends the session, because the password changed or
+// the user was disabled or locked since (even if active again by now); and
+// changed permissions reach the new access token. requested narrows the new
+// access token to those permissions (nil: all the user holds now); one the
+// user does not hold is invalid_scope.
 //
 // The refresh token is spent last, once the new access token is signed: a
 // failure before leaves the client's token usable, so a retry is not
@@ -208,18 +213,13 @@ func (s *Service) Refresh(ctx context.Context, token string, requested []string)
 	if err != nil {
 		return Tokens{}, err
 	}
-	if g.UserID == uuid.Nil {
-		// Only sign-ins start families; a machine client signs in again
-		// with its secret (RFC 6749 §4.4.3).
-		return Tokens{}, invalidRefreshToken()
-	}
-	acc, err := s.users.grant(ctx, g.TenantID, g.UserID)
+	acc, state, err := s.session(ctx, g)
 	switch {
-	case problem.Is(err, problem.KindNotFound) || err == nil && !acc.Active:
-		return Tokens{}, ended(s.refresh.RevokeUser(ctx, g.TenantID, g.UserID))
 	case err != nil:
 		return Tokens{}, err
-	case !sameInstant(acc.PasswordChangedAt, g.PasswordChangedAt):
+	case state == userGone:
+		return Tokens{}, ended(s.refresh.RevokeUser(ctx, g.TenantID, g.UserID))
+	case state == stampMoved:
 		return Tokens{}, ended(s.refresh.Revoke(ctx, token))
 	}
 	at, err := s.userToken(ctx, acc, requested)
@@ -234,6 +234,34 @@ func (s *Service) Refresh(ctx context.Context, token string, requested []string)
 	}
 	tokensIssued.WithLabelValues(grantRefreshToken).Inc()
 	return at, nil
+}
+
+// sessionState says whether a session may go on.
+type sessionState int
+
+const (
+	sessionLive sessionState = iota
+	// userGone: the user is deleted, disabled or locked; none of its
+	// sessions may go on.
+	userGone
+	// stampMoved: the user's security stamp moved since the session began
+	// (password changed, access taken away and given back).
+	stampMoved
+)
+
+// session reads the user of a session from UAM: what they may do now, and
+// whether the session may go on. Refresh and introspection judge alike.
+func (s *Service) session(ctx context.Context, g Grant) (account, sessionState, error) {
+	acc, alive, err := s.activeUser(ctx, g.TenantID, g.UserID)
+	switch {
+	case err != nil:
+		return account{}, sessionLive, err
+	case !alive:
+		return account{}, userGone, nil
+	case !sameInstant(acc.SecurityStamp, g.SecurityStamp):
+		return account{}, stampMoved, nil
+	}
+	return acc, sessionLive, nil
 }
 
 // ended is the answer once sessions were revoked because the user may no

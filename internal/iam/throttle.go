@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	db "github.com/saasplatform/saas/gen/db/iam"
@@ -19,8 +20,8 @@ import (
 )
 
 // ThrottlePolicy is the backoff of one kind of key. The first FreeAttempts
-// failures cost nothing; the n-th failure beyond them blocks the key for
-// Base * 2^(n-1), never more than Cap. A key with no failure for ForgetAfter
+// attempts cost nothing; the n-th attempt beyond them blocks the key for
+// Base * 2^(n-1), never more than Cap. A key with no attempt for ForgetAfter
 // starts again from zero.
 type ThrottlePolicy struct {
 	FreeAttempts int
@@ -29,13 +30,21 @@ type ThrottlePolicy struct {
 	ForgetAfter  time.Duration
 }
 
-// Default throttling: an account may fail 5 times, an address (which may be
-// a shared NAT) 20, before delays start at 1 s and double up to 15 minutes.
-// After an hour without failures the key is forgotten.
+// Default throttling. Guessing from one address escalates on the (account,
+// address) pair: 5 free attempts, then 1 s doubling up to 15 minutes. The
+// account from anywhere may take 10 before its blocks start, and they stop
+// at 30 s: enough to slow guessing spread over many addresses, never enough to
+// keep the account's owner out for long. An address (which may be a shared
+// NAT) may make 20 attempts at any accounts of any tenants, then as the pair.
+// Every key is forgotten after an hour without attempts.
 var (
-	DefaultAccountPolicy = ThrottlePolicy{FreeAttempts: 5, Base: time.Second, Cap: 15 * time.Minute, ForgetAfter: time.Hour}
+	DefaultPairPolicy    = ThrottlePolicy{FreeAttempts: 5, Base: time.Second, Cap: 15 * time.Minute, ForgetAfter: time.Hour}
+	DefaultAccountPolicy = ThrottlePolicy{FreeAttempts: 10, Base: time.Second, Cap: 30 * time.Second, ForgetAfter: time.Hour}
 	DefaultAddressPolicy = ThrottlePolicy{FreeAttempts: 20, Base: time.Second, Cap: 15 * time.Minute, ForgetAfter: time.Hour}
 )
+
+// free is FreeAttempts as the database takes it.
+func (p ThrottlePolicy) free() int32 { return int32(min(p.FreeAttempts, 1<<30)) }
 
 func (p ThrottlePolicy) validate() error {
 	if p.FreeAttempts < 0 || p.Base <= 0 || p.Cap < p.Base || p.ForgetAfter <= 0 {
@@ -46,6 +55,9 @@ func (p ThrottlePolicy) validate() error {
 
 // ThrottleConfig configures Throttle; zero policies take the defaults.
 type ThrottleConfig struct {
+	// Pair is the policy of an account at one address, Account of the
+	// account from anywhere, Address of an address at any account.
+	Pair    ThrottlePolicy
 	Account ThrottlePolicy
 	Address ThrottlePolicy
 	// Now is the clock (time.Now).
@@ -60,24 +72,31 @@ type Attempt struct {
 	Address  netip.Addr
 }
 
-// Throttle slows down password guessing, per account and per source
-// address, without ever locking an account (schema/iam/00001_init.sql has
-// the rules):
+// Throttle slows down password guessing without letting anyone lock an
+// account's owner out (schema/iam/00003_login_attempts_counted_first.sql has
+// the rules). An attempt has three keys: the (account, address) pair, the
+// account, and the address, which is global across tenants.
 //
-//   - Check before verifying a password: a positive duration means refuse
-//     with 429 and that Retry-After, without checking (RateLimited). Refused
-//     attempts are not failures, so they neither extend nor deepen a block.
-//   - Failure after a wrong password (or unknown account: the same, so
-//     throttling tells nothing about which accounts exist).
-//   - Success after a right one: the account starts afresh. The address does
-//     not, or an attacker could clear it by signing in to an account of their
-//     own between guesses at others'; it is forgotten after ForgetAfter.
+//   - Admit before verifying a password counts the attempt against every key
+//     at once, as a failure until proven otherwise, or refuses it when a key
+//     is blocked: then answer 429 with that Retry-After (RateLimited), without
+//     checking, and nothing is counted. Counting and deciding in one step
+//     bounds concurrent guesses: on each key, no more go ahead than its free
+//     attempts and the one that blocks it.
+//   - Success after a right password takes the attempt back: the account and
+//     the pair start afresh, the address forgets this one attempt only (or an
+//     attacker could clear it by signing in to an account of their own
+//     between guesses at others').
 //
-// Every block ends by itself within Cap, and only new failures renew it, each
-// of them throttled per address as well: an attacker can delay a victim by at
-// most Cap per failed guess, never lock them out for good.
+// Any other end of an admitted attempt, a wrong password, an unknown account
+// (the same, so throttling tells nothing about which accounts exist), a 503 or
+// a request cut short, leaves it counted. An attacker at one address escalates
+// their own pair (up to 15 minutes by default); what they cost the owner
+// elsewhere is the account-wide block, at most its cap (30 s) per attempt
+// their own blocks let through.
 type Throttle struct {
 	q       *db.Queries
+	pair    ThrottlePolicy
 	account ThrottlePolicy
 	address ThrottlePolicy
 	now     func() time.Time
@@ -85,25 +104,25 @@ type Throttle struct {
 
 // NewThrottle returns the throttle over the pool's iam schema.
 func NewThrottle(pool *pgxpool.Pool, cfg ThrottleConfig) (*Throttle, error) {
-	if cfg.Account == (ThrottlePolicy{}) {
-		cfg.Account = DefaultAccountPolicy
-	}
-	if cfg.Address == (ThrottlePolicy{}) {
-		cfg.Address = DefaultAddressPolicy
-	}
-	if err := cfg.Account.validate(); err != nil {
-		return nil, err
-	}
-	if err := cfg.Address.validate(); err != nil {
-		return nil, err
+	for _, p := range []struct {
+		policy *ThrottlePolicy
+		def    ThrottlePolicy
+	}{{&cfg.Pair, DefaultPairPolicy}, {&cfg.Account, DefaultAccountPolicy}, {&cfg.Address, DefaultAddressPolicy}} {
+		if *p.policy == (ThrottlePolicy{}) {
+			*p.policy = p.def
+		}
+		if err := p.policy.validate(); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Throttle{q: db.New(pool), account: cfg.Account, address: cfg.Address, now: cfg.Now}, nil
+	return &Throttle{q: db.New(pool), pair: cfg.Pair, account: cfg.Account, address: cfg.Address, now: cfg.Now}, nil
 }
 
 const (
+	kindPair    = "pair"
 	kindAccount = "account"
 	kindAddress = "address"
 	maxKeyLen   = 320
@@ -135,70 +154,92 @@ func addressKey(addr netip.Addr) string {
 	return netip.PrefixFrom(addr, 64).Masked().String()
 }
 
-// Check tells how long the attempt must wait: 0 to go ahead, otherwise the
-// longer of the account's and the address's remaining blocks.
-func (t *Throttle) Check(ctx context.Context, a Attempt) (time.Duration, error) {
-	now := t.now()
-	rows, err := t.q.LoginBlocks(ctx, db.LoginBlocksParams{TenantID: a.TenantID,
-		Account: accountKey(a.Account), Address: addressKey(a.Address), Now: now})
-	if err != nil {
-		return 0, pg.Classify(err)
+// pairKey is the account at the address, "" when either is unknown.
+func pairKey(account, address string) string {
+	if account == "" || address == "" {
+		return ""
 	}
-	var wait time.Duration
-	for _, r := range rows {
-		wait = max(wait, r.BlockedUntil.Sub(now))
-	}
-	return wait, nil
+	return address + " " + account
 }
 
-// Failure records a failed attempt against the account and the address and
-// returns how long they are now blocked (0 while failures are still free).
-func (t *Throttle) Failure(ctx context.Context, a Attempt) (time.Duration, error) {
-	now := t.now()
-	var wait time.Duration
-	for _, k := range []struct {
-		kind, key string
-		p         ThrottlePolicy
-	}{
-		{kindAccount, accountKey(a.Account), t.account},
-		{kindAddress, addressKey(a.Address), t.address},
+// throttleKey is one key of an attempt with its policy.
+type throttleKey struct {
+	kind, key string
+	policy    ThrottlePolicy
+}
+
+// keys are the attempt's keys, those it has: an unknown address has neither
+// an address key nor a pair key.
+func (t *Throttle) keys(a Attempt) []throttleKey {
+	account, address := accountKey(a.Account), addressKey(a.Address)
+	var keys []throttleKey
+	for _, k := range []throttleKey{
+		{kindPair, pairKey(account, address), t.pair},
+		{kindAccount, account, t.account},
+		{kindAddress, address, t.address},
 	} {
-		if k.key == "" {
-			continue
+		if k.key != "" {
+			keys = append(keys, k)
 		}
-		row, err := t.q.RecordLoginFailure(ctx, db.RecordLoginFailureParams{
-			TenantID: a.TenantID, Kind: k.kind, Key: k.key, Now: now,
-			FreeAttempts: int32(min(k.p.FreeAttempts, 1<<30)), BaseMs: k.p.Base.Milliseconds(),
-			CapMs: k.p.Cap.Milliseconds(), ForgetAfterMs: k.p.ForgetAfter.Milliseconds(),
-		})
-		if err != nil {
+	}
+	return keys
+}
+
+// countTries bounds the runs of CountLoginAttempt. A run fails only when a
+// concurrent attempt created one of its keys meanwhile, and the next run
+// finds that key: one more run than an attempt has keys is enough, short of
+// successes deleting keys as fast as attempts create them.
+const countTries = 4
+
+// Admit counts the attempt against its keys before its password is checked
+// and tells how long it must wait: 0 to go ahead, otherwise the longest
+// remaining block of its keys, and then nothing was counted.
+func (t *Throttle) Admit(ctx context.Context, a Attempt) (time.Duration, error) {
+	now := t.now()
+	p := db.CountLoginAttemptParams{TenantID: a.TenantID, Now: now}
+	for _, k := range t.keys(a) {
+		p.Kinds = append(p.Kinds, k.kind)
+		p.Keys = append(p.Keys, k.key)
+		p.FreeAttempts = append(p.FreeAttempts, k.policy.free())
+		p.BaseMs = append(p.BaseMs, k.policy.Base.Milliseconds())
+		p.CapMs = append(p.CapMs, k.policy.Cap.Milliseconds())
+		p.ForgetAfterMs = append(p.ForgetAfterMs, k.policy.ForgetAfter.Milliseconds())
+	}
+	for try := 1; ; try++ {
+		until, err := t.q.CountLoginAttempt(ctx, p)
+		if err == nil {
+			// Admitted, until is now, but in the database's microseconds:
+			// up to one short of it.
+			return max(until.Sub(now), 0), nil
+		}
+		if !keyCreatedMeanwhile(err) || try == countTries {
 			return 0, pg.Classify(err)
 		}
-		if row.BlockedUntil != nil {
-			wait = max(wait, row.BlockedUntil.Sub(now))
-		}
 	}
-	return wait, nil
 }
 
-// Success clears the account's failures after a correct password.
+func keyCreatedMeanwhile(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "login_failures_key"
+}
+
+// Success takes back an admitted attempt whose password was right.
 func (t *Throttle) Success(ctx context.Context, a Attempt) error {
-	key := accountKey(a.Account)
-	if key == "" {
-		return nil
-	}
-	err := t.q.ResetLoginFailures(ctx, db.ResetLoginFailuresParams{TenantID: a.TenantID, Kind: kindAccount, Key: key})
+	account, address := accountKey(a.Account), addressKey(a.Address)
+	err := t.q.ForgiveLoginAttempt(ctx, db.ForgiveLoginAttemptParams{TenantID: a.TenantID, Account: account,
+		Pair: pairKey(account, address), Address: address, AddressFreeAttempts: t.address.free()})
 	return pg.Classify(err)
 }
 
-// Purge deletes keys no longer blocked and quiet for longer than both
-// policies' ForgetAfter: they would start from zero anyway.
+// Purge deletes keys no longer blocked and quiet for longer than every
+// policy's ForgetAfter: they would start from zero anyway.
 func (t *Throttle) Purge(ctx context.Context) (int64, error) {
-	n, err := t.q.PurgeLoginFailures(ctx, t.now().Add(-max(t.account.ForgetAfter, t.address.ForgetAfter)))
+	quiet := max(t.pair.ForgetAfter, t.account.ForgetAfter, t.address.ForgetAfter)
+	n, err := t.q.PurgeLoginFailures(ctx, t.now().Add(-quiet))
 	return n, pg.Classify(err)
 }
 
-// RateLimited is the answer to an attempt Check holds back: 429 with
+// RateLimited is the answer to an attempt Admit holds back: 429 with
 // Retry-After, the same words whichever key is blocked.
 func RateLimited(wait time.Duration) error {
 	return &problem.Error{Kind: problem.KindRateLimited, Detail: "too many failed sign-in attempts; try again later",

@@ -2,7 +2,10 @@ package iam
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/saasplatform/saas/internal/platform/authn"
+	"github.com/saasplatform/saas/internal/platform/problem"
 )
 
 // accessClaims is an access token's payload, as internal/platform/authn's
@@ -18,7 +22,7 @@ type accessClaims struct {
 	Iss       string            `json:"iss"`
 	Sub       string            `json:"sub"`
 	SubType   string            `json:"sub_type"`
-	ClientID  string            `json:"client_id,omitempty"`
+	ClientID  string            `json:"client_id"`
 	Aud       string            `json:"aud"`
 	Exp       int64             `json:"exp"`
 	Iat       int64             `json:"iat"`
@@ -30,14 +34,26 @@ type accessClaims struct {
 	Roles     []string          `json:"roles,omitempty"`
 }
 
+// SignInClientID is the client_id of users' access tokens, which RFC 9068
+// §2.2 requires: the platform's own sign-in (/auth/login, /auth/refresh and
+// the refresh_token grant), a public client registered nowhere. It is no
+// UUID, so it never names a registered client.
+const SignInClientID = "sign-in"
+
 // issuer is the tenant's issuer URL.
 func (s *Service) issuer(tenantID uuid.UUID) string { return s.issuerPrefix + tenantID.String() }
 
-// grantable drops the permissions that only the platform's services hold:
-// whatever roles or a client's registration say, no access token carries
-// them.
-func grantable(perms []string) []string {
-	return slices.DeleteFunc(slices.Clone(perms), authn.IsServiceOnly)
+// mayHold reports whether an access token of the tenant may carry
+// permission, whatever roles or a client's registration say: never one that
+// only the platform's services hold, and a platform-level one (it acts
+// across tenants) only in the platform tenant.
+func (s *Service) mayHold(tenantID uuid.UUID, permission string) bool {
+	return !authn.IsServiceOnly(permission) && (tenantID == s.platform || !authn.IsPlatformLevel(permission))
+}
+
+// grantable keeps the permissions an access token of the tenant may carry.
+func (s *Service) grantable(tenantID uuid.UUID, perms []string) []string {
+	return slices.DeleteFunc(slices.Clone(perms), func(p string) bool { return !s.mayHold(tenantID, p) })
 }
 
 // userToken signs a user's access token: tenant-wide permissions in scope,
@@ -51,16 +67,17 @@ func (s *Service) userToken(ctx context.Context, acc account, requested []string
 			for _, perms := range acc.Sites {
 				held = held || slices.Contains(perms, r)
 			}
-			if !held || authn.IsServiceOnly(r) {
+			if !held || !s.mayHold(acc.TenantID, r) {
 				return Tokens{}, oauthFail(errInvalidScope, "the session does not hold "+r)
 			}
 		}
 		keep = func(p string) bool { return slices.Contains(requested, p) }
 	}
-	tenantWide := slices.DeleteFunc(grantable(acc.TenantWide), func(p string) bool { return !keep(p) })
+	drop := func(p string) bool { return !keep(p) }
+	tenantWide := slices.DeleteFunc(s.grantable(acc.TenantID, acc.TenantWide), drop)
 	var sites map[string]string
 	for site, perms := range acc.Sites {
-		perms = slices.DeleteFunc(grantable(perms), func(p string) bool { return !keep(p) })
+		perms = slices.DeleteFunc(s.grantable(acc.TenantID, perms), drop)
 		if len(perms) == 0 {
 			continue
 		}
@@ -69,7 +86,7 @@ func (s *Service) userToken(ctx context.Context, acc account, requested []string
 		}
 		sites[site.String()] = strings.Join(perms, " ")
 	}
-	return s.sign(ctx, acc.TenantID, accessClaims{Sub: acc.UserID.String(), SubType: authn.SubTypeUser,
+	return s.sign(ctx, acc.TenantID, accessClaims{Sub: acc.UserID.String(), SubType: authn.SubTypeUser, ClientID: SignInClientID,
 		Scope: strings.Join(tenantWide, " "), SiteScope: sites, Roles: acc.Roles})
 }
 
@@ -77,11 +94,26 @@ func (s *Service) userToken(ctx context.Context, acc account, requested []string
 func (s *Service) clientToken(ctx context.Context, c Client, scope []string) (Tokens, error) {
 	id := c.ID.String()
 	return s.sign(ctx, c.TenantID, accessClaims{Sub: id, SubType: authn.SubTypeClient, ClientID: id,
-		Scope: strings.Join(grantable(scope), " ")})
+		Scope: strings.Join(s.grantable(c.TenantID, scope), " ")})
+}
+
+// errTokenTooLarge is the cause of every refusal to issue an access token
+// larger than authn.MaxTokenSize, which every service refuses unread: better
+// no token than one that fails everywhere. A client's scopes are bounded so
+// that its tokens fit (maxClientScopeBytes); a user's grow with every site
+// the user holds a role on, so theirs may not.
+var errTokenTooLarge = errors.New("access token too large")
+
+func tokenTooLarge(size int) error {
+	return &problem.Error{Kind: problem.KindUnprocessable, Err: errTokenTooLarge, Detail: fmt.Sprintf(
+		"the access token would take at least %d bytes, more than the %d every service accepts: it would carry too many permissions or sites",
+		size, authn.MaxTokenSize)}
 }
 
 // sign completes the claims (issuer, audience, times, id) and has Config
-// Vault sign them with the tenant's key.
+// Vault sign them with the tenant's key. A token that cannot fit
+// authn.MaxTokenSize is refused: before signing when the payload alone is
+// too large, else once its signature's size is known.
 func (s *Service) sign(ctx context.Context, tenantID uuid.UUID, c accessClaims) (Tokens, error) {
 	jti, err := uuid.NewV7()
 	if err != nil {
@@ -94,9 +126,16 @@ func (s *Service) sign(ctx context.Context, tenantID uuid.UUID, c accessClaims) 
 	if err != nil {
 		return Tokens{}, err
 	}
+	// header "." payload "." signature, each at least one character.
+	if least := base64.RawURLEncoding.EncodedLen(len(payload)) + 4; least > authn.MaxTokenSize {
+		return Tokens{}, tokenTooLarge(least)
+	}
 	token, err := s.vault.sign(ctx, tenantID, payload)
 	if err != nil {
 		return Tokens{}, err
+	}
+	if len(token) > authn.MaxTokenSize {
+		return Tokens{}, tokenTooLarge(len(token))
 	}
 	return Tokens{AccessToken: token, ExpiresIn: int(s.ttl / time.Second), Scope: c.Scope}, nil
 }

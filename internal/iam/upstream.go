@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,9 +29,10 @@ type account struct {
 	Email         string
 	EmailVerified bool
 	Active        bool
-	// PasswordChangedAt is UAM's password stamp (nil: none recorded).
-	PasswordChangedAt *time.Time
-	Roles             []string
+	// SecurityStamp is UAM's security stamp, which changes whenever the
+	// user's sessions must end (nil: none recorded).
+	SecurityStamp *time.Time
+	Roles         []string
 	// TenantWide are the permissions held everywhere in the tenant; Sites
 	// those a site adds, by site.
 	TenantWide []string
@@ -39,7 +41,7 @@ type account struct {
 
 func accountOf(r uamclient.CredentialCheckResult) account {
 	a := account{UserID: r.User.Id, TenantID: r.User.TenantId, Email: r.User.Email, EmailVerified: r.User.EmailVerified,
-		Active: r.User.Status == uamclient.Active, PasswordChangedAt: r.PasswordChangedAt, Roles: r.Roles,
+		Active: r.User.Status == uamclient.Active, SecurityStamp: r.SecurityStamp, Roles: r.Roles,
 		TenantWide: r.Permissions.TenantWide, Sites: map[uuid.UUID][]string{}}
 	for _, s := range r.Permissions.Sites {
 		a.Sites[s.SiteId] = s.Permissions
@@ -77,7 +79,7 @@ func (u users) check(ctx context.Context, tenantID uuid.UUID, email, password st
 		// What UAM cannot even check cannot be right either.
 		return account{}, errBadCredentials
 	}
-	return account{}, unexpected(ctx, "uam", "checking credentials", r.HTTPResponse, r.Body)
+	return account{}, unexpected(ctx, "uam", "checking credentials", r.HTTPResponse)
 }
 
 // grant reads what a user may do now; a not-found problem for a user (or
@@ -93,7 +95,7 @@ func (u users) grant(ctx context.Context, tenantID, userID uuid.UUID) (account, 
 	case r.StatusCode() == http.StatusNotFound:
 		return account{}, problem.NotFound("user %s not found", userID)
 	}
-	return account{}, unexpected(ctx, "uam", "reading a user's grant", r.HTTPResponse, r.Body)
+	return account{}, unexpected(ctx, "uam", "reading a user's grant", r.HTTPResponse)
 }
 
 // profile reads a user's profile; a not-found problem when the user is gone.
@@ -110,7 +112,7 @@ func (u users) profile(ctx context.Context, tenantID, userID uuid.UUID) (profile
 	case r.StatusCode() == http.StatusNotFound:
 		return profile{}, problem.NotFound("user %s not found", userID)
 	}
-	return profile{}, unexpected(ctx, "uam", "reading a profile", r.HTTPResponse, r.Body)
+	return profile{}, unexpected(ctx, "uam", "reading a profile", r.HTTPResponse)
 }
 
 func text(s *string) string {
@@ -143,7 +145,7 @@ func (v vault) sign(ctx context.Context, tenantID uuid.UUID, claims json.RawMess
 	case r.StatusCode() == http.StatusNotFound:
 		return "", errNoSigningTenant
 	}
-	return "", unexpected(ctx, "config-vault", "signing a token", r.HTTPResponse, r.Body)
+	return "", unexpected(ctx, "config-vault", "signing a token", r.HTTPResponse)
 }
 
 // tenant tells whether a tenant is active; a not-found problem when it does
@@ -159,7 +161,7 @@ func (v vault) tenant(ctx context.Context, tenantID uuid.UUID) (active bool, err
 	case r.StatusCode() == http.StatusNotFound:
 		return false, problem.NotFound("tenant %s not found", tenantID)
 	}
-	return false, unexpected(ctx, "config-vault", "reading a tenant", r.HTTPResponse, r.Body)
+	return false, unexpected(ctx, "config-vault", "reading a tenant", r.HTTPResponse)
 }
 
 // jwks is the tenant's published key set as Config Vault serves it, with
@@ -177,13 +179,13 @@ func (v vault) jwks(ctx context.Context, tenantID uuid.UUID) ([]map[string]any, 
 			Keys []map[string]any `json:"keys"`
 		}
 		if err := json.Unmarshal(r.Body, &set); err != nil || set.Keys == nil {
-			return nil, "", unexpected(ctx, "config-vault", "reading a key set", r.HTTPResponse, r.Body)
+			return nil, "", unexpected(ctx, "config-vault", "reading a key set", r.HTTPResponse)
 		}
 		return set.Keys, r.Headers200.CacheControl, nil
 	case r.StatusCode() == http.StatusNotFound:
 		return nil, "", problem.NotFound("tenant %s not found", tenantID)
 	}
-	return nil, "", unexpected(ctx, "config-vault", "reading a key set", r.HTTPResponse, r.Body)
+	return nil, "", unexpected(ctx, "config-vault", "reading a key set", r.HTTPResponse)
 }
 
 // unavailable is a call that got no answer; a cancelled request stays a
@@ -195,20 +197,33 @@ func unavailable(ctx context.Context, err error) error {
 	return svcclient.Unavailable(err)
 }
 
-// unexpected turns an answer IAM has no use for into an error: the callee's
-// 503 is passed on as 503 (with its Retry-After), anything else is IAM's
-// fault or misconfiguration (its credential refused, a contract broken):
-// logged with the answer and a 500.
-func unexpected(ctx context.Context, service, doing string, resp *http.Response, body []byte) error {
-	if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
-		return svcclient.Unavailable(fmt.Errorf("%s answered 503 %s", service, truncate(body)))
-	}
-	status := 0
+// unexpected turns an answer IAM has no use for into an error. The callee's
+// 503 is passed on as 503, with the callee's Retry-After when it names a
+// delay in seconds (up to an hour), else svcclient's. Anything else is IAM's
+// fault or misconfiguration (its credential refused, a contract broken): a
+// 500, logged by status and media type only, since the body may hold a
+// credential (a signed token, a user's claims) that logs must not keep.
+func unexpected(ctx context.Context, service, doing string, resp *http.Response) error {
+	status, contentType := 0, ""
 	if resp != nil {
-		status = resp.StatusCode
+		status, contentType = resp.StatusCode, resp.Header.Get("Content-Type")
 	}
-	slog.ErrorContext(ctx, "unexpected answer", "service", service, "doing", doing, "status", status, "body", truncate(body))
+	if status == http.StatusServiceUnavailable {
+		return &problem.Error{Kind: problem.KindUnavailable, Detail: "a service this request needs is unavailable",
+			RetryAfter: retryAfter(resp.Header), Err: fmt.Errorf("%s: %s answered 503", doing, service)}
+	}
+	slog.ErrorContext(ctx, "unexpected answer", "service", service, "doing", doing, "status", status, "content_type", contentType)
 	return fmt.Errorf("iam: %s: %s answered %d", doing, service, status)
+}
+
+// retryAfter is a callee's Retry-After in seconds, from 1 s to an hour;
+// svcclient.RetryAfter for a missing, past or far one, or an HTTP date.
+func retryAfter(h http.Header) time.Duration {
+	secs, err := strconv.Atoi(h.Get("Retry-After"))
+	if err != nil || secs < 1 || secs > 3600 {
+		return svcclient.RetryAfter
+	}
+	return time.Duration(secs) * time.Second
 }
 
 // refusedCredential tells UAM refusing IAM's own credential (a challenge,
@@ -217,12 +232,4 @@ func unexpected(ctx context.Context, service, doing string, resp *http.Response,
 // and must not throttle users who typed their password right.
 func refusedCredential(resp *http.Response) bool {
 	return resp != nil && resp.Header.Get("WWW-Authenticate") != ""
-}
-
-func truncate(b []byte) string {
-	const limit = 500
-	if len(b) > limit {
-		return string(b[:limit]) + "..."
-	}
-	return string(b)
 }

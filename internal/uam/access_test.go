@@ -122,7 +122,7 @@ func TestSelfServiceNeedsAUsersToken(t *testing.T) {
 	e := newEnv(t)
 	tenant := e.tenant()
 	e.user(tenant, "ada@example.com", goodPassword)
-	iam, _ := e.is.Services().Mint("iam")
+	iam := e.is.Credential(t, "iam", "uam")
 	for who, caller := range map[string]client.RequestEditorFn{
 		"a client's token": e.with(authtest.Grant{Tenant: tenant, Client: "reporting-app", Scopes: allBuiltinPerms()}),
 		"IAM's credential": bearer(iam),
@@ -150,8 +150,8 @@ func TestCredentialCheckIsForIAMOnly(t *testing.T) {
 	e.user(tenant, "ada@example.com", goodPassword)
 	body := client.CredentialCheck{TenantId: tenant, Email: "ada@example.com", Password: goodPassword}
 
-	uamCred, _ := e.is.Services().Mint("uam")
-	contentCred, _ := e.is.Services().Mint("content")
+	uamCred := e.is.Credential(t, "uam", "uam")
+	contentCred := e.is.Credential(t, "content", "uam")
 	everything := append(allBuiltinPerms(), "credentials:verify")
 	for who, caller := range map[string]client.RequestEditorFn{
 		"a platform administrator's user token": e.with(authtest.Grant{Tenant: authtest.PlatformTenantID, Scopes: everything}),
@@ -346,4 +346,47 @@ func TestPlatformAdministratorGrantsAcrossTenants(t *testing.T) {
 	self := e.user(platform, "support@example.com", "")
 	r, err = e.c.AssignRoleWithResponse(ctx, platform, self.Id, tenantAdminRole, nil, e.as(platform, self.Id, "roles:assign"))
 	expectNotHeld(t, "a platform member assigns itself tenant-admin", r, r.Body, err, "clients:read")
+}
+
+// Resetting a password, changing an email or status, or deleting a user
+// would let a holder of users:write take over an account that holds more
+// than they do: those need everything the user holds, tenant-wide and on
+// each of its sites.
+func TestManageOnlyUsersWhoHoldNoMore(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	site := e.site(tenant)
+	admin := e.user(tenant, "admin@example.com", "")
+	e.assignAt(tenant, admin.Id, tenantAdminRole, nil)
+	writer := e.user(tenant, "site-writer@example.com", "")
+	e.assignAt(tenant, writer.Id, e.role(tenant, "SiteWriter", "content:write").Id, &site)
+	peer := e.user(tenant, "peer@example.com", "")
+	e.assignAt(tenant, peer.Id, e.role(tenant, "Reader", "users:read").Id, nil)
+	hd := e.user(tenant, "helpdesk@example.com", "")
+	helpdesk := e.as(tenant, hd.Id, "users:read", "users:write")
+
+	newPassword := client.PasswordSet{Password: "a fresh and unusual passphrase"}
+	email := client.Email("taken@example.com")
+	disabled := client.UserStatus("disabled")
+	for _, target := range []client.User{admin, writer} {
+		pw, err := e.c.SetUserPasswordWithResponse(ctx, tenant, target.Id, newPassword, helpdesk)
+		expectStatus(t, "reset "+string(target.Email), pw, pw.Body, err, http.StatusForbidden)
+		up, err := e.c.UpdateUserWithResponse(ctx, tenant, target.Id, nil, client.UserUpdate{Email: &email}, helpdesk)
+		expectStatus(t, "new email for "+string(target.Email), up, up.Body, err, http.StatusForbidden)
+		up, err = e.c.UpdateUserWithResponse(ctx, tenant, target.Id, nil, client.UserUpdate{Status: &disabled}, helpdesk)
+		expectStatus(t, "disable "+string(target.Email), up, up.Body, err, http.StatusForbidden)
+		del, err := e.c.DeleteUserWithResponse(ctx, tenant, target.Id, nil, helpdesk)
+		expectStatus(t, "delete "+string(target.Email), del, del.Body, err, http.StatusForbidden)
+	}
+	// Someone holding no more than the helpdesk is theirs to manage, and
+	// marking an email verified takes nothing over.
+	pw, err := e.c.SetUserPasswordWithResponse(ctx, tenant, peer.Id, newPassword, helpdesk)
+	expectStatus(t, "reset a peer", pw, pw.Body, err, http.StatusNoContent)
+	verified := true
+	up, err := e.c.UpdateUserWithResponse(ctx, tenant, admin.Id, nil, client.UserUpdate{EmailVerified: &verified}, helpdesk)
+	expectStatus(t, "mark the administrator's email verified", up, up.Body, err, http.StatusOK)
+	// A holder of content:write on that site manages the site writer.
+	siteManager := e.as(tenant, hd.Id, "users:read", "users:write", "content:write")
+	pw, err = e.c.SetUserPasswordWithResponse(ctx, tenant, writer.Id, newPassword, siteManager)
+	expectStatus(t, "reset the site writer by one holding content:write", pw, pw.Body, err, http.StatusNoContent)
 }

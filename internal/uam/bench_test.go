@@ -36,7 +36,7 @@ func BenchmarkCredentialCheck(b *testing.B) {
 		// checks of the tests. It authenticates as IAM does, with the IAM
 		// service's credential, so verifying it is part of what is measured.
 		c, err := client.NewClientWithResponses(e.url+uam.Prefix,
-			client.WithHTTPClient(&http.Client{Transport: e.is.Services().Transport("iam", nil)}))
+			client.WithHTTPClient(&http.Client{Transport: e.is.Transport(b, "iam", "uam", nil)}))
 		if err != nil {
 			b.Fatal(err)
 		}

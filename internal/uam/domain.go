@@ -35,9 +35,10 @@ type User struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	LastLoginAt   *time.Time
-	// PasswordChangedAt is when the password was last set; nil when it was
-	// not since this is recorded. Only the IAM service sees it.
-	PasswordChangedAt *time.Time
+	// SecurityStamp changes whenever the user's sessions must end: when the
+	// password is set and when the status moves to disabled or locked. nil
+	// when none was recorded yet. Only the IAM service sees it.
+	SecurityStamp *time.Time
 }
 
 // UserStatus says whether a user may sign in.

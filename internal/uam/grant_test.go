@@ -21,14 +21,14 @@ func (e *env) grant(tenant, user uuid.UUID) *client.GetUserGrantResponse {
 	return r
 }
 
-// passwordStamp is the grant's password_changed_at.
-func (e *env) passwordStamp(tenant, user uuid.UUID) *time.Time {
+// stamp is the grant's security_stamp.
+func (e *env) stamp(tenant, user uuid.UUID) *time.Time {
 	e.t.Helper()
 	r := e.grant(tenant, user)
 	if r.JSON200 == nil {
 		e.t.Fatalf("grant: %d %s", r.StatusCode(), r.Body)
 	}
-	return r.JSON200.PasswordChangedAt
+	return r.JSON200.SecurityStamp
 }
 
 // The grant answers what a credential check answers, without a password and
@@ -53,7 +53,7 @@ func TestUserGrantAnswersRolesPermissionsAndStatus(t *testing.T) {
 		t.Errorf("grant = %+v", g)
 	}
 	if check := e.check(tenant, "ada@example.com", goodPassword); check.JSON200 == nil ||
-		!slices.Equal(check.JSON200.Roles, g.Roles) || !equalStamps(check.JSON200.PasswordChangedAt, g.PasswordChangedAt) {
+		!slices.Equal(check.JSON200.Roles, g.Roles) || !equalStamps(check.JSON200.SecurityStamp, g.SecurityStamp) {
 		t.Errorf("the credential check and the grant disagree: %s vs %s", check.Body, r.Body)
 	}
 
@@ -78,32 +78,32 @@ func TestUserGrantOfUnknownUserOrTenantIsNotFound(t *testing.T) {
 	}
 }
 
-// password_changed_at moves whenever a password is set, by an administrator
-// or by the user, and only then: a hash upgrade keeps the password.
-func TestPasswordChangedAtMovesWithEveryPasswordChange(t *testing.T) {
+// The security stamp moves whenever a password is set, by an administrator
+// or by the user: a hash upgrade keeps the password, and the stamp.
+func TestStampMovesWithEveryPasswordChange(t *testing.T) {
 	stronger := password.Params{Memory: password.DefaultParams().Memory, Time: 3, Threads: 1}
 	e := newEnv(t, func(o *envOptions) { o.params = stronger })
 	tenant := e.tenant()
 
 	none := e.user(tenant, "nopw@example.com", "")
-	if s := e.passwordStamp(tenant, none.Id); s != nil {
-		t.Errorf("a user without a password has password_changed_at %v", s)
+	if s := e.stamp(tenant, none.Id); s != nil {
+		t.Errorf("a user without a password has a security stamp %v", s)
 	}
 	u := e.user(tenant, "ada@example.com", goodPassword)
-	created := e.passwordStamp(tenant, u.Id)
+	created := e.stamp(tenant, u.Id)
 	if created == nil {
-		t.Fatal("no password_changed_at for a user created with a password")
+		t.Fatal("no security stamp for a user created with a password")
 	}
 
 	e.c.UpdateUserWithResponse(ctx, tenant, u.Id, nil, client.UserUpdate{EmailVerified: ptr(true)})
-	if s := e.passwordStamp(tenant, u.Id); !equalStamps(s, created) {
+	if s := e.stamp(tenant, u.Id); !equalStamps(s, created) {
 		t.Errorf("an update without a password moved the stamp: %v -> %v", created, s)
 	}
 
 	if r, _ := e.c.SetUserPasswordWithResponse(ctx, tenant, u.Id, client.PasswordSet{Password: "another fine passphrase"}); r.StatusCode() != http.StatusNoContent {
 		t.Fatalf("set: %d %s", r.StatusCode(), r.Body)
 	}
-	reset := e.passwordStamp(tenant, u.Id)
+	reset := e.stamp(tenant, u.Id)
 	if reset == nil || !reset.After(*created) {
 		t.Errorf("an administrator's reset left the stamp at %v (was %v)", reset, created)
 	}
@@ -113,7 +113,7 @@ func TestPasswordChangedAtMovesWithEveryPasswordChange(t *testing.T) {
 		NewPassword: goodPassword}, me); r.StatusCode() != http.StatusNoContent {
 		t.Fatalf("change: %d %s", r.StatusCode(), r.Body)
 	}
-	changed := e.passwordStamp(tenant, u.Id)
+	changed := e.stamp(tenant, u.Id)
 	if changed == nil || !changed.After(*reset) {
 		t.Errorf("the user's own change left the stamp at %v (was %v)", changed, reset)
 	}
@@ -134,11 +134,52 @@ func TestPasswordChangedAtMovesWithEveryPasswordChange(t *testing.T) {
 	if err := e.pool.QueryRow(ctx, "SELECT password_hash FROM uam.users WHERE id = $1", u.Id).Scan(&upgraded); err != nil || upgraded == old {
 		t.Fatalf("the hash was not upgraded (%v)", err)
 	}
-	if s := e.passwordStamp(tenant, u.Id); !equalStamps(s, changed) {
+	if s := e.stamp(tenant, u.Id); !equalStamps(s, changed) {
 		t.Errorf("a hash upgrade moved the stamp: %v -> %v", changed, s)
 	}
 }
 
 func equalStamps(a, b *time.Time) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && a.Equal(*b))
+}
+
+// The stamp also moves when the status moves to disabled or locked, so that
+// IAM ends the sessions even if the user is active again before they refresh;
+// becoming active again, or a change of email or profile, leaves it.
+func TestStampMovesWhenAccessIsTakenAway(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	u := e.user(tenant, "ada@example.com", goodPassword)
+	stamp := e.stamp(tenant, u.Id)
+
+	update := func(change client.UserUpdate) {
+		t.Helper()
+		if r, _ := e.c.UpdateUserWithResponse(ctx, tenant, u.Id, nil, change); r.JSON200 == nil {
+			t.Fatalf("update: %d %s", r.StatusCode(), r.Body)
+		}
+	}
+	for _, status := range []client.UserStatus{client.Disabled, client.Locked} {
+		update(client.UserUpdate{Status: ptr(status)})
+		moved := e.stamp(tenant, u.Id)
+		if moved == nil || equalStamps(moved, stamp) {
+			t.Errorf("%s: the stamp stayed at %v", status, stamp)
+		}
+		update(client.UserUpdate{Status: ptr(status)})
+		if s := e.stamp(tenant, u.Id); !equalStamps(s, moved) {
+			t.Errorf("%s again: the stamp moved from %v to %v", status, moved, s)
+		}
+		stamp = moved
+		update(client.UserUpdate{Status: ptr(client.Active)})
+		if s := e.stamp(tenant, u.Id); !equalStamps(s, stamp) {
+			t.Errorf("active again: the stamp moved from %v to %v", stamp, s)
+		}
+	}
+
+	update(client.UserUpdate{Email: ptr("ada.l@example.com"), EmailVerified: ptr(true)})
+	if r, _ := e.c.UpdateUserProfileWithResponse(ctx, tenant, u.Id, nil, client.ProfileUpdate{DisplayName: ptr("Ada")}); r.JSON200 == nil {
+		t.Fatalf("profile: %d %s", r.StatusCode(), r.Body)
+	}
+	if s := e.stamp(tenant, u.Id); !equalStamps(s, stamp) {
+		t.Errorf("an email or profile change moved the stamp from %v to %v", stamp, s)
+	}
 }

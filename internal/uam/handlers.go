@@ -447,5 +447,5 @@ func (h handlers) GetUserGrant(ctx context.Context, r api.GetUserGrantRequestObj
 
 func loginOut(l Login) api.CredentialCheckResult {
 	return api.CredentialCheckResult{User: userOut(l.User), Roles: l.Roles, Permissions: effectiveOut(l.Permissions),
-		PasswordChangedAt: l.User.PasswordChangedAt}
+		SecurityStamp: l.User.SecurityStamp}
 }

@@ -89,7 +89,7 @@ func setupEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	// with its own service credential.
 	local := &svcclient.Local{}
 	server, hc := svcclient.New("", configvault.Prefix, local.Handler, 5*time.Second)
-	hc.Transport = is.Services().Transport("uam", hc.Transport)
+	hc.Transport = is.Transport(t, "uam", "config-vault", hc.Transport)
 	inner, err := cvclient.NewClientWithResponses(server, cvclient.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,10 @@ func (e *env) callerFor(_ context.Context, req *http.Request) error {
 	var token string
 	switch {
 	case strings.HasPrefix(rest, "/internal/"):
-		token, _ = e.is.Services().Mint("iam")
+		var err error
+		if token, _, err = e.is.Services().Mint("iam", "uam"); err != nil {
+			return err
+		}
 	case rest == "/me" || strings.HasPrefix(rest, "/me/"):
 		return nil
 	case strings.HasPrefix(rest, "/tenants/"):

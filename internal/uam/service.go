@@ -179,6 +179,11 @@ type UserPatch struct {
 // UpdateUser applies a patch if the user's version is one of expected (any
 // when nil).
 func (s *Service) UpdateUser(ctx context.Context, tenantID, id uuid.UUID, p UserPatch, expected []int64) (User, error) {
+	if p.Email != nil || p.Status != nil {
+		if err := s.mayManage(ctx, tenantID, id); err != nil {
+			return User{}, err
+		}
+	}
 	params := db.UpdateUserParams{TenantID: tenantID, ID: id, Email: p.Email, EmailVerified: p.EmailVerified, ExpectedVersions: expected}
 	if p.Status != nil {
 		st := string(*p.Status)
@@ -193,6 +198,9 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, id uuid.UUID, p User
 
 // DeleteUser deletes a user with its profile and assignments.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id uuid.UUID, expected []int64) error {
+	if err := s.mayManage(ctx, tenantID, id); err != nil {
+		return err
+	}
 	n, err := s.store.q.DeleteUser(ctx, db.DeleteUserParams{TenantID: tenantID, ID: id, ExpectedVersions: expected})
 	if err != nil {
 		return classify(err)
@@ -210,6 +218,9 @@ func (s *Service) SetPassword(ctx context.Context, tenantID, id uuid.UUID, pw st
 	}
 	// 404 before spending a hash on a user that does not exist.
 	if _, err := s.store.user(ctx, tenantID, id); err != nil {
+		return err
+	}
+	if err := s.mayManage(ctx, tenantID, id); err != nil {
 		return err
 	}
 	return s.storePassword(ctx, tenantID, id, pw, nil)
@@ -762,6 +773,33 @@ func (s *Service) Unassign(ctx context.Context, tenantID, userID, roleID uuid.UU
 // roles:write) as a platform administrator, and exempting them would exempt
 // all. A request without a principal grants nothing.
 func mayGrant(ctx context.Context, tenantID uuid.UUID, perms []string, site *uuid.UUID) error {
+	return holdsAll(ctx, tenantID, perms, site, "the role grants %s, which you do not hold %s: you may grant only permissions you hold")
+}
+
+// mayManage applies the same rule to taking over a user: resetting the
+// password, changing the email or the status, or deleting a user needs every
+// permission the user holds, tenant-wide and on each site, or whoever holds
+// users:write could reset an administrator's password and sign in as them.
+func (s *Service) mayManage(ctx context.Context, tenantID, userID uuid.UUID) error {
+	held, err := s.store.effective(ctx, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	const why = "the user holds %s, which you do not hold %s: you may manage only users who hold no more than you"
+	if err := holdsAll(ctx, tenantID, held.TenantWide, nil, why); err != nil {
+		return err
+	}
+	for _, site := range held.Sites {
+		if err := holdsAll(ctx, tenantID, site.Permissions, &site.SiteID, why); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holdsAll is mayGrant's rule for any set of permissions; refusal names the
+// first one missing through format (permission, scope).
+func holdsAll(ctx context.Context, tenantID uuid.UUID, perms []string, site *uuid.UUID, format string) error {
 	p, ok := authn.FromContext(ctx)
 	if !ok {
 		return problem.New(problem.KindUnauthorized, "granting permissions needs an access token")
@@ -775,8 +813,7 @@ func mayGrant(ctx context.Context, tenantID uuid.UUID, perms []string, site *uui
 	}
 	for _, perm := range perms {
 		if !p.Has(perm, site) {
-			return problem.New(problem.KindForbidden,
-				"the role grants %s, which you do not hold %s: you may grant only permissions you hold", perm, scope)
+			return problem.New(problem.KindForbidden, format, perm, scope)
 		}
 	}
 	return nil

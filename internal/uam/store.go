@@ -40,7 +40,7 @@ func (s *store) inTx(ctx context.Context, fn func(q *db.Queries) error) error {
 func userFromRow(r db.UamUser) User {
 	return User{ID: r.ID, TenantID: r.TenantID, Email: r.Email, EmailVerified: r.EmailVerified,
 		Status: UserStatus(r.Status), HasPassword: r.PasswordHash != nil, Version: r.Version,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastLoginAt: r.LastLoginAt, PasswordChangedAt: r.PasswordChangedAt}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastLoginAt: r.LastLoginAt, SecurityStamp: r.SecurityStamp}
 }
 
 func profileFromRow(r db.UamProfile) Profile {

@@ -42,7 +42,6 @@ WHERE tenant_id = @tenant_id AND id = @id
 RETURNING *;
 
 -- name: DeleteClient :execrows
--- Its refresh tokens go with it (ON DELETE CASCADE).
 DELETE FROM iam.clients
 WHERE tenant_id = @tenant_id AND id = @id
   AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY (sqlc.narg(expected_versions)::bigint[]));

@@ -1,39 +1,87 @@
--- sqlc.arg() rather than @name throughout: sqlc v1.31 mis-rewrites @name
--- parameters inside this upsert's VALUES list.
--- Durations come in as milliseconds, times as parameters (see
--- schema/iam/00001_init.sql for the throttling rules).
+-- Sign-in throttling; the rules are in schema/iam/00003_login_attempts_counted_first.sql.
+-- sqlc.arg() rather than @name throughout: sqlc v1.31 mis-parses these
+-- statements with @name parameters. Durations come in as milliseconds, times
+-- as parameters. Address keys have no tenant (tenant_id NULL), hence IS NOT
+-- DISTINCT FROM where rows are matched to keys.
 
--- name: RecordLoginFailure :one
--- One more failure of the key: the count restarts when the key was quiet for
--- forget_after_ms; beyond free_attempts each failure blocks the key for
--- base_ms * 2^(n-1), at most cap_ms (n = failures beyond the free ones). In
--- DO UPDATE every f.* is the old row, hence the count's expression twice.
-INSERT INTO iam.login_failures AS f (tenant_id, kind, key, failures, last_failed_at, blocked_until)
-VALUES (sqlc.arg(tenant_id), sqlc.arg(kind), sqlc.arg(key), 1, sqlc.arg(now)::timestamptz,
-        CASE WHEN 1 > sqlc.arg(free_attempts)::integer
-             THEN sqlc.arg(now)::timestamptz + least(sqlc.arg(cap_ms)::bigint, sqlc.arg(base_ms)::bigint) * interval '1 millisecond' END)
-ON CONFLICT (tenant_id, kind, key) DO UPDATE SET
-    failures = CASE WHEN f.last_failed_at <= sqlc.arg(now)::timestamptz - sqlc.arg(forget_after_ms)::bigint * interval '1 millisecond'
-                    THEN 1 ELSE f.failures + 1 END,
-    last_failed_at = sqlc.arg(now),
-    blocked_until = CASE WHEN (CASE WHEN f.last_failed_at <= sqlc.arg(now)::timestamptz - sqlc.arg(forget_after_ms)::bigint * interval '1 millisecond'
-                                    THEN 1 ELSE f.failures + 1 END) > sqlc.arg(free_attempts)::integer
-        THEN sqlc.arg(now)::timestamptz + least(sqlc.arg(cap_ms)::bigint::double precision,
-                 sqlc.arg(base_ms)::bigint * power(2::double precision,
-                     least((CASE WHEN f.last_failed_at <= sqlc.arg(now)::timestamptz - sqlc.arg(forget_after_ms)::bigint * interval '1 millisecond'
-                                 THEN 1 ELSE f.failures + 1 END) - sqlc.arg(free_attempts)::integer - 1, 40)))
-             * interval '1 millisecond' END
-RETURNING *;
+-- name: CountLoginAttempt :one
+-- Counts one sign-in attempt against each of its keys, given as parallel
+-- arrays with their policies, all or none: none when a key is blocked at now,
+-- and then blocked_until is the end of the longest block; otherwise it is now
+-- and the attempt goes ahead.
+--
+-- The keys' rows are locked first, in one order (current): an attempt on one of
+-- them waits here until this one commits, then reads what it counted, so the
+-- attempts on a key are decided one after another and no more go ahead than
+-- its free ones and the one that blocks it. A key that a concurrent attempt
+-- created after this statement began cannot be locked so: inserting it fails
+-- with a unique violation (login_failures_key), and the caller runs the
+-- statement again, which finds the row.
+WITH given AS (
+    SELECT unnest(sqlc.arg(kinds)::text[]) AS kind, unnest(sqlc.arg(keys)::text[]) AS key,
+           unnest(sqlc.arg(free_attempts)::integer[]) AS free_attempts, unnest(sqlc.arg(base_ms)::bigint[]) AS base_ms,
+           unnest(sqlc.arg(cap_ms)::bigint[]) AS cap_ms, unnest(sqlc.arg(forget_after_ms)::bigint[]) AS forget_after_ms
+),
+attempt AS (
+    SELECT CASE WHEN g.kind <> 'address' THEN sqlc.arg(tenant_id)::uuid END AS tenant_id, g.*
+    FROM given g
+),
+current AS MATERIALIZED (
+    SELECT f.* FROM iam.login_failures f
+    JOIN attempt a ON f.kind = a.kind AND f.key = a.key AND f.tenant_id IS NOT DISTINCT FROM a.tenant_id
+    ORDER BY f.kind, f.key, f.tenant_id
+    FOR UPDATE OF f
+),
+refusal AS (
+    SELECT max(blocked_until) AS blocked_until FROM current WHERE blocked_until > sqlc.arg(now)::timestamptz
+),
+-- Each key's count with this attempt (from 1 again after forget_after quiet)
+-- and the block it starts: base_ms * 2^(n-1) for the n-th attempt beyond the
+-- free ones, at most cap_ms. Nothing when the attempt is refused.
+counted AS (
+    SELECT a.tenant_id, a.kind, a.key, c.key IS NOT NULL AS stored, n.failures,
+           CASE WHEN n.failures > a.free_attempts
+                THEN sqlc.arg(now)::timestamptz + least(a.cap_ms::double precision,
+                         a.base_ms * power(2::double precision, least(n.failures - a.free_attempts - 1, 40)))
+                     * interval '1 millisecond'
+           END AS blocked_until
+    FROM attempt a
+    LEFT JOIN current c ON c.kind = a.kind AND c.key = a.key AND c.tenant_id IS NOT DISTINCT FROM a.tenant_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN c.last_failed_at > sqlc.arg(now)::timestamptz - a.forget_after_ms * interval '1 millisecond'
+                    THEN c.failures + 1 ELSE 1 END AS failures
+    ) n
+    WHERE (SELECT blocked_until FROM refusal) IS NULL
+),
+updated AS (
+    UPDATE iam.login_failures f
+    SET failures = n.failures, last_failed_at = sqlc.arg(now)::timestamptz, blocked_until = n.blocked_until
+    FROM counted n
+    WHERE n.stored AND f.kind = n.kind AND f.key = n.key AND f.tenant_id IS NOT DISTINCT FROM n.tenant_id
+),
+-- In one order too, so that two attempts inserting the same new keys cannot
+-- wait for each other.
+inserted AS (
+    INSERT INTO iam.login_failures (tenant_id, kind, key, failures, last_failed_at, blocked_until)
+    SELECT tenant_id, kind, key, failures, sqlc.arg(now)::timestamptz, blocked_until
+    FROM counted WHERE NOT stored
+    ORDER BY kind, key
+)
+SELECT coalesce(blocked_until, sqlc.arg(now)::timestamptz)::timestamptz AS blocked_until FROM refusal;
 
--- name: LoginBlocks :many
--- The keys of one sign-in attempt that are blocked at @now.
-SELECT kind, key, blocked_until::timestamptz AS blocked_until FROM iam.login_failures
-WHERE tenant_id = sqlc.arg(tenant_id)
-  AND ((kind = 'account' AND key = sqlc.arg(account)) OR (kind = 'address' AND key = sqlc.arg(address)))
-  AND blocked_until > sqlc.arg(now)::timestamptz;
-
--- name: ResetLoginFailures :exec
-DELETE FROM iam.login_failures WHERE tenant_id = sqlc.arg(tenant_id) AND kind = sqlc.arg(kind) AND key = sqlc.arg(key);
+-- name: ForgiveLoginAttempt :exec
+-- A right password: the account and pair keys start afresh, and the address
+-- takes back this one attempt, unblocked once none beyond its free ones is
+-- left. An empty key matches nothing.
+WITH reset AS (
+    DELETE FROM iam.login_failures d
+    WHERE d.tenant_id = sqlc.arg(tenant_id)::uuid
+      AND ((d.kind = 'account' AND d.key = sqlc.arg(account)) OR (d.kind = 'pair' AND d.key = sqlc.arg(pair)))
+)
+UPDATE iam.login_failures f
+SET failures = f.failures - 1,
+    blocked_until = CASE WHEN f.failures - 1 > sqlc.arg(address_free_attempts)::integer THEN f.blocked_until END
+WHERE f.tenant_id IS NULL AND f.kind = 'address' AND f.key = sqlc.arg(address) AND f.failures > 0;
 
 -- name: PurgeLoginFailures :execrows
 -- Keys quiet for long enough to be forgotten and no longer blocked.

@@ -3,10 +3,10 @@
 
 -- name: IssueRefreshToken :one
 -- The first token of a new family.
-INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id, client_id, scope,
-                                issued_at, idle_expires_at, family_expires_at, password_changed_at)
-VALUES (@tenant_id, @id, @family_id, @token_hash, sqlc.narg(user_id), sqlc.narg(client_id), @scope,
-        @issued_at, @idle_expires_at, @family_expires_at, sqlc.narg(password_changed_at))
+INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id,
+                                issued_at, idle_expires_at, family_expires_at, security_stamp)
+VALUES (@tenant_id, @id, @family_id, @token_hash, @user_id,
+        @issued_at, @idle_expires_at, @family_expires_at, sqlc.narg(security_stamp))
 RETURNING *;
 
 -- name: RotateRefreshToken :one
@@ -25,12 +25,12 @@ WITH spent AS (
       AND NOT EXISTS (
             SELECT 1 FROM iam.refresh_tokens r
             WHERE r.tenant_id = t.tenant_id AND r.family_id = t.family_id AND r.revoked_at IS NOT NULL)
-    RETURNING t.tenant_id, t.family_id, t.user_id, t.client_id, t.scope, t.family_expires_at, t.password_changed_at
+    RETURNING t.tenant_id, t.family_id, t.user_id, t.family_expires_at, t.security_stamp
 )
-INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id, client_id, scope,
-                                issued_at, idle_expires_at, family_expires_at, password_changed_at)
-SELECT s.tenant_id, @new_id, s.family_id, @new_token_hash, s.user_id, s.client_id, s.scope,
-       @now, least(@new_idle_expires_at::timestamptz, s.family_expires_at), s.family_expires_at, s.password_changed_at
+INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id,
+                                issued_at, idle_expires_at, family_expires_at, security_stamp)
+SELECT s.tenant_id, @new_id, s.family_id, @new_token_hash, s.user_id,
+       @now, least(@new_idle_expires_at::timestamptz, s.family_expires_at), s.family_expires_at, s.security_stamp
 FROM spent s
 RETURNING *;
 
@@ -61,15 +61,17 @@ WHERE p.token_hash = @token_hash
 -- name: RevokeUserRefreshTokens :execrows
 -- Every family of the user (password changed, user disabled or locked).
 UPDATE iam.refresh_tokens SET revoked_at = @now::timestamptz
-WHERE tenant_id = @tenant_id AND user_id = @user_id::uuid AND revoked_at IS NULL;
-
--- name: RevokeClientRefreshTokens :execrows
--- Every family of the client (secret rotated, client deactivated).
-UPDATE iam.refresh_tokens SET revoked_at = @now::timestamptz
-WHERE tenant_id = @tenant_id AND client_id = @client_id::uuid AND revoked_at IS NULL;
+WHERE tenant_id = @tenant_id AND user_id = @user_id AND revoked_at IS NULL;
 
 -- name: GetRefreshTokenByHash :one
-SELECT * FROM iam.refresh_tokens WHERE token_hash = @token_hash;
+-- The token and whether its family is revoked: a token whose own row is not
+-- may still be the successor a revocation's snapshot did not see (see the
+-- schema), which RotateRefreshToken refuses alike.
+SELECT sqlc.embed(t), EXISTS (
+        SELECT 1 FROM iam.refresh_tokens r
+        WHERE r.tenant_id = t.tenant_id AND r.family_id = t.family_id AND r.revoked_at IS NOT NULL
+    ) AS family_revoked
+FROM iam.refresh_tokens t WHERE t.token_hash = @token_hash;
 
 -- name: PurgeRefreshTokens :execrows
 -- Families past their absolute expiry are dead whatever their state.

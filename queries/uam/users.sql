@@ -1,5 +1,5 @@
 -- name: CreateUser :one
-INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash, password_changed_at)
+INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash, security_stamp)
 VALUES (@tenant_id, @id, @email, @email_verified, @status, sqlc.narg(password_hash),
         CASE WHEN sqlc.narg(password_hash)::text IS NOT NULL THEN now() END)
 RETURNING *;
@@ -24,7 +24,9 @@ ORDER BY u.id
 LIMIT @row_limit;
 
 -- name: UpdateUser :one
--- A new address is unverified unless the change says otherwise.
+-- A new address is unverified unless the change says otherwise. A status
+-- moving to disabled or locked moves the security stamp, which ends the
+-- user's sessions (in SET, status is the old value).
 UPDATE uam.users SET
     email          = coalesce(sqlc.narg(email), email),
     email_verified = CASE
@@ -32,6 +34,9 @@ UPDATE uam.users SET
             THEN coalesce(sqlc.narg(email_verified), false)
         ELSE coalesce(sqlc.narg(email_verified), email_verified) END,
     status         = coalesce(sqlc.narg(status), status),
+    security_stamp = CASE
+        WHEN sqlc.narg(status)::text IN ('disabled', 'locked') AND sqlc.narg(status)::text <> status THEN now()
+        ELSE security_stamp END,
     version        = version + 1,
     updated_at     = now()
 WHERE tenant_id = @tenant_id AND id = @id
@@ -40,8 +45,9 @@ RETURNING *;
 
 -- name: SetPasswordHash :one
 -- With old_hash set, only if the password is still the one the caller checked,
--- so a user changing their own password cannot undo a concurrent reset.
-UPDATE uam.users SET password_hash = @password_hash, password_changed_at = now(), version = version + 1, updated_at = now()
+-- so a user changing their own password cannot undo a concurrent reset. A new
+-- password moves the security stamp, which ends the user's sessions.
+UPDATE uam.users SET password_hash = @password_hash, security_stamp = now(), version = version + 1, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id
   AND (NOT @check_old::boolean OR password_hash IS NOT DISTINCT FROM sqlc.narg(old_hash)::text)
 RETURNING *;
@@ -49,7 +55,7 @@ RETURNING *;
 -- name: UpgradePasswordHash :execrows
 -- After a successful check with old parameters: replaces the hash only if it
 -- is still the one that was checked, so a concurrent password change wins. Not
--- a user-visible change: version, updated_at and password_changed_at stay.
+-- a user-visible change: version, updated_at and security_stamp stay.
 UPDATE uam.users SET password_hash = @new_hash
 WHERE tenant_id = @tenant_id AND id = @id AND password_hash = @old_hash;
 

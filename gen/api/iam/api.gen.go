@@ -26,34 +26,34 @@ import (
 
 // Defines values for OAuthErrorError.
 const (
-	InvalidClient          OAuthErrorError = "invalid_client"
-	InvalidGrant           OAuthErrorError = "invalid_grant"
-	InvalidRequest         OAuthErrorError = "invalid_request"
-	InvalidScope           OAuthErrorError = "invalid_scope"
-	TemporarilyUnavailable OAuthErrorError = "temporarily_unavailable"
-	UnauthorizedClient     OAuthErrorError = "unauthorized_client"
-	UnsupportedGrantType   OAuthErrorError = "unsupported_grant_type"
-	UnsupportedTokenType   OAuthErrorError = "unsupported_token_type"
+	OAuthErrorErrorInvalidClient          OAuthErrorError = "invalid_client"
+	OAuthErrorErrorInvalidGrant           OAuthErrorError = "invalid_grant"
+	OAuthErrorErrorInvalidRequest         OAuthErrorError = "invalid_request"
+	OAuthErrorErrorInvalidScope           OAuthErrorError = "invalid_scope"
+	OAuthErrorErrorTemporarilyUnavailable OAuthErrorError = "temporarily_unavailable"
+	OAuthErrorErrorUnauthorizedClient     OAuthErrorError = "unauthorized_client"
+	OAuthErrorErrorUnsupportedGrantType   OAuthErrorError = "unsupported_grant_type"
+	OAuthErrorErrorUnsupportedTokenType   OAuthErrorError = "unsupported_token_type"
 )
 
 // Valid indicates whether the value is a known member of the OAuthErrorError enum.
 func (e OAuthErrorError) Valid() bool {
 	switch e {
-	case InvalidClient:
+	case OAuthErrorErrorInvalidClient:
 		return true
-	case InvalidGrant:
+	case OAuthErrorErrorInvalidGrant:
 		return true
-	case InvalidRequest:
+	case OAuthErrorErrorInvalidRequest:
 		return true
-	case InvalidScope:
+	case OAuthErrorErrorInvalidScope:
 		return true
-	case TemporarilyUnavailable:
+	case OAuthErrorErrorTemporarilyUnavailable:
 		return true
-	case UnauthorizedClient:
+	case OAuthErrorErrorUnauthorizedClient:
 		return true
-	case UnsupportedGrantType:
+	case OAuthErrorErrorUnsupportedGrantType:
 		return true
-	case UnsupportedTokenType:
+	case OAuthErrorErrorUnsupportedTokenType:
 		return true
 	default:
 		return false
@@ -98,7 +98,7 @@ type ClientCreate struct {
 	// Name 1 to 200 characters.
 	Name ClientName `json:"name"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes Scopes `json:"scopes"`
 }
 
@@ -120,38 +120,17 @@ type ClientUpdate struct {
 	// Name 1 to 200 characters.
 	Name *ClientName `json:"name,omitempty"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes *Scopes `json:"scopes,omitempty"`
 }
 
 // ClientWithSecret defines model for ClientWithSecret.
 type ClientWithSecret struct {
-	// ClientId The client id (also the token's `client_id` and `sub`).
-	ClientId openapi_types.UUID `json:"client_id"`
-
+	// Embedded struct due to allOf(#/components/schemas/MachineClient)
+	MachineClient `yaml:",inline"`
+	// Embedded fields due to inline allOf schema
 	// ClientSecret The secret; shown in this answer only.
 	ClientSecret string `json:"client_secret"`
-
-	// CreatedAt When it was registered.
-	CreatedAt time.Time `json:"created_at"`
-
-	// IsActive Inactive clients get no tokens.
-	IsActive bool `json:"is_active"`
-
-	// Name 1 to 200 characters.
-	Name ClientName `json:"name"`
-
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
-	Scopes Scopes `json:"scopes"`
-
-	// SecretRotatedAt When the secret was last issued.
-	SecretRotatedAt *time.Time `json:"secret_rotated_at,omitempty"`
-
-	// TenantId The tenant.
-	TenantId openapi_types.UUID `json:"tenant_id"`
-
-	// UpdatedAt When it last changed.
-	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // FieldError defines model for FieldError.
@@ -168,7 +147,7 @@ type Introspection struct {
 	// Aud The audience.
 	Aud *string `json:"aud,omitempty"`
 
-	// ClientId The client the token was issued to.
+	// ClientId The client an access token was issued to (`sign-in` for users' tokens).
 	ClientId *string `json:"client_id,omitempty"`
 	Exp      *int    `json:"exp,omitempty"`
 	Iat      *int    `json:"iat,omitempty"`
@@ -180,7 +159,7 @@ type Introspection struct {
 	Jti *string `json:"jti,omitempty"`
 	Nbf *int    `json:"nbf,omitempty"`
 
-	// Scope Space-separated permissions.
+	// Scope Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB).
 	Scope *string `json:"scope,omitempty"`
 
 	// SiteScope Permissions granted on one site only: site id to space-separated permissions, as in the token.
@@ -227,7 +206,7 @@ type MachineClient struct {
 	// Name 1 to 200 characters.
 	Name ClientName `json:"name"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes Scopes `json:"scopes"`
 
 	// SecretRotatedAt When the secret was last issued.
@@ -266,7 +245,7 @@ type OAuthTokenResponse struct {
 	// RefreshToken Only for the `refresh_token` grant: the rotated refresh token.
 	RefreshToken *string `json:"refresh_token,omitempty"`
 
-	// Scope Space-separated permissions.
+	// Scope Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB).
 	Scope *string `json:"scope,omitempty"`
 
 	// TokenType Always `Bearer`.
@@ -293,9 +272,9 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
-// ProviderMetadata OpenID Connect Discovery 1.0 / RFC 8414 metadata; unknown members may be added.
+// ProviderMetadata RFC 8414 authorization server metadata in the OpenID Connect Discovery 1.0 document's place, where libraries such as go-oidc look for it; unknown members may be added. The issuer is an OAuth 2.0 authorization server for machine clients and the platform's own sign-in, not an OpenID Provider for third-party relying parties: it has no authorization endpoint and issues no ID tokens. So `authorization_endpoint` is absent and `response_types_supported` is empty, as RFC 8414 allows, where OpenID Connect Discovery would require both: the document tells the truth rather than promise a flow that is not there. What verifying access tokens needs (`issuer`, `jwks_uri`, `id_token_signing_alg_values_supported`, the algorithms the tenant's keys sign with) is all there.
 type ProviderMetadata struct {
-	// AuthorizationEndpoint Absent: interactive flows (the authorization endpoint) are not part of this service yet.
+	// AuthorizationEndpoint Absent: no grant uses an authorization endpoint here (RFC 8414 section 2 allows leaving it out).
 	AuthorizationEndpoint            *string   `json:"authorization_endpoint,omitempty"`
 	GrantTypesSupported              *[]string `json:"grant_types_supported,omitempty"`
 	IdTokenSigningAlgValuesSupported []string  `json:"id_token_signing_alg_values_supported"`
@@ -307,7 +286,9 @@ type ProviderMetadata struct {
 	Issuer string `json:"issuer"`
 
 	// JwksUri The tenant's key set.
-	JwksUri                string   `json:"jwks_uri"`
+	JwksUri string `json:"jwks_uri"`
+
+	// ResponseTypesSupported Empty: no response type is supported, since there is no authorization endpoint.
 	ResponseTypesSupported []string `json:"response_types_supported"`
 
 	// RevocationEndpoint RFC 7009.
@@ -330,7 +311,7 @@ type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 type Scopes = []PermissionName
 
 // TokenForm Fields as RFC 6749 names them; all optional here, checked by the endpoint so that errors are RFC 6749 errors.
@@ -362,7 +343,7 @@ type TokenResponse struct {
 	// RefreshToken Opaque; 256 random bits. Spent by its first use.
 	RefreshToken string `json:"refresh_token"`
 
-	// Scope Space-separated permissions.
+	// Scope Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB).
 	Scope *string `json:"scope,omitempty"`
 
 	// TokenType Always `Bearer`.
@@ -442,11 +423,17 @@ type BadRequest = Problem
 // Forbidden An RFC 9457 problem document.
 type Forbidden = Problem
 
+// InvalidClient defines model for InvalidClient.
+type InvalidClient = OAuthError
+
 // NotFound An RFC 9457 problem document.
 type NotFound = Problem
 
 // PreconditionFailed An RFC 9457 problem document.
 type PreconditionFailed = Problem
+
+// TokenTooLarge An RFC 9457 problem document.
+type TokenTooLarge = Problem
 
 // TooManyRequests An RFC 9457 problem document.
 type TooManyRequests = Problem
@@ -1394,11 +1381,23 @@ type BadRequestApplicationProblemPlusJSONResponse Problem
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
+type InvalidClientResponseHeaders struct {
+	CacheControl    string
+	WWWAuthenticate string
+}
+type InvalidClientJSONResponse struct {
+	Body OAuthError
+
+	Headers InvalidClientResponseHeaders
+}
+
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type TokenTooLargeApplicationProblemPlusJSONResponse Problem
 
 type TooManyRequestsResponseHeaders struct {
 	RetryAfter int
@@ -1478,6 +1477,22 @@ func (response Login401ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login422ApplicationProblemPlusJSONResponse struct {
+	TokenTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response Login422ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1646,6 +1661,22 @@ func (response Refresh401ApplicationProblemPlusJSONResponse) VisitRefreshRespons
 	return err
 }
 
+type Refresh422ApplicationProblemPlusJSONResponse struct {
+	TokenTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response Refresh422ApplicationProblemPlusJSONResponse) VisitRefreshResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Refresh503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1734,15 +1765,7 @@ func (response OauthIntrospect400JSONResponse) VisitOauthIntrospectResponse(w ht
 	return err
 }
 
-type OauthIntrospect401ResponseHeaders struct {
-	CacheControl    string
-	WWWAuthenticate *string
-}
-
-type OauthIntrospect401JSONResponse struct {
-	Body    OAuthError
-	Headers OauthIntrospect401ResponseHeaders
-}
+type OauthIntrospect401JSONResponse struct{ InvalidClientJSONResponse }
 
 func (response OauthIntrospect401JSONResponse) VisitOauthIntrospectResponse(w http.ResponseWriter) error {
 
@@ -1752,9 +1775,7 @@ func (response OauthIntrospect401JSONResponse) VisitOauthIntrospectResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1815,15 +1836,7 @@ func (response OauthRevoke400JSONResponse) VisitOauthRevokeResponse(w http.Respo
 	return err
 }
 
-type OauthRevoke401ResponseHeaders struct {
-	CacheControl    string
-	WWWAuthenticate *string
-}
-
-type OauthRevoke401JSONResponse struct {
-	Body    OAuthError
-	Headers OauthRevoke401ResponseHeaders
-}
+type OauthRevoke401JSONResponse struct{ InvalidClientJSONResponse }
 
 func (response OauthRevoke401JSONResponse) VisitOauthRevokeResponse(w http.ResponseWriter) error {
 
@@ -1833,9 +1846,7 @@ func (response OauthRevoke401JSONResponse) VisitOauthRevokeResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1910,15 +1921,7 @@ func (response OauthToken400JSONResponse) VisitOauthTokenResponse(w http.Respons
 	return err
 }
 
-type OauthToken401ResponseHeaders struct {
-	CacheControl    string
-	WWWAuthenticate *string
-}
-
-type OauthToken401JSONResponse struct {
-	Body    OAuthError
-	Headers OauthToken401ResponseHeaders
-}
+type OauthToken401JSONResponse struct{ InvalidClientJSONResponse }
 
 func (response OauthToken401JSONResponse) VisitOauthTokenResponse(w http.ResponseWriter) error {
 
@@ -1928,9 +1931,7 @@ func (response OauthToken401JSONResponse) VisitOauthTokenResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2932,33 +2933,45 @@ func (response UserInfo400ApplicationProblemPlusJSONResponse) VisitUserInfoRespo
 	return err
 }
 
+type UserInfo401ResponseHeaders struct {
+	WWWAuthenticate string
+}
+
 type UserInfo401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	Body    Problem
+	Headers UserInfo401ResponseHeaders
 }
 
 func (response UserInfo401ApplicationProblemPlusJSONResponse) VisitUserInfoResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
+type UserInfo403ResponseHeaders struct {
+	WWWAuthenticate string
+}
+
 type UserInfo403ApplicationProblemPlusJSONResponse struct {
-	ForbiddenApplicationProblemPlusJSONResponse
+	Body    Problem
+	Headers UserInfo403ResponseHeaders
 }
 
 func (response UserInfo403ApplicationProblemPlusJSONResponse) VisitUserInfoResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3545,119 +3558,149 @@ func (sh *strictHandler) UserInfo(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F17cxs3kv8qXXNbZTE7oihZttdUXV0pSryrrF9lWec/TK8GnGmSiIYAA2BEMz599ys0gHmQM5Rsy8om",
-	"m38ScwYDNIBG969f0KcolfOFFCiMjoafohmyDBX984SlMzyRwiiZ298Z6lTxheFSRMPoH3IJuRRTSHNu",
-	"P4Y5W0FqPwEzQ8hkWsxRmH4URwp/KbjCLBoaVWAc6XSGc2a7NKsFRsNIG8XFNLq+jqMf37Lp5mBvZwja",
-	"KDscCsPNCgybgpyAmXENV6g0l8L9RlCoZaFS/Nyhn8uUufHahj9/8zwMkCpkBrMvHuilPDNS4eY4x/mS",
-	"rTQkQu5q2yIZhgktpNAIKVOKowZmScjsSrAcdt48O4HHTw6fgsbUdgSP+vu97TShKObR8H0UBoo+xBt0",
-	"XsfRgik2RxP4gTb69If29XFs8EADz+zY3D5fMDOL4kiwue3Ztbjg2VbSJlLNmYmGUVFQy83lOymUlqqd",
-	"ikTgR3ORUosk7NdC4RWXhYYFm2JJ3C8FqlWNOtdrnZQ5+/gcxdTMouGj/YM4mnMRfu+3EXY6ecFMOmun",
-	"zDJ2ICgwLHFvOmNiisA1jJnGDKSIQSrQeIXKbm8yiq4ejqIYRtHV4ShKevQ6+S6BiVTAxOrIMaXrhi0W",
-	"uWURKfIVLGcoQAqEnGvLsP4IESl25EIpFAZ2lsgubTsNwo4KczuNXgyYa4TD/YM+HMMVywt7tJmxnwpp",
-	"gFG3dk6/FNJ2Xx1NbdsonBR2QktuZnA4GJQr72RMtfSnk123cB2Lf/Do8friL5gxqGxn/xqN9Hc7o9F3",
-	"/7fzbq/3P6Po/b9G0Wj0cTDYHY0+HgxGo49Pnn34bhTt2IYxtd7esPddz7b6SyvzPedzbjZ3+DWbImj+",
-	"ayd75fRdfYIZTliRm2j4aBDb2fK5PZOPBgOaq/tVsRkXBqeoiIa3KFj3QTT0dttBdC2+9iBe24+dYCLx",
-	"8D3L3uAvBWpanlQKg4L+SSzpROveQslxjvO//qydnK2G+4vCSTSM/muv0kd77q3ee+2+coNuzli5YS3P",
-	"zVlu6bbHSAGDCcc8s8+5uGI5z44gQaWk0gnxrgZk6QzGLHMt+9F1HD2TasyzDMV9T6OS6Rpyll462YVq",
-	"znUlLeQCFdEAAjHTRPFLaZ7JQmT3SfBLCbpIZ6UOhB2pgBsYowUFGowEJqSZofIM2SNSXytMpci47eUZ",
-	"4zlm973KSZA2SSkHtWE5evLct/dI07FYgVsn4kzYOdx/GMPh/qMYDg+exmAFAjwaPIyh3++7RXwr5Qsm",
-	"Vv606XtdQSlhzsQKJrR5YMXwfGH0ESg0agVsYlBB8sb+2D22PxILS6SwrBrX0WWtyaYcO3OfWC5aMn47",
-	"EFlJSEv2uWCFmUnFf71fFjupHWKmEOjwiqkVR14G0RaeC3bFeM7GOd4rs0GGCxQZinQFO4TTmWEWd8Rw",
-	"IsWET+F/rVIiiEHih2m9lCqDGdMzO4+ULVjKzapnD05RzYLAiJDLb8sIMMaJVOjG4GLaj25ghOvwvoZg",
-	"Twi+01pnThKx/LWygtVwq8omLNcYR4vao08R1xcsNfyqBbX/4BQ5EWl5s18py7GUOTJhd9zp3u075+h7",
-	"aVsS4XLhBt/2zZlr5dRxOCLv3XBlHxW8l+OfMTW2ezfYc+709dpsDc6b/9hGwguWzrhA16Ht2o/FlGIr",
-	"mnsFym/q6yV+NB7gr0/J0dI9lZd+hZu7s2+35WAwsABZsdQaM3aD6vDSQ65ubB9GOF9kt+GcORf1p/tb",
-	"eek34ZSOFXzHzewMU4VOEuX5q0k0fP95m7/OSt7q02W3LZY9vTsCPZNLAdwjHSb0EhUZMv1WKF7njeYo",
-	"mzzywQI7C/F+tEp2k+EJ/m1S926GyvkzLEZ0JhDXMWB/2odkLLNVP5NzxkUSQ0KIv09A3/60mLtfQu2k",
-	"ZQ5xNEet2RTb3QT1+Tn6qg/aTsGpMErqhXMCbE5xG8uxImvfGlZkHEWKrdRXBv0WjwCtnpGXKGDJrF2o",
-	"C8zAyNYe8eOiTZDHEWem44XW7aPTQKp1lJ8N7zCdiExnN218JcaTdhLo9LWorgVLcVfjginyFlVIfl0A",
-	"HQ6ePm4ZUHODF2Xn7RLn0+Zna4ZpNSpMFROGPAzkFLD90/Eaun9yuy2gu8mOwW6gqHa0tk4VG+pi3HHM",
-	"C2rTuriVSbrFprVf3mCVxhERduEer3eVfI9MWSRCnpM0Ra3dRHQMicKJQj27oAeuiX/k29wshfwRazuc",
-	"P73759kmQW+encCTR/tPbNfN03qJq6YCbt9/h4U3Rmsq4DUqqes2Gp/LKRc1G/4z4BHOGc/b945eWc6x",
-	"42VrrP/w4GbdGzBoe/clQu0Y4WbP3S25jw4HnzoFJZ3TbZEzYzkyNCGHGxtrvBWzru2LW8PafNv2qKlu",
-	"hx3a9gaRzDPYYbmW1Ul+oCEpv02AiQwSXYyT3q3OnHeIXzDTqkIFcEPCX+GUa4PKbVLZrQVVu4YTYN3o",
-	"ewvwPhXuTRmCmKIBITeP6z2CqzhyGORCSbN9TUyJfGhtckYeLKsdb784dyc2C4K227eQSHR+5lvT2I7T",
-	"HA01N2TTXKnveoO7GnS2HY+a+dDio9XaSokkhAcm3si15gnFBo782QXptocmHIIGG0v26rgwsw48ieHx",
-	"urMHymiNc/ekMqPeQ0TGOwkuvE+THLjuiVu62gNS53ZJaq6OqlUhdLFYSGUXi1o6nVh97pBFs2FNedr9",
-	"mS+kYornq4uapd8SK4rdfC8ak93kIhc6WCoppjEtfoZXmNtlu4VudSvatue0D28t5W+8P7oN/Fpl7+bX",
-	"si3w07u3LpD2dPD4b70ubMoV6gsuut0UhTA8t0fFN651VAOMDaSx2dkrka9K3lyHJbSVPizoJEwTpbSS",
-	"/q0Q6jasFWKZHnLVedw9aos5rsOp2qY1RmvsRhtPVLC33SuQBL/1kJG5lAxdKGDBlAFtmDLaxa0Y5HKJ",
-	"ajdlGiFHY1DFdvXF5nMdQ8an3FgweZFQkG43gR1mYC61gceHNRcEjdZbW+X9g6cNqPKwEed6z3Z//WD/",
-	"M9h9erH74dMgfvzwetj69C9tTFDzbbcKpaeHj56A9zg2wvfNk5Sh8VCvXQjoNoZGQGHUynJYcIOGiEt8",
-	"Ox9TzXhvcTBxoQ0TKbaSpQ0zhW633Qw3eftXHVwN529OgZOLd7LiYkon8ZKLDOQkrN7NwixIWBq9pLCV",
-	"kZW84hmqF2hYxgy7yRRYW/kFitMf4EQKgamBH7hO5RWqFez3B7BH2/63w/1DmPvej6AQl0IuBcxxPrZ8",
-	"OmcrGCOwLHM6f02sesVD7uoLFNlCctGCII5JrQ7BrrzyoG2Sy6V2TuhGNxC66ZEDXUjjTmXI9tCorniK",
-	"sMJ2U7JSdvqi1GwNU6pjr2vsFDShxftcTC9YPr0g78+Xd1l3zmxZKbIIHz8+6LdjYV2guinsS43g/M3z",
-	"dufH8lJfFIrf0MslrkB3rHAI+37dIiu88gk3Ny3HYPC0W6198fjeHfF1k3Bs0k1/ssfZfO9qf09aHj/Y",
-	"c1q83+24CF1d2PYXczQzmX0xdYVGxcVE3obA0Da5WXp5Nqzx0sZCbGGS7pW/7cFrk5NvHAj6Mu/FDYDs",
-	"uAmxYKLkHBg5A3a5oEwDAchUzrH0GX22F2JtjZsktc34rLRLuz1+prL5rSBn+tICy6HLDlqsN2R5jgpm",
-	"Ms+0FwS7S54hcKMxn8DO4eChC1UvucZeDORAYAZYGMNlD7kO5pI858xajsHyV0zBjOkj3zCpZTwMr1Dx",
-	"ycrBJmfAD+0CJzEsZzydOZLrPpcHpSrQNKSlb9C7NaBYQ4jXtF2n7kuKCDUOkzWT+C8F+gZW11Ig/hLF",
-	"M6laQBXhFTI3S4PP2ri00vMjYHkOcuHYE2aoMIZ0huklZjB20wxHqVxlh65IJzZtSL2pl7e4gZxzg1Su",
-	"XXongYNXdyyzFew0gikXC6nNOlJ9fNgdDuiK9NzJwJQKtkXltwg432mN1xyTNQ2r20zwBjHxbJvJ1iYP",
-	"7slOa4v33am5TJIwJPqZNRTxlbY0wcOap/7rLOsF+6XAIzh49BgUE5mcw5gb3YezhWXN8Ypk1YQrbaDQ",
-	"+B9oS8e3UDzEO29XC/wHF6Zd+gXYtmehrLP0dAyLvNBBVWwRA+RE/8fbt6/he6Z5GtJNC91mgXyNpLsP",
-	"oXYr+dXBrm/rcbZaJ3/bf3qwlYMuZu1Yr84EXyYE22TJuUZ1KiayxQt6Q1SoXTbYNxcEB7gDvJte/Amb",
-	"83x1IVp9O8/oJanbdgORX6Ho+Pbv9l33p7lMWd7y2fcnr+HwSXvYuHUcuwQZ14ucbSF0MZMCL0RhLfHN",
-	"Ln7s7z8+bP+Op6ZorS+4YoZ1m4adkVtrG3SFxe8uBPGrFMg9H60Feo5fHoPhcwTb5mYDxU6kTtmmFHNx",
-	"mkJxszqzgNDx69gJ0xaF58RsUxPtMKsHeyGlweO20+MXAZfGwVKw6/dAQy6nzlygx2aGI0G+azjoD7xc",
-	"3K0nATvgAD8yC3/LvF+XuLyWG8yNywc+CjSMRPCTmEIJDSgmUqU4d9GN/siKevLAVEK0lrrokg2DfeHD",
-	"a0OFLLPCHVkGcxeHDKE3uyeh2VJxg9TORfvisjZBZJBhjgbXP6dXtI6Wfq58YMylN9Nqn6s8GkZt1nRD",
-	"KNFzl/kYWCmVwrCUxKHPfz9j7AxeezNiM2XiuCnMgyc+2B1D2k5dxoIJ9fggt8iqePRODdCfH7/oxWHS",
-	"IxFmXWiXXHQzF8TUN5LvLmysF5E61AgVueFi6nl0JJwRBSSy8hWwKeNCmyY+WxTjnOsZZhap6f5IjMR3",
-	"cFxPjCB746d3b3WF92JIzGoxBGb++vPSJCX8G68aOaTtcPAIFopfMYMjATSotwVzZFfY+L4PJznjcz2E",
-	"hGudOE/hmperF7swtfsf6b4EdhK7QVa/2TE8/k9sU1Zktil+XNj/cUZ5WmI8sf/72XD7vyoIbqdZZm/F",
-	"kCiZo6aR7MGw9FQmsh2okSizlkXT8xH1MqPHUvlpFI2KweBh6rNv6AeOoiGEF7Uuw8trF7a0n+xSTxkV",
-	"7vT6dudIUvhUBK4JzFJGHa1VDMmns+Pjs4vX598/Pz25OH/z/DqcJ/eN3vtUzvjaGt52A5suZDvRyosc",
-	"3MZQiMxqCENUvGlkzRADSQLesGOBt0XcvRio7ixzZj3TlF+MOi6DWlJ4bi80HoFCe1TkBBhoC9UtGVJY",
-	"rr+Sl+hm6jBBH97OcOWtBJ+FzATwLHfyh1F+hswLg5DzCVqt4tauMq+TrhzsxB+Cw0dPejHgxxQXZu0A",
-	"B7NdB7+FT2MMJrul3FvywbDXhomMqQxyPlaMCvxoPek5+QucuM55it5a84LseMHSGe4e9AdRHBUkIWfG",
-	"LPRwb2+5XPYZve5LNd3z3+q956cnP748+5G+qeIf0enxiyiOfF1aNIz2+wPXQC5QsAWPhtHD/qD/kNJT",
-	"zIzUwp4Vtnuk1Aj6Sd0GkK0Q1KFsshRqxFrnxy/8ntgl0rQ3dQVL79bCm/COm5ksTPNwtuTi9OHchzJI",
-	"Nscu7lyK59jCLzbOXaVQLklSszSVRQivajZHOBzsBzRPv4ld4Fmz+IGYxsyUNCZ3pl/oyWkEVOCLZFiW",
-	"KTu/ncODp24NGhnyvaPQjRXkGeZspWOn20lGSruUbpVs71bplrjg1KpmyuDyxRKozfcyW20pL/i8soJG",
-	"dth1E3J5f1ijHuxgMLizsZvuipbChjOngrhYKy6gGubdWhFz2yi+/V6oy6X+Dx35be3Lae7Vat7ok/2b",
-	"P2kUptiPDp7e/NF6xc91HD0aPLzVYGXaBq2ZLzm86buqhKTCydHw/QdrI8znTK38km/BPxaAs6km30Nh",
-	"ZtEH21cpMmRhumXGGy/VHa6pnf4HGpYzmWMp64+95DgYHMJyhlRGRXUo62nHJAnIY82N1RpohZCQZuaL",
-	"SDaOkSXw25yjtUjFrU7SYYvDyXG8LEw/+jJ2vXtucIvWte1+K7v3/cePzlDQ61Lf5euCwGWbgrCPG82d",
-	"ESRzgkZU4GcxQx9eK9RWAVmQ7J6tDUMYuQEq6uwGOw6RuLaWdBQZZqU15zSEjwr1+vBqAqkUocjaj4Re",
-	"91nKgkOTpSZfuZTsIk2tGQc7XvW7eIuOYVGn3X2og9PSmiuxJ5s+cvT2CAt5412Dtd78DIni8+MXPoSD",
-	"mysbbhpompnaQjAq8nI2rbfm2pWp5iJFyKVGXRou1Evs9620lHxKof8Cqd6LkiP9oGOcFiKUfnEDO4eD",
-	"fcpF9wXwZUpJYzd7m+faH71/o4N9jyrSk+ecqL8rFfmbq7o3ZJSsS6V2UeddE1W+R7e8e4t57vBc5XHA",
-	"LHjIgz4Lx11OSCJV5p3Lo/Fmmn2VenuZNQ14vcVvMI/Xihy8PCEXDB2/PhxXBDRLumNvZmVB+GSxF0pS",
-	"lYlEXIO1dB2x1rilCPx1ctQhg72gw4zCokBAlybhbEByg1gJYSdcCRS7jKul/WLz1L+yy1sVR9369H/c",
-	"XS6Xu9ak2C1UjiKVmfNHf8aBbIRJWg7lqxADtjNw2iaGnF+iS0f0ex4CKMFiXPpU2lBcTNVya1HhfvQt",
-	"pU2z1qyj1D5gNm1Pz11LnTuZRi2Fu2UOyVoydnKHc9i/7zl4N9idTCGO3r17t1vzk7bWWlHwTiHL5/89",
-	"ijibj6LExfZqWSl0QUwV62ut565uHLlruV5xcSlld0ICXq8m3r1buSHgncS72YhZUxrDFlhZAzs9Em79",
-	"Fh+sxnyyS75sbnG/lYN6JpXZzfkVZrATAmZWgDfl/dJ7TJi+tMLilHzRDvitIGXCWkvj4EvLhnWo6fGz",
-	"c9BgBkl7sYD3iz0ZDKpLqA76B/39nsN63DiZbaWW0c4B24eO2KkuE2NiGGPKgpO8lvdj9UrIvrLkOT92",
-	"6plqWCUkufSkGp/qEt27fCK3vl7M2m6D86iyLAcEM4M6818YKeOQ3EPT9kBPd6gfxw3/6aqn7YRkdNeE",
-	"c3BV92P8hkKe4uIdfP6nAvhjKQDHgmvCfzB4epPwLxM22mX/3xWzoLU19WynNvmmZCIcX8t7sXxYhaP2",
-	"kkYqShLc0lZIxOTxGkszOyrDU4IpJZe65gczErScY3mLYbiwj+W5XFrzmwK+MeUmjlfgF/oIhGyqsBg2",
-	"bhw87B/2H/og11r2206ZKPtAr/cTgj2MzI6k4SZK2qey4akwciORlVwTlIXabwtGlVcQbFEr8ecpFa9F",
-	"KUglMIakUaOX9PohvDSRdrGh5crGAxcRJAFqzaR+vx/DaLOwzr+7Tnpu1+vxKRLTZTjJBaU6g0pHxDpe",
-	"wPsQBirnZNlIT6Wt7cpQ3QkXrVFmDZilRR3W7lsXrb0O7fjWm9P3pxz/aPZYSw3kNqPsd2iMbZbO0v1z",
-	"rIXNNs5f3FToVbpwvakTNn8ADT/syLF0V7b9qf9r+r+K23tffCnSAq91IoGWlIm9/hLzfJcMhT25QMEz",
-	"a7FN+LRQ5c3C065bkNYLuMhx9jkJG0euPi6UboI1DHWZmkHmSmc9YDBfmhqk0h0T7uMRZX4DaQTKGtqU",
-	"6TT1k8bMv6Hs2yiR7JB8IVvla05A407sL3eCH978SXmp57+DA9zzTVjpKvGHUnIcD9YOShb4Kvqwdot0",
-	"x2ViVZO98nJburOr9Zj59LnO0/Qqz1Abl8ffEtzl2pz4Hj6XOHf773V8Y8Nwhd2Hb8j3tQv8Wq96XLAp",
-	"gf0yRfM+sxpuw7HVTbu/l0NRpQi/b2bFfrhunBe7Kc3Ux7TkuHBIwpOvOiJxp/fR5d7qymzxZp+PH4Ws",
-	"1i0Jp94sNDLUDXqDzBqxGhGSM//LvnLJbnVLjNUrD8fojIMhHA4e1kCAKznMJLoaj1kI2jti5/UyRB/O",
-	"9lfmcN12UeARcONu9KXkQgLxM6Zn9CmZftaaTU4znC+kQZGudv+Jq2RIXtpFzlZ0lanvcCmLPIMZu7Kg",
-	"2c7A91rmtQZSBHDTh+PGzacMcqlN6EpV2+EjaG5tjkI+NIX6BVqLQ5cdr2ThHWOaLTcFmbvH9CRc+PIt",
-	"QtqNC1NvFdDev+Oxa1dStsa0w4VSR3CJuKhvi5DL2LODX0S6XpIyIO4IBIc/VrGtObVZ++sS29qX7e43",
-	"C+0/R1678oQ1gR0YCdhaaUKrwL4BmOx9Kt1210402zPednGwfd6o0ragup5/tHkDYVMGuC5KGfB5eiT8",
-	"vYoWlHLYRW32R4MRh/sHt2GvjWvr75M73dKXGrUDRHRalp63dpwYdIkTVkT2qtQRK6U2uevvaGrq5RvB",
-	"2LULhDv+NgK9XRPbtxe/fzBRel8wliq9buC6L4Wut7Chwt8bIphbtBYXuHRRioM4P7YPXh9RoKDEq97t",
-	"TgnFRY4U8Q3wtQ8/IGUnMZ9d6Y+LNnKhqZsQOzAgRYpH5e/crtkqxBNUIaqa9VCBsnmm3B3idyKxvxXe",
-	"89ec33MC463kgL/+8U958LvTYY6ptkuTz8BVe1VF/n1JoA5De5GzFHXN8mimnzsxspSKkm+8DHGmrJUt",
-	"W83ZPrybydqdOjXrpnpQxnGbBYiybmDPC+2Na5ca1GFir1/x05JBTRFbty7eLLtD1Dm4V+OxuQX3bhL+",
-	"KYPuXQadUoW5qxgJWj4w8e2l0c/LS90P7HhzOKdZY01hmEaZdHgfroaiK4TCzWpJ0233QDeiGM2z6SQb",
-	"XTT/DU8W9d/qb/7p7NVLeIdj+Ceu4Ax9EO3Jo/0nvT9DLp8dcrE8RPXxlGHgbkcrYy0PQmrotwm6hLsA",
-	"Oxn8LEQIXclBYFJKvNm4sYnuPYvLoqM+HFc6q9YChHQdWCXU+4wSo9Y/MDJj1KGnz0gwmOdUOdSi1cob",
-	"bL7huSnH6EK27o4QR/C/uZPlN3blrUl1igpQNeQuF811hJ1mxLs9mn/DQKiuwjFa3zZ/HS1dhlnUbygh",
-	"dONHWv/svH59SFV/QxndvoqyX/2xTiotslh1Lca5eeMAxWHaLlZRmNNVxQtGNzPVOg/3pcQtl0ju+khR",
-	"Z+y3ngDg+6tk0GaXL9Yoq4WO++t/JFhbQfT/AQAA//8=",
+	"7H37cxs38ue/gprbKpP5jihKluw1VVdXihLvatd2XJZ9/iH0asAZkEQ0BBgAI5rx6X+/6m5gXhxSkiNr",
+	"X/klsTgYPBvdn37OlyjVi6VWQjkbjb5Ec8EzYfCf3wtuhDmb8zwXaibgp0zY1Milk1pFo+j9XLB3L8/Y",
+	"s+fHQ5aGdiOW0JtJzFbSzVkijNHmf48jqa55LrNLp6+EGkcJ06b+0BbTqUylUO7SpnopoMVqLhTjDN9g",
+	"K26ZEdPCimwQxZERvxbSiCwaOVOIOLLpXCw4TNOtlyIaRdYZqWbRzU0cnfF0Ls60ckbnmwv5q16xXKsZ",
+	"S3MY3rIFX7MUXmFuLlim02IhlLvvoD++57PuXbPOwHBCOenWzPEZ01Pm5tKya2Gs1Ir+FswIqwuTivsO",
+	"/UqnnMbrGv7Du1dhgNQI7kT21QO90RdOmw7iOM1XfG1ZovSehRbJKCxoqZUVLOXGSGEZhylksBM8Zz0i",
+	"p6MXzIoUOmLHg4P+7jkJVSyi0c9RGCj6FG/M8yaOltzwhXCets/woM9/6N4fIoMnlkkkNAm/L7mbR3Gk",
+	"+AJ6phaXMts5tak2C+6iUVQU2LKDLgtjtemeRaLEZ3eZYosknNfSiGupC8uWfCbKyf1aCLOuzY56rU9l",
+	"wT+/Emrm5tHo+OAwjhZShb8PuiZ2Pn3NXTrvnhkQdphQIFik3nTO1UwwadmEW5ExrWK45FZcCwPHm4yj",
+	"66fjKGbj6PpoHCV9fJx8l7CpNoyr9QkRJXXDl8scSESrfE2cQCvBcmmBYP0VwqnAyIUxQjnWWwl+Be0s",
+	"UzAqW8Ay+jETuRXs6OBwwE7ZNc8LuNrcwatKO8axW1jTr4WG7quraaGNZzvE0I6Gw3LniV9WW38+3aON",
+	"27L5h8fP2pu/5M4JA539Yzy23/XG4+/+X+/jfv//jKOf/zGOxuPPw+HeePz5cDgef37+8tN346gHDWNs",
+	"vbth/7s+tPpTJ/G9kgvpNk/4LZ8JZuVvW8krx/fqC8zElBe5i0bHwxhWKxdwJ4+HQ1wr/VWRmVROzITB",
+	"ObwXim+/iA6f7rqI1OL3XsQbeJkYE4k+nr0TvxbC4vakWjmh8J9IksRa95dGT3Kx+J9fLPHZarg/GTGN",
+	"RtH/2q9k6z49tftv6S0adHPFhoYFmlvwHOYN18gwzqZS5Bn87sXoiZedNkHatUzwdM4mPKOWg+gmjl5q",
+	"M5FZJtRjL6Pi6ZblPL0i3iXMQtqKW+ilMDgHpoTILM74nBZH/HnHrO83259OCzf/EXara8JJACbE1ZOR",
+	"FwCMF24Oq6Ax2ZTLXGTIspAlELUxrjKG61IzINIagkLUsVeDHV1z9O33gyS9iaOPHz/unVZj75Cu33Mr",
+	"U2YEzxeAofhiHCUjBGXPD58ehzmilA34jHgY8MY1OxoexDj/v75//5ZRZ9LiYbXWTu39vuRyYrhZsyul",
+	"V5b1Ei8NrUiNcJdLbV3CVtpcWcYtW4k8798PVhCwcC91obLHpNw3mtkinZdgiPXgqB2bCECHljnNuNJu",
+	"LoznTH2k2bdGpFplEnp5iTTy2NctCWInKQWidTwXfnr07iPO6VStGe0TsijWOzp4GrOjg+OYHR2+iBlI",
+	"BnY8fBqzwWBAm/geIP57rV9xQ7rGP4tdcSOYkbO5i9mkcHQX0lRYG7QQXeQZE59TITJ8+mf2d/m9vyBW",
+	"mGuZ0htLZ1lPOv8C4N11jQUCrGFOa7bgas2sdMIiZyl/qjXtEyzKhOMyZxZu/hxUFtgqVo4wEQP2UqyE",
+	"YUbngnFr5UwtvD5zhQ2n0vnN1q+5WnsZZx91u8P6iJsyAD+LpbMnzAhn1oxPnTAseQd/7J3CHwkoA1qB",
+	"gGhw11qTTQZ5Qa/AlV1xeTfVrcIlMO0PCligNvK3x73PZy1a9KIFpQ7JKTzCD4pfc5nzSf6ot+WUZWIp",
+	"VCZUumY9pEruOKD9mJ1pNZUz9n8BChItg9Dn1q60ydic2zmsI+VLnkq37gOXKqpVoAqg9OrbEgKbiKmG",
+	"Gw7veIm9kxBuwvOa3niGSjPudUZsn+dvDcAZJwFATnluRRwtaz99iaS95KmT1x3S/AeCzzhJoM1BBVEn",
+	"WueCKzhxQry7T47m9wZa4sT1kgbf9c4FtSIQHK7IzzRc2UelVOvJLyJ10D0N9koSSm6t1olF8x+7pvCa",
+	"p3OphEd9N+VY3Bi+xrVXqvBtfb0Rn51Xq9tLorlsX8obv8PN0zmAYzkcoonL8NQJgwRYV+q8orNdow4j",
+	"fFhmd6GchVT1Xw920tI/hVK27OBH6eYXCANxjXn+0zQa/Xy/w2+TUgNdbrGn4bMTZud6pZj0+gVXFqSh",
+	"Vvl60KkA12mjOcomjXwCdQoUK1IjNggela7N2X2cC0NWRNDMyPAgbczEYDZgyURn60GmF1yqJGYJ6tkD",
+	"VK/hT9B0B6WCm3SsIY4Wwlo+E93Gufr6aH7VC1234BwUFbsk09vmEneRHC+y7qPhRSaFSkXn7Csz2g47",
+	"HOOqhcC4ZdLaAvCXZr0EcM6eVGREKqww9gm1tP3OUcXnZRezjyPJ3ZYH1nbPEKdhOkf5xcktRg1cBFk0",
+	"Nt5Sk2n3FPCGdoi3JU/FnhVLbtCOS+Syt5JZXd+2MWhieC9aaLa3mst0DqKYO7bQ1hGc7bc43J8PXhx2",
+	"zBZg62U5s26W9mXztZa9qYaJZ4Yrh4ZDtPVB/3h/R/RPiSduW2vesk5cYG2TKzq3xWQLHymwTefJVJam",
+	"HaYqePMWY1Mc4cQu6ed2V8F3QgbR2knZmCVGTI2wc3KgUBP/k29zO5vzd7jr9v/t498vNieEtoTjg+fQ",
+	"dZMdXIl1U8J3nz+B7Y3RmhK+NUvsumuOr/RMqppp7h74Syy4zLvPDh8B5cB4WYv0nx7eLtwDyO3uvoTA",
+	"W0a43SB/R+rDyyFnJAE1KY3LnDugyNCEPGoTK+5ErK1zoT2srbfrjJryfLRFnN/C82XGejy3urrJTyxL",
+	"yncTtFoltpgk/TvdOe/nuuSuU0YrVKPRvziT1glDh1R2C6htz0lExBt970D254qelJ7FmXBM6c3r+ojo",
+	"LY68oc5ot3tPXAmtcG9yjoZpELx335yHY5sFYufdR4hTJPfRnefYDQRpDjXvQlMfqp96g7oa8+y6HjX9",
+	"pMP1YtFmmgSv39Rr0aD/oMvvxN9dtB7NBS04+AI3tqxm9964hyL83DbdsdIJS8a7VGfYe3C0Bmu5d1Wg",
+	"X6ZuP6/9gOIctqRmS6laFcoWy6U2sFnYkmRi9Tohi2bDmvCE81ksteFG5uvLmimhwwUc03ovG4vdpCLy",
+	"CK6MVrMYNz8T1yKHbbuDbKUd7TpzPAe0cL7zbqYudA3CntbXcSzsbx/fk3/8xfDZn7cCW2mEvZRqux2k",
+	"UE7mcFV841pHNbTZQBqbnf2k8nVJm21Ygkfpvf3EYZoopXPq/5LwdhdQKz0whNfqF4R+6opDaGOx2ok3",
+	"RmscZRdBVZi522aRBBfGiKMyl4zIPbjkxjHruHGW/ECc5XolzF7KrWC5cE6YGLZRbf5uY5bJmXSARC8p",
+	"eGcvYb2wsc+OagYSHK29yweHLxo452nD9/0z3/vtE/xnuPficu/Tl2H87OnNqPPXP3VRUM3N0cnRXhwd",
+	"P2feHtoI6WleQzKyd6ot5G7tug2CCeXIvB+MtMELG9/NAlYzLXSYv6SyjqtUdE7LOu4K2601Ouny7re2",
+	"UDX78O6cSTRAT9dSzfBKXUmVMT0Nu3c7JwzsGUcvZ9hJyEZfy0yY18LxjDt+mx6xqZz8+ejgiAXxQs5K",
+	"KwyGfvg+A2f4aSnU+Q/sTCslUsd+kDbV6LU5GAxLinhiATKnIgakbIT3dUphyTXILZvpPS2zlOVaXyET",
+	"lO6EFepK6ZViC7GYAP0v+JpNBONZJrIBq0wFyIoUQ4HADgfD7plDrwuC0SVyBMBbB/RPLIMBvfEjpjAW",
+	"FRYZ9tVzaWmyPbj7a2ZEjucKf0lhRyAK5twCKG1ORahsqSWaXzKaPDY6/yGAV3ahWdJ45zK8k+AyCagg",
+	"UA/RFcje7GUpzrGhWCzdGll4dZ55rlc2nMHWgyPHl6c8NtFuPmpE7DEn8pz82c7AjhtO3ts5V0DNC2kF",
+	"42ya61UjHAgaiQFDPHAtjL8KDXWcYhZYL6FzTWKW/LK6speFkfDvEOZ4Cecj1eyS57NLNP/VVx+TxMpn",
+	"2kg3X/iZhqAX0IJJnwNWjf4Snud+chuMq/skOq44HssIzhIlNSusQJrccvx4Ar3yZEJg3qE/I5YLfg27",
+	"Ix3ThesGJhW6q62+YTvYwp9qLPAuG3rPLuvmzh07hiaQZ88OB93KHxz/beFLdPc/vHvVbSr0hHNLL1di",
+	"zazotk5tu2CbXf4Itw2Pv4zFhHcwZiC8FTMrVSqI1OhSbCGPhoC7dceNuPaBqbdt93D4YjtO/OoT9/a9",
+	"30eJRIbb55/sS77Yvz7Y17Blh/sEiwfbLYGhq0tof7kQbq6zr55dYYWRaqrvMsHQNrldonsyr9Hqxkbs",
+	"IMLtO3/Xi92FHd6RVvF15sBbNJzTps7CpkYvGA/SFiPyFBPc5FKURth7m/Vae9ycUteKL0pDz3YTuquM",
+	"aABCuEWQMqIo2mW7Ic9zYdhc55ltKFfSWZFPWe9o+JQieVbSin7M0CLHHeNhDIqypQ4WGn1dXMHr3pRm",
+	"uAF8ceIbJrVQmxGJVlIlSKqOYIMTkPugtuGUW5jHR9hYHJKC13j5fC8Hdb0eaNhLaFV2tDLSibJrngKk",
+	"So22Yd22T+Oh4T2sLkRdt4yovaPhsLYtA9bSUxHMuHokeRM7UDCQm4sFIoA1c/xKlCrq0fDFMzZZY0RQ",
+	"2G8311aE16fS3R551JriXRWRlmZ5gyR9Tm+in7vBcOKoUPLXQvgGgNFDLNdLbTqUMdRzbMB6aGVSfCFw",
+	"txYniG/0kq4wIo+YpXORXomMTYgUSlwSdoa0MgyVaRqu7CZG2mF7PusM+fSaw0Rna9bbDHNsa7jPjrY7",
+	"Obf5rx9kYAwr3wG7OoSA77R2H+kiNq05d1ngLaz05S47URfP/FrjUI25tbqFG9XFfTcY7IPa6FBahKSB",
+	"NrL/nQa8DUvX7zLnLfmvhThhh8fPmOEq0ws2kQ40vCWQ5mSN/HwqjUVt4Q8D3v0MePEdJDuFv66X4q9S",
+	"uW7WGXDxPugiZF6yMVvmhd0Sr17nIej2a0Z5g6Ibcukejk0+Bke8E/PbQuvv65EB96Ggy3k3mK4Twddx",
+	"0C5G9MEKc66musNvc4sfu5uxwJNLxFuSNIpNv+OUL2S+vlSdBuWX+BBldbeGL6+F2vLuX+DZ9ldznfK8",
+	"47Xvz96yo+fdUTKd48AWZNIuc75josu5VuJSFYtJl9b+4+Dg2VH3ezJ1RWei4zV3fLtuvzXWBJSvbVFA",
+	"D+c0/U0rIT0dtVzTp29OmZMLwaDN7RogLKQ+s00uRp7lwki3vgA0SfQ6IWbaIS2Jzbb4PQch2g/xXR70",
+	"nZ++DgA3DqoY7N8Ty3I9I30Mf3ZzMVaVcZUYzV49vJ9QB/uRg35RJiBRBlUrSUk6MvKRloEwe6wCzhZq",
+	"qg3oIdINxsDjp7le1bhnLYybAq+D5ubtuSMjeAZcXfCsbeuFwwjNUG3BdhSYEJfZkSpjmciFE52mYtxA",
+	"WJE03odPCVa4zR9MHo2iLjtFgxvh7xQFHmgo1crxFPmgz8C74PyCvfUK0mZ012krhyqEhfsXRhSwV4at",
+	"UHISxeOorAqd6dXUgA+nr/txWPRYhVUXlgItbz/+2oGWepPnjTZkKRe5q2y+Y+U1L+RV+ZrxGZfKuiaq",
+	"WxaTXNq5yNByOxirsfqOnTYUP9BS/vbxva1QYswSt16OGHf/88vKJSVonKwb8fTdIPKELY285k6MFSNz",
+	"MWnZueDXovH+gJ3lXC7siCXS2oRC91v2yX5METX0PxR6CeslcEAg2GAMrzUk0JQXGTQVn5do8OYYs6om",
+	"UzSFO7SC1+J1ejW7RBnT0wzlHDEOYzSpGZM/KU14e5xnvMMzAlOtgmhjXIXRubC4TriWMLltsLQVa9j3",
+	"cUdl3GMC/fWSL+NoXAyHT1Mfpoh/iHE0YuFBrdfw8IZWAq/sYWcZJi73B0g3raDXNgJmPUAsZCboB6tG",
+	"pylg1LRbBbvWaq4t0k09rWkiKKvIACNGCYV0h/vFtGLYf5Wx1N/MjT48bDhZKAZbZDCQdzjTeKS7N+Yb",
+	"vDnQHe4BMmlvcpEWlRCM70ZqjVny5eL09OLy7YfvX52fXX549+omcDRv0dn/Uh78TahG0fQlwbQqd1Lp",
+	"MCxUBsLZ4SzeNUIs8QprVJhYDxQm0JT6McPaAxmZkLjFbBdh4zICokyhLKw4YUYAs9JTOBlQsWAaWgHf",
+	"udZXglZKcAx9h2uv3fmcGK6YzHKSAByD+XReOMFyORUg0GnvKrNIsi0jKPFs6Oj4eT/GlLala7HQYG6x",
+	"peGMguqDqQVmTtaWuMxdRv83jgaXV6V5kaFLwRtsrOMq4yaruVZxv/F3tAORQM1lKrwW7kXN6RITag8H",
+	"wyiOCpRhc+eWdrS/v1qtBhwfD7SZ7ft37f6r87Mf31z8iO9U/vDo/PR1FEe+dkE0ig4GQ2qgl0LxpYxG",
+	"0dPBcPAUYx3dHAX3PojDfcQbiMq17dJdQEzZUFqjFDtIeh9OX/szgy20G3HtZMtsxsqwj9LNdeEaPKzL",
+	"JjlgH7wLGqVnTEFMpQCNARnzSU7Z5LlGWcrTVBchVsfyhWBHw4OgaOHfnpzG6v3caOdyqWYjT8g+cQ+L",
+	"L0AvILMotwqotxTcWBUCRTdJ3Ra3eEEMtZ7lFbNCBWkPDwvl+0cSzAXeFD3FYVDmScsmtCLytMOPo2BK",
+	"gFcZJ7L2Wb08ywzseu+YTY0QZQqiD3zBviyMcMAsyzRIdTVjxZI5zQ6O2UKqgphufQhCpWpNHuvewRD7",
+	"jkNv9PbTIaNyFv3Snd+aE3fQSdkrsAi1Ls3Oh6HXjclQsG/oxedwn7+9Pip/88Br/9kR9QpPn8FeDhiG",
+	"c3HKeq1OzvEr7xj2Jz3h6RXGCxhhhbPob6cT8GbycrtVeBt+heOqd1Ei9TC1E1yjzxdWQCfsePi0xjkQ",
+	"zgBXDJQ2YKfoDV35yxFO0JcRYXNdmBDmhFCNxvxNGD1AyeocT6+AlTqant8jNy8sgGq+tt7NQQ+IdFMd",
+	"lAS/UAIaMOvcCjr4IKPxpJc4Aq08F0CDRhez+Qn+g25TAGxIJMQQoGfQAErt5Bz0BIx891mswrrvdbZ+",
+	"sPIIjaj6m6bi5036jfIYh8Phg43dtLh2ZJxeEB6W6kGKK0D/RzT9rvblMvdrJUDwlYPbX2lkDMNLh4e3",
+	"v9TMe8e3XtzlrWYC900cHQ+f3mmKZZAs7rSv23Lbe1VGcKXjR6OfP8WRLRYLbtb+oHaocFEcOT6zaDct",
+	"3Dz6BH2VMlUXbrtQfedhEalmNfH4xAKMzUUJlk69aD0cHrHVXCBLwbTittKBohIxCfKzawFSWmk39znB",
+	"G5cPJvhtbl/LjX2n+3fUYWmne6ILSvH/CiJ/eGqgTdt27P4ot5/7j5/J1mHbsMg7aZVYdSEo+LnRnISj",
+	"zlG/wkAXAN0D9hYEmSI9n35rDUOyo47K6+TGeoSEqC1MXahMZJV8QwgV1FCEUWdahUpVfiThwSHMDDsa",
+	"MfGZpy5fUwZckaaVDQqXAURtY7asT56mYIO7BnBMzLwwtl7dIPQFS8F+aA0elrfuVSm3cXhrSzWO9D3o",
+	"AxR27ZGjIHuZUFkVpojKI6wd/Tq4kYDOZAlOrDMyhW3gGZY3mFKU7vPhsIwxOxocHA0OwyAYGZlyhZdZ",
+	"5HnlpTc8pQg0jFnwSKwS8kYsc772p+x0DuuDVdKe5sK5EOi6kkqhVZF2IZfXQSsF8V3vczXXbOVzMAxP",
+	"AXSKZX03BuzM26UQSCz4utxinGCoiYbBppaASCpYb2L0CrbO8Ynts0VhHSxd8lzaYM4rKccj82BLtriZ",
+	"dcDz4fR1ecAblyVU4GtaPRHMYRkGbwAgG2O3AkFRYrm2wpa6PPZSBmYEMOlzcvwbSCm1zbJsImaFqhQI",
+	"1qPSRAHRrcuw6gad9gEIbiwMN7xRpoUsJh22iupaNenfOoCABS54Uxx4jv0vJA8eEY/56ZHf8L8Aj/3T",
+	"cdU7NCG1RWC3XPWm/CqydbtwfY+h0T7uN1QaywJLDeApiBavb1fGOMp9i0PYdFy+UVgfDUw3cKXNFfAT",
+	"b36DTlJviW7GRHG7wyK/iFuZzl7KoXPD89vTaqrNKl2xN59lcZBdsReV2pSB+9Ky5MvY50ePoxHDqMGb",
+	"hDgE4ESLEhHNpiFRHH6caSVGjAc+SXV6GlmfT0B67+Sj5MuCVkGW0jDex1VySZDBjEAGMdLeBovtD1ij",
+	"jANZJEEwkCG4A+V4JCEyivVG5uyhMOvVYIbEBOPSfgzH299kjj8BPVVTuDOT/Ly3Wq32MIqvMLlQqc7I",
+	"U30PvtUIoOjgXT+F0DIOkBKxXMxyeSUoO8oTeQitCAbLlc8MCJWYKIWjGWw2iL4lU24W5thSxCxoRBbY",
+	"xUMz58csw+jpJaEMTGIKwbbcCAEMYJBfPeR67yBZmlUqH5rhV6ddst9eyEHo1/i+9882OD8xuNtV6ZY0",
+	"GXUoNzV81kemEONNQHuVa9MbYrXJmiV1jT4he2zpwKICxlpPRxvcHCssYv2rHSlOnFysaRBSvRASVWWl",
+	"DA4AqtuNpl7xCS4kXx6GmPtqrmtBzMDkUxRdvnglOpalQ34QmnquiDZJgPZCZdh3C/xvxDBZSqlAlFvG",
+	"uaJt0Su6ge/yiS4qzlOKrcYBlA5SEnMnDY8DmS8NHKFypEdMfGFDBNesXfW0Ec+86bUG1WoPvf9SecO8",
+	"nWvj9kBJylgvxBYBEbTcesFIa69gZefovSelZB2u8CT4vrJRXbH16nqpfSbdmeBJJyUcDg78AUvndVOH",
+	"h4Qu67qtaEgeZY8E/KKd1mVOGvYciqluEXl0s/7bxV0XtyH3PRm6qwKGjyhYtlANRRW0pc5/qdCho2oJ",
+	"nOHwxW0Cpwyz7JY3fzEc2GRntHk9JKSuhHiLWC1aFc6piiXZbxYcToLHEi4T5cFOtJuDaqKLWaMf/K6D",
+	"XogqmgZNdPU4lVpfJ2V8iOLG6JWt2ZCdZhY6Cp9RKPM88lyvAJ5jvFeMCQ2TNfNHdUJpdzXRF7ONTx4c",
+	"DY4GT/shb7YRMt8rIzme2HY/IdKgIYd9m6R7KZuWE72RIYQ2IJSMg65IiKoO2z0E96gy3ZGYahy+v2AY",
+	"IaFEXN1QjN1K+oON2JgdBp+kUUskGYV8KDbFSrn1lIEQMjHVcIas41MUhxTpgxwQVMTBYBCz8WZlEf/s",
+	"JukTOdZjLpDPliEQFGixNRCiVD4zXVrYbmNKQCRUK95pTZ810YZhfC5zK4yg5LXa8nRpgsK8EJnkmA/a",
+	"H22yxgEDSeMFBh5/hWY2Mnc8rOlM3tkiQt97w8bjSdD/NEWxo9DMLm3x31BL3KxPFOoydOiPLdYRNwFk",
+	"lR5Vb0qM4uQPYOCBQRUL5hONwnrLj/VshQgdYXj7A1Cp9hBp7+ulUDIDrWIqZ4Upv1g021bntZ1Qj0a7",
+	"+wQBnlBl2LI+BCgvtgz3Q7y/tdhEwP9NDl7x7qn0roQyZg5ZIMYCb/I7XPpZY+XfkC9slFnZwhVCBOTv",
+	"IeDGt7a+3sB/dPsr5Tci/hXM9O3CK2UwKYZ5Eg3WLkoW6Cr61Po61ZZyyVWT/fKjOViVuPOa+aD4rbfp",
+	"pzwDBoY5fR3xDtI6776M7js5+qrQTXxrw1Ck+9M3pPtaifLOYvZLPkMMXyZePKY76i4UW33B59/lUlQZ",
+	"Pz83c10+3TTuCxxKM6EhLSkuXJLwy++6IvFWUyhl1NiNdH/v5Qq5KjvSSLy253SpV5CeBdqtFYIlF/4v",
+	"eEQB1HUFi9crNUwEofQROxo+pYTNWokG1AAAX8xDHAtNdlFPqe2TwdXX7JS2qxT6CZOOPhCDAesIcOfc",
+	"zvHVstpLcp6JxVI7odL13t/FGjQnH0iBH2vwHZLSNefXAChhBb7XSr/2U1FMugE7bXzbgbNcWxe6MtVx",
+	"eGWE9uYkZDmFmBTvgaOO17rwliXLV5uMjL7UcBYqTn4Ld33jkxB3ctYfPPDYtaL7nf76UNH2pB6kgruH",
+	"flkiB7+JWECfonUe5ltW4SOYu5pjm9ZXK3e1L9s9bvjAfw+/pqTDFsMOhITmg3qKVifDvgWY7H8pbW43",
+	"xJrhjnd9GgV+rxdTOUHVuxk7YApV1UUos2V6aPuvOdNs6Znv8FvTSCWruJ+4CZ/L7AAzR9sWlf2noY2j",
+	"g8O7UOHGx9Iek4hp60vBuwVrbFVAg+ORuCV5/ICT9qvoFmBmm9T1F+FqUugbod3Wl1S2fOsMn7a4+925",
+	"9H8Yx30stItp3rdQ3dci3DuoWuFzx4iGi868NfI/o++D7LveD3uCboIS1nrrOIZMFpgVOi1R7oD9IJC/",
+	"ch+W7K+LdXppsZvgOaBo15Py7xz2bB28CV/Bztm7xsiqHYOF0JpCuOsAHPORnG6FAFT3OmZWl2Gojl+F",
+	"QOHwtAbQ0cWO4BxN4ZvgfLOYWog97fresfeotL4HXvearHiZWjdiRweHpDLIsv49WwiuMGPOx95pU/ri",
+	"qw9GbrIq+kbVgwjCb4W2/We0Hjk09k7s1Vf//4PN/ttBAyKq3Uz6Hqh2vypv9FiMfYuZw6cYuNqH0ur5",
+	"MMSdV9ogd/OsmQwJwLJ3GhMG7GODc9Z0y+qH0jnerKygu7kneVi2GDi289DWVEmQ6Pp3Ch6ElYIUIusE",
+	"zxZSYYFLh4w1E8onoZTOf8vX/V2894QSNqTzORuUoePMuiPlAL37dNxe139AHWX4qBaJJmU9up3hD9b6",
+	"6Kz1HIsRUWZewISBiO/OZH9ZXdlBIMfbfYTNcjyI4hoVdcLzUHsUa1SWNdybtuAntuEaa95NYtj4+bRv",
+	"eLOw/04nxt8ufnrDPooJ+7tYswsR4mKPD573//Dj3duPFypIkGSgEsWlAy+kBtpv48kLBbm3EvhFcDtT",
+	"Dk0gUgzS2qidiYV14zITcMBOayHDVQumNHUAshUDIWwxncqUQuwwGqJ/j2zAzuJO/gsTftag24g890l+",
+	"ZaAFBbmhLjctLM9DnWSKMzgePrEs+fjx416tpJhIQETnuVCzjjy9sojiN7yW5Rjb9AFK4aGV/06L32N9",
+	"5PuNDkGF2lBisg9s8idVJlTBc4yE8HmavmTUXIfEqC46afGk9onexpaoauBZOPXAmZ4+7lfQmxcpFEdq",
+	"3Kdvsc5/soOgJdbR14hlB/akalI66zXjaLpjhG4ZCFO+iY+2L5a0PiO8rATlw34Q3vqR2q99qJcarDIK",
+	"McbSlysYhC/9jSitEnSwVuTEZm2srd/raX1sp9Z5qK0Yd5Ty3/P+560RJfWwIt9fJYQ2u3zdmlktIKXW",
+	"Q8BfN59u/n8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

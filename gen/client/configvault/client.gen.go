@@ -664,9 +664,12 @@ type ClientInterface interface {
 	// SignTokenWithBody Sign a token with the tenant's key (IAM only)
 	//
 	// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-	// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-	// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-	// at least five minutes past it, so that a token never outlives the published key that verifies it.
+	// site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+	// it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+	// so that a token never outlives the published key that verifies it. Among several usable keys the
+	// newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+	// minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+	// published longest.
 	// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
 	// however many requests ask at the same time; it is an ordinary key, listed and published like
 	// any other. Private keys never leave the Config Vault: only the signature does.
@@ -691,9 +694,12 @@ type ClientInterface interface {
 	// SignToken Sign a token with the tenant's key (IAM only)
 	//
 	// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-	// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-	// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-	// at least five minutes past it, so that a token never outlives the published key that verifies it.
+	// site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+	// it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+	// so that a token never outlives the published key that verifies it. Among several usable keys the
+	// newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+	// minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+	// published longest.
 	// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
 	// however many requests ask at the same time; it is an ordinary key, listed and published like
 	// any other. Private keys never leave the Config Vault: only the signature does.
@@ -849,7 +855,7 @@ type ClientInterface interface {
 
 	// GetSiteActiveKey The key that signs for a site now
 	//
-	// The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
+	// The most specific usable key - the site's own active, unexpired key, else the tenant's, chosen among several as for the tenant (the newest published for at least a minute). 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
 	//
 	// Corresponds with GET /sites/{site_id}/keys/active (the `GetSiteActiveKey` operationId).
 	GetSiteActiveKey(ctx context.Context, siteId SiteID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -927,7 +933,7 @@ type ClientInterface interface {
 
 	// GetTenantActiveKey The tenant-level key that signs now
 	//
-	// The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
+	// The tenant-level key that signs now (site keys are not considered) - the newest active, unexpired one that has been published for at least a minute, or, when none has, the one published longest (verifiers cache key sets for up to a minute, so a brand-new key signs only after that). 404 when the tenant is inactive or has no such key.
 	//
 	// Corresponds with GET /tenants/{tenant_id}/keys/active (the `GetTenantActiveKey` operationId).
 	GetTenantActiveKey(ctx context.Context, tenantId TenantID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -943,9 +949,12 @@ type ClientInterface interface {
 // SignTokenWithBody Sign a token with the tenant's key (IAM only)
 //
 // Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-// at least five minutes past it, so that a token never outlives the published key that verifies it.
+// site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+// it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+// so that a token never outlives the published key that verifies it. Among several usable keys the
+// newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+// minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+// published longest.
 // When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
 // however many requests ask at the same time; it is an ordinary key, listed and published like
 // any other. Private keys never leave the Config Vault: only the signature does.
@@ -980,9 +989,12 @@ func (c *Client) SignTokenWithBody(ctx context.Context, tenantId TenantID, conte
 // SignToken Sign a token with the tenant's key (IAM only)
 //
 // Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-// at least five minutes past it, so that a token never outlives the published key that verifies it.
+// site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+// it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+// so that a token never outlives the published key that verifies it. Among several usable keys the
+// newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+// minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+// published longest.
 // When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
 // however many requests ask at the same time; it is an ordinary key, listed and published like
 // any other. Private keys never leave the Config Vault: only the signature does.
@@ -1308,7 +1320,7 @@ func (c *Client) ListSiteKeys(ctx context.Context, siteId SiteID, params *ListSi
 
 // GetSiteActiveKey The key that signs for a site now
 //
-// The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
+// The most specific usable key - the site's own active, unexpired key, else the tenant's, chosen among several as for the tenant (the newest published for at least a minute). 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
 //
 // Corresponds with GET /sites/{site_id}/keys/active (the `GetSiteActiveKey` operationId).
 func (c *Client) GetSiteActiveKey(ctx context.Context, siteId SiteID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1486,7 +1498,7 @@ func (c *Client) ListTenantKeys(ctx context.Context, tenantId TenantID, params *
 
 // GetTenantActiveKey The tenant-level key that signs now
 //
-// The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
+// The tenant-level key that signs now (site keys are not considered) - the newest active, unexpired one that has been published for at least a minute, or, when none has, the one published longest (verifiers cache key sets for up to a minute, so a brand-new key signs only after that). 404 when the tenant is inactive or has no such key.
 //
 // Corresponds with GET /tenants/{tenant_id}/keys/active (the `GetTenantActiveKey` operationId).
 func (c *Client) GetTenantActiveKey(ctx context.Context, tenantId TenantID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2856,9 +2868,12 @@ type ClientWithResponsesInterface interface {
 	// SignTokenWithBodyWithResponse Sign a token with the tenant's key (IAM only)
 	//
 	// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-	// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-	// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-	// at least five minutes past it, so that a token never outlives the published key that verifies it.
+	// site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+	// it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+	// so that a token never outlives the published key that verifies it. Among several usable keys the
+	// newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+	// minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+	// published longest.
 	// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
 	// however many requests ask at the same time; it is an ordinary key, listed and published like
 	// any other. Private keys never leave the Config Vault: only the signature does.
@@ -2883,9 +2898,12 @@ type ClientWithResponsesInterface interface {
 	// SignTokenWithResponse Sign a token with the tenant's key (IAM only)
 	//
 	// Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-	// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-	// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-	// at least five minutes past it, so that a token never outlives the published key that verifies it.
+	// site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+	// it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+	// so that a token never outlives the published key that verifies it. Among several usable keys the
+	// newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+	// minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+	// published longest.
 	// When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
 	// however many requests ask at the same time; it is an ordinary key, listed and published like
 	// any other. Private keys never leave the Config Vault: only the signature does.
@@ -3061,7 +3079,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetSiteActiveKeyWithResponse The key that signs for a site now
 	//
-	// The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
+	// The most specific usable key - the site's own active, unexpired key, else the tenant's, chosen among several as for the tenant (the newest published for at least a minute). 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3151,7 +3169,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetTenantActiveKeyWithResponse The tenant-level key that signs now
 	//
-	// The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
+	// The tenant-level key that signs now (site keys are not considered) - the newest active, unexpired one that has been published for at least a minute, or, when none has, the one published longest (verifiers cache key sets for up to a minute, so a brand-new key signs only after that). 404 when the tenant is inactive or has no such key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5201,9 +5219,12 @@ func (r ListTenantSitesResponse) ContentType() string {
 // SignTokenWithBodyWithResponse Sign a token with the tenant's key (IAM only)
 //
 // Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-// at least five minutes past it, so that a token never outlives the published key that verifies it.
+// site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+// it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+// so that a token never outlives the published key that verifies it. Among several usable keys the
+// newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+// minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+// published longest.
 // When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
 // however many requests ask at the same time; it is an ordinary key, listed and published like
 // any other. Private keys never leave the Config Vault: only the signature does.
@@ -5234,9 +5255,12 @@ func (c *ClientWithResponses) SignTokenWithBodyWithResponse(ctx context.Context,
 // SignTokenWithResponse Sign a token with the tenant's key (IAM only)
 //
 // Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-// site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-// tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-// at least five minutes past it, so that a token never outlives the published key that verifies it.
+// site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+// it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+// so that a token never outlives the published key that verifies it. Among several usable keys the
+// newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+// minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+// published longest.
 // When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
 // however many requests ask at the same time; it is an ordinary key, listed and published like
 // any other. Private keys never leave the Config Vault: only the signature does.
@@ -5514,7 +5538,7 @@ func (c *ClientWithResponses) ListSiteKeysWithResponse(ctx context.Context, site
 
 // GetSiteActiveKeyWithResponse The key that signs for a site now
 //
-// The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
+// The most specific usable key - the site's own active, unexpired key, else the tenant's, chosen among several as for the tenant (the newest published for at least a minute). 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5664,7 +5688,7 @@ func (c *ClientWithResponses) ListTenantKeysWithResponse(ctx context.Context, te
 
 // GetTenantActiveKeyWithResponse The tenant-level key that signs now
 //
-// The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
+// The tenant-level key that signs now (site keys are not considered) - the newest active, unexpired one that has been published for at least a minute, or, when none has, the one published longest (verifiers cache key sets for up to a minute, so a brand-new key signs only after that). 404 when the tenant is inactive or has no such key.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -20,34 +20,34 @@ import (
 
 // Defines values for OAuthErrorError.
 const (
-	InvalidClient          OAuthErrorError = "invalid_client"
-	InvalidGrant           OAuthErrorError = "invalid_grant"
-	InvalidRequest         OAuthErrorError = "invalid_request"
-	InvalidScope           OAuthErrorError = "invalid_scope"
-	TemporarilyUnavailable OAuthErrorError = "temporarily_unavailable"
-	UnauthorizedClient     OAuthErrorError = "unauthorized_client"
-	UnsupportedGrantType   OAuthErrorError = "unsupported_grant_type"
-	UnsupportedTokenType   OAuthErrorError = "unsupported_token_type"
+	OAuthErrorErrorInvalidClient          OAuthErrorError = "invalid_client"
+	OAuthErrorErrorInvalidGrant           OAuthErrorError = "invalid_grant"
+	OAuthErrorErrorInvalidRequest         OAuthErrorError = "invalid_request"
+	OAuthErrorErrorInvalidScope           OAuthErrorError = "invalid_scope"
+	OAuthErrorErrorTemporarilyUnavailable OAuthErrorError = "temporarily_unavailable"
+	OAuthErrorErrorUnauthorizedClient     OAuthErrorError = "unauthorized_client"
+	OAuthErrorErrorUnsupportedGrantType   OAuthErrorError = "unsupported_grant_type"
+	OAuthErrorErrorUnsupportedTokenType   OAuthErrorError = "unsupported_token_type"
 )
 
 // Valid indicates whether the value is a known member of the OAuthErrorError enum.
 func (e OAuthErrorError) Valid() bool {
 	switch e {
-	case InvalidClient:
+	case OAuthErrorErrorInvalidClient:
 		return true
-	case InvalidGrant:
+	case OAuthErrorErrorInvalidGrant:
 		return true
-	case InvalidRequest:
+	case OAuthErrorErrorInvalidRequest:
 		return true
-	case InvalidScope:
+	case OAuthErrorErrorInvalidScope:
 		return true
-	case TemporarilyUnavailable:
+	case OAuthErrorErrorTemporarilyUnavailable:
 		return true
-	case UnauthorizedClient:
+	case OAuthErrorErrorUnauthorizedClient:
 		return true
-	case UnsupportedGrantType:
+	case OAuthErrorErrorUnsupportedGrantType:
 		return true
-	case UnsupportedTokenType:
+	case OAuthErrorErrorUnsupportedTokenType:
 		return true
 	default:
 		return false
@@ -92,7 +92,7 @@ type ClientCreate struct {
 	// Name 1 to 200 characters.
 	Name ClientName `json:"name"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes Scopes `json:"scopes"`
 }
 
@@ -114,7 +114,7 @@ type ClientUpdate struct {
 	// Name 1 to 200 characters.
 	Name *ClientName `json:"name,omitempty"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes *Scopes `json:"scopes,omitempty"`
 }
 
@@ -135,7 +135,7 @@ type ClientWithSecret struct {
 	// Name 1 to 200 characters.
 	Name ClientName `json:"name"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes Scopes `json:"scopes"`
 
 	// SecretRotatedAt When the secret was last issued.
@@ -162,7 +162,7 @@ type Introspection struct {
 	// Aud The audience.
 	Aud *string `json:"aud,omitempty"`
 
-	// ClientId The client the token was issued to.
+	// ClientId The client an access token was issued to (`sign-in` for users' tokens).
 	ClientId *string `json:"client_id,omitempty"`
 	Exp      *int    `json:"exp,omitempty"`
 	Iat      *int    `json:"iat,omitempty"`
@@ -174,7 +174,7 @@ type Introspection struct {
 	Jti *string `json:"jti,omitempty"`
 	Nbf *int    `json:"nbf,omitempty"`
 
-	// Scope Space-separated permissions.
+	// Scope Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB).
 	Scope *string `json:"scope,omitempty"`
 
 	// SiteScope Permissions granted on one site only: site id to space-separated permissions, as in the token.
@@ -221,7 +221,7 @@ type MachineClient struct {
 	// Name 1 to 200 characters.
 	Name ClientName `json:"name"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes Scopes `json:"scopes"`
 
 	// SecretRotatedAt When the secret was last issued.
@@ -260,7 +260,7 @@ type OAuthTokenResponse struct {
 	// RefreshToken Only for the `refresh_token` grant: the rotated refresh token.
 	RefreshToken *string `json:"refresh_token,omitempty"`
 
-	// Scope Space-separated permissions.
+	// Scope Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB).
 	Scope *string `json:"scope,omitempty"`
 
 	// TokenType Always `Bearer`.
@@ -287,9 +287,9 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
-// ProviderMetadata OpenID Connect Discovery 1.0 / RFC 8414 metadata; unknown members may be added.
+// ProviderMetadata RFC 8414 authorization server metadata in the OpenID Connect Discovery 1.0 document's place, where libraries such as go-oidc look for it; unknown members may be added. The issuer is an OAuth 2.0 authorization server for machine clients and the platform's own sign-in, not an OpenID Provider for third-party relying parties: it has no authorization endpoint and issues no ID tokens. So `authorization_endpoint` is absent and `response_types_supported` is empty, as RFC 8414 allows, where OpenID Connect Discovery would require both: the document tells the truth rather than promise a flow that is not there. What verifying access tokens needs (`issuer`, `jwks_uri`, `id_token_signing_alg_values_supported`, the algorithms the tenant's keys sign with) is all there.
 type ProviderMetadata struct {
-	// AuthorizationEndpoint Absent: interactive flows (the authorization endpoint) are not part of this service yet.
+	// AuthorizationEndpoint Absent: no grant uses an authorization endpoint here (RFC 8414 section 2 allows leaving it out).
 	AuthorizationEndpoint            *string   `json:"authorization_endpoint,omitempty"`
 	GrantTypesSupported              *[]string `json:"grant_types_supported,omitempty"`
 	IdTokenSigningAlgValuesSupported []string  `json:"id_token_signing_alg_values_supported"`
@@ -301,7 +301,9 @@ type ProviderMetadata struct {
 	Issuer string `json:"issuer"`
 
 	// JwksUri The tenant's key set.
-	JwksUri                string   `json:"jwks_uri"`
+	JwksUri string `json:"jwks_uri"`
+
+	// ResponseTypesSupported Empty: no response type is supported, since there is no authorization endpoint.
 	ResponseTypesSupported []string `json:"response_types_supported"`
 
 	// RevocationEndpoint RFC 7009.
@@ -324,7 +326,7 @@ type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400).
+// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 type Scopes = []PermissionName
 
 // TokenForm Fields as RFC 6749 names them; all optional here, checked by the endpoint so that errors are RFC 6749 errors.
@@ -356,7 +358,7 @@ type TokenResponse struct {
 	// RefreshToken Opaque; 256 random bits. Spent by its first use.
 	RefreshToken string `json:"refresh_token"`
 
-	// Scope Space-separated permissions.
+	// Scope Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB).
 	Scope *string `json:"scope,omitempty"`
 
 	// TokenType Always `Bearer`.
@@ -436,11 +438,17 @@ type BadRequest = Problem
 // Forbidden An RFC 9457 problem document.
 type Forbidden = Problem
 
+// InvalidClient defines model for InvalidClient.
+type InvalidClient = OAuthError
+
 // NotFound An RFC 9457 problem document.
 type NotFound = Problem
 
 // PreconditionFailed An RFC 9457 problem document.
 type PreconditionFailed = Problem
+
+// TokenTooLarge An RFC 9457 problem document.
+type TokenTooLarge = Problem
 
 // TooManyRequests An RFC 9457 problem document.
 type TooManyRequests = Problem
@@ -820,7 +828,9 @@ type ClientInterface interface {
 
 	// LoginWithBody Sign in with email and password
 	//
-	// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+	// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+	//
+	// Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -829,7 +839,9 @@ type ClientInterface interface {
 
 	// Login Sign in with email and password
 	//
-	// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+	// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+	//
+	// Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -856,7 +868,11 @@ type ClientInterface interface {
 
 	// RefreshWithBody Rotate a refresh token
 	//
-	// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+	// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+	//
+	// Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+	//
+	// The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -865,7 +881,11 @@ type ClientInterface interface {
 
 	// Refresh Rotate a refresh token
 	//
-	// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+	// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+	//
+	// Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+	//
+	// The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -874,7 +894,7 @@ type ClientInterface interface {
 
 	// OauthIntrospectWithBody Introspect a token (RFC 7662)
 	//
-	// Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+	// Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -883,7 +903,7 @@ type ClientInterface interface {
 
 	// OauthIntrospectWithFormdataBody Introspect a token (RFC 7662)
 	//
-	// Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+	// Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -892,7 +912,7 @@ type ClientInterface interface {
 
 	// OauthRevokeWithBody Revoke a token (RFC 7009)
 	//
-	// Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+	// Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -901,7 +921,7 @@ type ClientInterface interface {
 
 	// OauthRevokeWithFormdataBody Revoke a token (RFC 7009)
 	//
-	// Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+	// Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -910,7 +930,7 @@ type ClientInterface interface {
 
 	// OauthTokenWithBody OAuth 2.0 token endpoint (RFC 6749)
 	//
-	// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+	// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -919,7 +939,7 @@ type ClientInterface interface {
 
 	// OauthTokenWithFormdataBody OAuth 2.0 token endpoint (RFC 6749)
 	//
-	// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+	// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -960,7 +980,7 @@ type ClientInterface interface {
 
 	// DeleteClient Delete a client
 	//
-	// Deletes the client and revokes its refresh tokens.
+	// Deletes the client; its access tokens run until they expire (and introspect as inactive).
 	//
 	// Corresponds with DELETE /tenants/{tenant_id}/clients/{client_id} (the `DeleteClient` operationId).
 	DeleteClient(ctx context.Context, tenantId TenantID, clientId ClientID, params *DeleteClientParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -974,7 +994,7 @@ type ClientInterface interface {
 
 	// UpdateClientWithBody Update a client
 	//
-	// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+	// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -983,7 +1003,7 @@ type ClientInterface interface {
 
 	// UpdateClient Update a client
 	//
-	// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+	// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -992,7 +1012,7 @@ type ClientInterface interface {
 
 	// RotateClientSecret Issue a new client secret
 	//
-	// Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise).
+	// Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise), and the new secret is issued only for the version of the client that was checked: 412 when it changed meanwhile (another administrator widening its scopes, say), with or without `If-Match`; read it again and retry.
 	//
 	// Corresponds with POST /tenants/{tenant_id}/clients/{client_id}/secret (the `RotateClientSecret` operationId).
 	RotateClientSecret(ctx context.Context, tenantId TenantID, clientId ClientID, params *RotateClientSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1006,7 +1026,7 @@ type ClientInterface interface {
 
 	// UserInfo The signed-in user's claims (OpenID Connect)
 	//
-	// Standard claims of the user the access token names, from UAM. A client's token names no user (403); a user deleted, disabled or locked since the token was issued has no claims to tell (401).
+	// Standard claims of the user the access token names, from UAM. A client's token names no user (403, `insufficient_scope`); a user deleted, disabled or locked since the token was issued has no claims to tell (401, `invalid_token`). Refusals carry RFC 6750's `WWW-Authenticate` challenge.
 	//
 	// Corresponds with GET /userinfo (the `UserInfo` operationId).
 	UserInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1014,7 +1034,9 @@ type ClientInterface interface {
 
 // LoginWithBody Sign in with email and password
 //
-// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+//
+// Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1033,7 +1055,9 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 
 // Login Sign in with email and password
 //
-// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+//
+// Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1090,7 +1114,11 @@ func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEdit
 
 // RefreshWithBody Rotate a refresh token
 //
-// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+//
+// Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+//
+// The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1109,7 +1137,11 @@ func (c *Client) RefreshWithBody(ctx context.Context, contentType string, body i
 
 // Refresh Rotate a refresh token
 //
-// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+//
+// Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+//
+// The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1128,7 +1160,7 @@ func (c *Client) Refresh(ctx context.Context, body RefreshJSONRequestBody, reqEd
 
 // OauthIntrospectWithBody Introspect a token (RFC 7662)
 //
-// Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+// Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1147,7 +1179,7 @@ func (c *Client) OauthIntrospectWithBody(ctx context.Context, contentType string
 
 // OauthIntrospectWithFormdataBody Introspect a token (RFC 7662)
 //
-// Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+// Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -1166,7 +1198,7 @@ func (c *Client) OauthIntrospectWithFormdataBody(ctx context.Context, body Oauth
 
 // OauthRevokeWithBody Revoke a token (RFC 7009)
 //
-// Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+// Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1185,7 +1217,7 @@ func (c *Client) OauthRevokeWithBody(ctx context.Context, contentType string, bo
 
 // OauthRevokeWithFormdataBody Revoke a token (RFC 7009)
 //
-// Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+// Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -1204,7 +1236,7 @@ func (c *Client) OauthRevokeWithFormdataBody(ctx context.Context, body OauthRevo
 
 // OauthTokenWithBody OAuth 2.0 token endpoint (RFC 6749)
 //
-// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1223,7 +1255,7 @@ func (c *Client) OauthTokenWithBody(ctx context.Context, contentType string, bod
 
 // OauthTokenWithFormdataBody OAuth 2.0 token endpoint (RFC 6749)
 //
-// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -1314,7 +1346,7 @@ func (c *Client) CreateClient(ctx context.Context, tenantId TenantID, body Creat
 
 // DeleteClient Delete a client
 //
-// Deletes the client and revokes its refresh tokens.
+// Deletes the client; its access tokens run until they expire (and introspect as inactive).
 //
 // Corresponds with DELETE /tenants/{tenant_id}/clients/{client_id} (the `DeleteClient` operationId).
 func (c *Client) DeleteClient(ctx context.Context, tenantId TenantID, clientId ClientID, params *DeleteClientParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1348,7 +1380,7 @@ func (c *Client) GetClient(ctx context.Context, tenantId TenantID, clientId Clie
 
 // UpdateClientWithBody Update a client
 //
-// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1367,7 +1399,7 @@ func (c *Client) UpdateClientWithBody(ctx context.Context, tenantId TenantID, cl
 
 // UpdateClient Update a client
 //
-// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1386,7 +1418,7 @@ func (c *Client) UpdateClient(ctx context.Context, tenantId TenantID, clientId C
 
 // RotateClientSecret Issue a new client secret
 //
-// Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise).
+// Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise), and the new secret is issued only for the version of the client that was checked: 412 when it changed meanwhile (another administrator widening its scopes, say), with or without `If-Match`; read it again and retry.
 //
 // Corresponds with POST /tenants/{tenant_id}/clients/{client_id}/secret (the `RotateClientSecret` operationId).
 func (c *Client) RotateClientSecret(ctx context.Context, tenantId TenantID, clientId ClientID, params *RotateClientSecretParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1420,7 +1452,7 @@ func (c *Client) TenantJWKS(ctx context.Context, tenantId TenantID, reqEditors .
 
 // UserInfo The signed-in user's claims (OpenID Connect)
 //
-// Standard claims of the user the access token names, from UAM. A client's token names no user (403); a user deleted, disabled or locked since the token was issued has no claims to tell (401).
+// Standard claims of the user the access token names, from UAM. A client's token names no user (403, `insufficient_scope`); a user deleted, disabled or locked since the token was issued has no claims to tell (401, `invalid_token`). Refusals carry RFC 6750's `WWW-Authenticate` challenge.
 //
 // Corresponds with GET /userinfo (the `UserInfo` operationId).
 func (c *Client) UserInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2158,7 +2190,9 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithBodyWithResponse Sign in with email and password
 	//
-	// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+	// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+	//
+	// Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2167,7 +2201,9 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithResponse Sign in with email and password
 	//
-	// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+	// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+	//
+	// Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2194,7 +2230,11 @@ type ClientWithResponsesInterface interface {
 
 	// RefreshWithBodyWithResponse Rotate a refresh token
 	//
-	// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+	// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+	//
+	// Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+	//
+	// The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2203,7 +2243,11 @@ type ClientWithResponsesInterface interface {
 
 	// RefreshWithResponse Rotate a refresh token
 	//
-	// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+	// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+	//
+	// Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+	//
+	// The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2212,7 +2256,7 @@ type ClientWithResponsesInterface interface {
 
 	// OauthIntrospectWithBodyWithResponse Introspect a token (RFC 7662)
 	//
-	// Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+	// Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2221,7 +2265,7 @@ type ClientWithResponsesInterface interface {
 
 	// OauthIntrospectWithFormdataBodyWithResponse Introspect a token (RFC 7662)
 	//
-	// Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+	// Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2230,7 +2274,7 @@ type ClientWithResponsesInterface interface {
 
 	// OauthRevokeWithBodyWithResponse Revoke a token (RFC 7009)
 	//
-	// Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+	// Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2239,7 +2283,7 @@ type ClientWithResponsesInterface interface {
 
 	// OauthRevokeWithFormdataBodyWithResponse Revoke a token (RFC 7009)
 	//
-	// Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+	// Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2248,7 +2292,7 @@ type ClientWithResponsesInterface interface {
 
 	// OauthTokenWithBodyWithResponse OAuth 2.0 token endpoint (RFC 6749)
 	//
-	// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+	// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2257,7 +2301,7 @@ type ClientWithResponsesInterface interface {
 
 	// OauthTokenWithFormdataBodyWithResponse OAuth 2.0 token endpoint (RFC 6749)
 	//
-	// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+	// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2302,7 +2346,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteClientWithResponse Delete a client
 	//
-	// Deletes the client and revokes its refresh tokens.
+	// Deletes the client; its access tokens run until they expire (and introspect as inactive).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2320,7 +2364,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateClientWithBodyWithResponse Update a client
 	//
-	// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+	// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2329,7 +2373,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateClientWithResponse Update a client
 	//
-	// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+	// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2338,7 +2382,7 @@ type ClientWithResponsesInterface interface {
 
 	// RotateClientSecretWithResponse Issue a new client secret
 	//
-	// Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise).
+	// Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise), and the new secret is issued only for the version of the client that was checked: 412 when it changed meanwhile (another administrator widening its scopes, say), with or without `If-Match`; read it again and retry.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2356,7 +2400,7 @@ type ClientWithResponsesInterface interface {
 
 	// UserInfoWithResponse The signed-in user's claims (OpenID Connect)
 	//
-	// Standard claims of the user the access token names, from UAM. A client's token names no user (403); a user deleted, disabled or locked since the token was issued has no claims to tell (401).
+	// Standard claims of the user the access token names, from UAM. A client's token names no user (403, `insufficient_scope`); a user deleted, disabled or locked since the token was issued has no claims to tell (401, `invalid_token`). Refusals carry RFC 6750's `WWW-Authenticate` challenge.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2388,6 +2432,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *TokenTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -2415,6 +2461,11 @@ func (r LoginResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r LoginResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r LoginResponse) GetApplicationproblemJSON422() *TokenTooLarge {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -2528,6 +2579,8 @@ type RefreshResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *TokenTooLarge
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -2551,6 +2604,11 @@ func (r RefreshResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r RefreshResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RefreshResponse) GetApplicationproblemJSON422() *TokenTooLarge {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -2605,7 +2663,7 @@ type OauthIntrospectResponse400Headers struct {
 // OauthIntrospectResponse401Headers the declared response headers of an HTTP 401 response for OauthIntrospect
 type OauthIntrospectResponse401Headers struct {
 	CacheControl    string
-	WWWAuthenticate *string
+	WWWAuthenticate string
 }
 
 type OauthIntrospectResponse struct {
@@ -2616,7 +2674,7 @@ type OauthIntrospectResponse struct {
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *OAuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *OAuthError
+	JSON401 *InvalidClient
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -2638,7 +2696,7 @@ func (r OauthIntrospectResponse) GetJSON400() *OAuthError {
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r OauthIntrospectResponse) GetJSON401() *OAuthError {
+func (r OauthIntrospectResponse) GetJSON401() *InvalidClient {
 	return r.JSON401
 }
 
@@ -2684,7 +2742,7 @@ type OauthRevokeResponse400Headers struct {
 // OauthRevokeResponse401Headers the declared response headers of an HTTP 401 response for OauthRevoke
 type OauthRevokeResponse401Headers struct {
 	CacheControl    string
-	WWWAuthenticate *string
+	WWWAuthenticate string
 }
 
 type OauthRevokeResponse struct {
@@ -2693,7 +2751,7 @@ type OauthRevokeResponse struct {
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *OAuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *OAuthError
+	JSON401 *InvalidClient
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -2708,7 +2766,7 @@ func (r OauthRevokeResponse) GetJSON400() *OAuthError {
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r OauthRevokeResponse) GetJSON401() *OAuthError {
+func (r OauthRevokeResponse) GetJSON401() *InvalidClient {
 	return r.JSON401
 }
 
@@ -2759,7 +2817,7 @@ type OauthTokenResponse400Headers struct {
 // OauthTokenResponse401Headers the declared response headers of an HTTP 401 response for OauthToken
 type OauthTokenResponse401Headers struct {
 	CacheControl    string
-	WWWAuthenticate *string
+	WWWAuthenticate string
 }
 
 type OauthTokenResponse struct {
@@ -2770,7 +2828,7 @@ type OauthTokenResponse struct {
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *OAuthError
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *OAuthError
+	JSON401 *InvalidClient
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -2792,7 +2850,7 @@ func (r OauthTokenResponse) GetJSON400() *OAuthError {
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r OauthTokenResponse) GetJSON401() *OAuthError {
+func (r OauthTokenResponse) GetJSON401() *InvalidClient {
 	return r.JSON401
 }
 
@@ -3525,6 +3583,16 @@ func (r TenantJWKSResponse) ContentType() string {
 	return ""
 }
 
+// UserInfoResponse401Headers the declared response headers of an HTTP 401 response for UserInfo
+type UserInfoResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// UserInfoResponse403Headers the declared response headers of an HTTP 403 response for UserInfo
+type UserInfoResponse403Headers struct {
+	WWWAuthenticate string
+}
+
 // UserInfoResponse503Headers the declared response headers of an HTTP 503 response for UserInfo
 type UserInfoResponse503Headers struct {
 	RetryAfter *int
@@ -3538,13 +3606,17 @@ type UserInfoResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *Problem
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Forbidden
+	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UserInfoResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UserInfoResponse403Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *UserInfoResponse503Headers
 }
@@ -3560,12 +3632,12 @@ func (r UserInfoResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r UserInfoResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r UserInfoResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r UserInfoResponse) GetApplicationproblemJSON403() *Forbidden {
+func (r UserInfoResponse) GetApplicationproblemJSON403() *Problem {
 	return r.ApplicationproblemJSON403
 }
 
@@ -3610,7 +3682,9 @@ func (r UserInfoResponse) ContentType() string {
 
 // LoginWithBodyWithResponse Sign in with email and password
 //
-// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+//
+// Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3625,7 +3699,9 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 
 // LoginWithResponse Sign in with email and password
 //
-// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+// Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+//
+// Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3670,7 +3746,11 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body Logou
 
 // RefreshWithBodyWithResponse Rotate a refresh token
 //
-// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+//
+// Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+//
+// The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3685,7 +3765,11 @@ func (c *ClientWithResponses) RefreshWithBodyWithResponse(ctx context.Context, c
 
 // RefreshWithResponse Rotate a refresh token
 //
-// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+// Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+//
+// Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+//
+// The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3700,7 +3784,7 @@ func (c *ClientWithResponses) RefreshWithResponse(ctx context.Context, body Refr
 
 // OauthIntrospectWithBodyWithResponse Introspect a token (RFC 7662)
 //
-// Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+// Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3715,7 +3799,7 @@ func (c *ClientWithResponses) OauthIntrospectWithBodyWithResponse(ctx context.Co
 
 // OauthIntrospectWithFormdataBodyWithResponse Introspect a token (RFC 7662)
 //
-// Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+// Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3730,7 +3814,7 @@ func (c *ClientWithResponses) OauthIntrospectWithFormdataBodyWithResponse(ctx co
 
 // OauthRevokeWithBodyWithResponse Revoke a token (RFC 7009)
 //
-// Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+// Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3745,7 +3829,7 @@ func (c *ClientWithResponses) OauthRevokeWithBodyWithResponse(ctx context.Contex
 
 // OauthRevokeWithFormdataBodyWithResponse Revoke a token (RFC 7009)
 //
-// Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+// Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3760,7 +3844,7 @@ func (c *ClientWithResponses) OauthRevokeWithFormdataBodyWithResponse(ctx contex
 
 // OauthTokenWithBodyWithResponse OAuth 2.0 token endpoint (RFC 6749)
 //
-// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3775,7 +3859,7 @@ func (c *ClientWithResponses) OauthTokenWithBodyWithResponse(ctx context.Context
 
 // OauthTokenWithFormdataBodyWithResponse OAuth 2.0 token endpoint (RFC 6749)
 //
-// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+// Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3850,7 +3934,7 @@ func (c *ClientWithResponses) CreateClientWithResponse(ctx context.Context, tena
 
 // DeleteClientWithResponse Delete a client
 //
-// Deletes the client and revokes its refresh tokens.
+// Deletes the client; its access tokens run until they expire (and introspect as inactive).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3880,7 +3964,7 @@ func (c *ClientWithResponses) GetClientWithResponse(ctx context.Context, tenantI
 
 // UpdateClientWithBodyWithResponse Update a client
 //
-// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3895,7 +3979,7 @@ func (c *ClientWithResponses) UpdateClientWithBodyWithResponse(ctx context.Conte
 
 // UpdateClientWithResponse Update a client
 //
-// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+// Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3910,7 +3994,7 @@ func (c *ClientWithResponses) UpdateClientWithResponse(ctx context.Context, tena
 
 // RotateClientSecretWithResponse Issue a new client secret
 //
-// Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise).
+// Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise), and the new secret is issued only for the version of the client that was checked: 412 when it changed meanwhile (another administrator widening its scopes, say), with or without `If-Match`; read it again and retry.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3940,7 +4024,7 @@ func (c *ClientWithResponses) TenantJWKSWithResponse(ctx context.Context, tenant
 
 // UserInfoWithResponse The signed-in user's claims (OpenID Connect)
 //
-// Standard claims of the user the access token names, from UAM. A client's token names no user (403); a user deleted, disabled or locked since the token was issued has no claims to tell (401).
+// Standard claims of the user the access token names, from UAM. A client's token names no user (403, `insufficient_scope`); a user deleted, disabled or locked since the token was issued has no claims to tell (401, `invalid_token`). Refusals carry RFC 6750's `WWW-Authenticate` challenge.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3987,6 +4071,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest TokenTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -4118,6 +4209,13 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest TokenTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4189,7 +4287,7 @@ func ParseOauthIntrospectResponse(rsp *http.Response) (*OauthIntrospectResponse,
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest OAuthError
+		var dest InvalidClient
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4236,10 +4334,10 @@ func ParseOauthIntrospectResponse(rsp *http.Response) (*OauthIntrospectResponse,
 		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = &value
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	}
@@ -4272,7 +4370,7 @@ func ParseOauthRevokeResponse(rsp *http.Response) (*OauthRevokeResponse, error) 
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest OAuthError
+		var dest InvalidClient
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4309,10 +4407,10 @@ func ParseOauthRevokeResponse(rsp *http.Response) (*OauthRevokeResponse, error) 
 		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = &value
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	}
@@ -4349,7 +4447,7 @@ func ParseOauthTokenResponse(rsp *http.Response) (*OauthTokenResponse, error) {
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest OAuthError
+		var dest InvalidClient
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4396,10 +4494,10 @@ func ParseOauthTokenResponse(rsp *http.Response) (*OauthTokenResponse, error) {
 		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.WWWAuthenticate = &value
+			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
 	}
@@ -5083,14 +5181,14 @@ func ParseUserInfoResponse(rsp *http.Response) (*UserInfoResponse, error) {
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5113,6 +5211,26 @@ func ParseUserInfoResponse(rsp *http.Response) (*UserInfoResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers UserInfoResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UserInfoResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 503:
 		var headers UserInfoResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

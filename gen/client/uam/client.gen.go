@@ -103,13 +103,14 @@ type CredentialCheck struct {
 
 // CredentialCheckResult defines model for CredentialCheckResult.
 type CredentialCheckResult struct {
-	// PasswordChangedAt When the password was last set or changed; absent when it has not been since this was first recorded. The IAM service keeps it with a session and ends the session when it differs.
-	PasswordChangedAt *time.Time           `json:"password_changed_at,omitempty"`
-	Permissions       EffectivePermissions `json:"permissions"`
+	Permissions EffectivePermissions `json:"permissions"`
 
 	// Roles Names of the roles the user holds, tenant-wide or on a site, in name order.
 	Roles []RoleName `json:"roles"`
-	User  User       `json:"user"`
+
+	// SecurityStamp Changes whenever the user's sessions must end, which is when the password is set or changed and when the status moves to disabled or locked; a profile change, an email change or becoming active again leaves it. A timestamp, but compare it for equality only. Absent when none was recorded yet. The IAM service keeps it with a session and ends the session at a refresh that finds another.
+	SecurityStamp *time.Time `json:"security_stamp,omitempty"`
+	User          User       `json:"user"`
 }
 
 // Description Free text of at most 1000 characters (line breaks and tabs allowed, other control characters not).
@@ -754,7 +755,7 @@ type ClientInterface interface {
 
 	// GetUserGrant What a signed-in user may do now (IAM only)
 	//
-	// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+	// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `security_stamp`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
 	//
 	// Corresponds with GET /internal/tenants/{tenant_id}/users/{user_id}/grant (the `GetUserGrant` operationId).
 	GetUserGrant(ctx context.Context, tenantId TenantID, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -964,7 +965,7 @@ type ClientInterface interface {
 
 	// DeleteUser Delete a user
 	//
-	// Deletes the user with its profile and role assignments, in one transaction.
+	// Deletes the user with its profile and role assignments, in one transaction. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 	//
 	// Corresponds with DELETE /tenants/{tenant_id}/users/{user_id} (the `DeleteUser` operationId).
 	DeleteUser(ctx context.Context, tenantId TenantID, userId UserID, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -978,7 +979,7 @@ type ClientInterface interface {
 
 	// UpdateUserWithBody Update a user
 	//
-	// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+	// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -987,7 +988,7 @@ type ClientInterface interface {
 
 	// UpdateUser Update a user
 	//
-	// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+	// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -996,7 +997,7 @@ type ClientInterface interface {
 
 	// SetUserPasswordWithBody Set a user's password
 	//
-	// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+	// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1005,7 +1006,7 @@ type ClientInterface interface {
 
 	// SetUserPassword Set a user's password
 	//
-	// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+	// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1106,7 +1107,7 @@ func (c *Client) CheckCredentials(ctx context.Context, body CheckCredentialsJSON
 
 // GetUserGrant What a signed-in user may do now (IAM only)
 //
-// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `security_stamp`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
 //
 // Corresponds with GET /internal/tenants/{tenant_id}/users/{user_id}/grant (the `GetUserGrant` operationId).
 func (c *Client) GetUserGrant(ctx context.Context, tenantId TenantID, userId UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1576,7 +1577,7 @@ func (c *Client) CreateUser(ctx context.Context, tenantId TenantID, params *Crea
 
 // DeleteUser Delete a user
 //
-// Deletes the user with its profile and role assignments, in one transaction.
+// Deletes the user with its profile and role assignments, in one transaction. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 //
 // Corresponds with DELETE /tenants/{tenant_id}/users/{user_id} (the `DeleteUser` operationId).
 func (c *Client) DeleteUser(ctx context.Context, tenantId TenantID, userId UserID, params *DeleteUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1610,7 +1611,7 @@ func (c *Client) GetUser(ctx context.Context, tenantId TenantID, userId UserID, 
 
 // UpdateUserWithBody Update a user
 //
-// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1629,7 +1630,7 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, tenantId TenantID, user
 
 // UpdateUser Update a user
 //
-// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1648,7 +1649,7 @@ func (c *Client) UpdateUser(ctx context.Context, tenantId TenantID, userId UserI
 
 // SetUserPasswordWithBody Set a user's password
 //
-// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1667,7 +1668,7 @@ func (c *Client) SetUserPasswordWithBody(ctx context.Context, tenantId TenantID,
 
 // SetUserPassword Set a user's password
 //
-// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3640,7 +3641,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetUserGrantWithResponse What a signed-in user may do now (IAM only)
 	//
-	// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+	// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `security_stamp`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3874,7 +3875,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteUserWithResponse Delete a user
 	//
-	// Deletes the user with its profile and role assignments, in one transaction.
+	// Deletes the user with its profile and role assignments, in one transaction. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3892,7 +3893,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateUserWithBodyWithResponse Update a user
 	//
-	// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+	// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3901,7 +3902,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateUserWithResponse Update a user
 	//
-	// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+	// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3910,7 +3911,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetUserPasswordWithBodyWithResponse Set a user's password
 	//
-	// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+	// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3919,7 +3920,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetUserPasswordWithResponse Set a user's password
 	//
-	// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+	// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6662,7 +6663,7 @@ func (c *ClientWithResponses) CheckCredentialsWithResponse(ctx context.Context, 
 
 // GetUserGrantWithResponse What a signed-in user may do now (IAM only)
 //
-// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+// The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `security_stamp`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7052,7 +7053,7 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, tenant
 
 // DeleteUserWithResponse Delete a user
 //
-// Deletes the user with its profile and role assignments, in one transaction.
+// Deletes the user with its profile and role assignments, in one transaction. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7082,7 +7083,7 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, tenantId 
 
 // UpdateUserWithBodyWithResponse Update a user
 //
-// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7097,7 +7098,7 @@ func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context
 
 // UpdateUserWithResponse Update a user
 //
-// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+// Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7112,7 +7113,7 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, tenant
 
 // SetUserPasswordWithBodyWithResponse Set a user's password
 //
-// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7127,7 +7128,7 @@ func (c *ClientWithResponses) SetUserPasswordWithBodyWithResponse(ctx context.Co
 
 // SetUserPasswordWithResponse Set a user's password
 //
-// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+// Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

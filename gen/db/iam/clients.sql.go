@@ -63,7 +63,6 @@ type DeleteClientParams struct {
 	ExpectedVersions []int64
 }
 
-// Its refresh tokens go with it (ON DELETE CASCADE).
 func (q *Queries) DeleteClient(ctx context.Context, arg DeleteClientParams) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteClient, arg.TenantID, arg.ID, arg.ExpectedVersions)
 	if err != nil {

@@ -12,50 +12,137 @@ import (
 	"github.com/google/uuid"
 )
 
-const loginBlocks = `-- name: LoginBlocks :many
-SELECT kind, key, blocked_until::timestamptz AS blocked_until FROM iam.login_failures
-WHERE tenant_id = $1
-  AND ((kind = 'account' AND key = $2) OR (kind = 'address' AND key = $3))
-  AND blocked_until > $4::timestamptz
+const countLoginAttempt = `-- name: CountLoginAttempt :one
+
+WITH given AS (
+    SELECT unnest($2::text[]) AS kind, unnest($3::text[]) AS key,
+           unnest($4::integer[]) AS free_attempts, unnest($5::bigint[]) AS base_ms,
+           unnest($6::bigint[]) AS cap_ms, unnest($7::bigint[]) AS forget_after_ms
+),
+attempt AS (
+    SELECT CASE WHEN g.kind <> 'address' THEN $8::uuid END AS tenant_id, g.kind, g.key, g.free_attempts, g.base_ms, g.cap_ms, g.forget_after_ms
+    FROM given g
+),
+current AS MATERIALIZED (
+    SELECT f.tenant_id, f.kind, f.key, f.failures, f.last_failed_at, f.blocked_until FROM iam.login_failures f
+    JOIN attempt a ON f.kind = a.kind AND f.key = a.key AND f.tenant_id IS NOT DISTINCT FROM a.tenant_id
+    ORDER BY f.kind, f.key, f.tenant_id
+    FOR UPDATE OF f
+),
+refusal AS (
+    SELECT max(blocked_until) AS blocked_until FROM current WHERE blocked_until > $1::timestamptz
+),
+counted AS (
+    SELECT a.tenant_id, a.kind, a.key, c.key IS NOT NULL AS stored, n.failures,
+           CASE WHEN n.failures > a.free_attempts
+                THEN $1::timestamptz + least(a.cap_ms::double precision,
+                         a.base_ms * power(2::double precision, least(n.failures - a.free_attempts - 1, 40)))
+                     * interval '1 millisecond'
+           END AS blocked_until
+    FROM attempt a
+    LEFT JOIN current c ON c.kind = a.kind AND c.key = a.key AND c.tenant_id IS NOT DISTINCT FROM a.tenant_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN c.last_failed_at > $1::timestamptz - a.forget_after_ms * interval '1 millisecond'
+                    THEN c.failures + 1 ELSE 1 END AS failures
+    ) n
+    WHERE (SELECT blocked_until FROM refusal) IS NULL
+),
+updated AS (
+    UPDATE iam.login_failures f
+    SET failures = n.failures, last_failed_at = $1::timestamptz, blocked_until = n.blocked_until
+    FROM counted n
+    WHERE n.stored AND f.kind = n.kind AND f.key = n.key AND f.tenant_id IS NOT DISTINCT FROM n.tenant_id
+),
+inserted AS (
+    INSERT INTO iam.login_failures (tenant_id, kind, key, failures, last_failed_at, blocked_until)
+    SELECT tenant_id, kind, key, failures, $1::timestamptz, blocked_until
+    FROM counted WHERE NOT stored
+    ORDER BY kind, key
+)
+SELECT coalesce(blocked_until, $1::timestamptz)::timestamptz AS blocked_until FROM refusal
 `
 
-type LoginBlocksParams struct {
-	TenantID uuid.UUID
-	Account  string
-	Address  string
-	Now      time.Time
+type CountLoginAttemptParams struct {
+	Now           time.Time
+	Kinds         []string
+	Keys          []string
+	FreeAttempts  []int32
+	BaseMs        []int64
+	CapMs         []int64
+	ForgetAfterMs []int64
+	TenantID      uuid.UUID
 }
 
-type LoginBlocksRow struct {
-	Kind         string
-	Key          string
-	BlockedUntil time.Time
+// Sign-in throttling; the rules are in schema/iam/00003_login_attempts_counted_first.sql.
+// sqlc.arg() rather than @name throughout: sqlc v1.31 mis-parses these
+// statements with @name parameters. Durations come in as milliseconds, times
+// as parameters. Address keys have no tenant (tenant_id NULL), hence IS NOT
+// DISTINCT FROM where rows are matched to keys.
+// Counts one sign-in attempt against each of its keys, given as parallel
+// arrays with their policies, all or none: none when a key is blocked at now,
+// and then blocked_until is the end of the longest block; otherwise it is now
+// and the attempt goes ahead.
+//
+// The keys' rows are locked first, in one order (current): an attempt on one of
+// them waits here until this one commits, then reads what it counted, so the
+// attempts on a key are decided one after another and no more go ahead than
+// its free ones and the one that blocks it. A key that a concurrent attempt
+// created after this statement began cannot be locked so: inserting it fails
+// with a unique violation (login_failures_key), and the caller runs the
+// statement again, which finds the row.
+// Each key's count with this attempt (from 1 again after forget_after quiet)
+// and the block it starts: base_ms * 2^(n-1) for the n-th attempt beyond the
+// free ones, at most cap_ms. Nothing when the attempt is refused.
+// In one order too, so that two attempts inserting the same new keys cannot
+// wait for each other.
+func (q *Queries) CountLoginAttempt(ctx context.Context, arg CountLoginAttemptParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, countLoginAttempt,
+		arg.Now,
+		arg.Kinds,
+		arg.Keys,
+		arg.FreeAttempts,
+		arg.BaseMs,
+		arg.CapMs,
+		arg.ForgetAfterMs,
+		arg.TenantID,
+	)
+	var blocked_until time.Time
+	err := row.Scan(&blocked_until)
+	return blocked_until, err
 }
 
-// The keys of one sign-in attempt that are blocked at @now.
-func (q *Queries) LoginBlocks(ctx context.Context, arg LoginBlocksParams) ([]LoginBlocksRow, error) {
-	rows, err := q.db.Query(ctx, loginBlocks,
+const forgiveLoginAttempt = `-- name: ForgiveLoginAttempt :exec
+WITH reset AS (
+    DELETE FROM iam.login_failures d
+    WHERE d.tenant_id = $3::uuid
+      AND ((d.kind = 'account' AND d.key = $4) OR (d.kind = 'pair' AND d.key = $5))
+)
+UPDATE iam.login_failures f
+SET failures = f.failures - 1,
+    blocked_until = CASE WHEN f.failures - 1 > $1::integer THEN f.blocked_until END
+WHERE f.tenant_id IS NULL AND f.kind = 'address' AND f.key = $2 AND f.failures > 0
+`
+
+type ForgiveLoginAttemptParams struct {
+	AddressFreeAttempts int32
+	Address             string
+	TenantID            uuid.UUID
+	Account             string
+	Pair                string
+}
+
+// A right password: the account and pair keys start afresh, and the address
+// takes back this one attempt, unblocked once none beyond its free ones is
+// left. An empty key matches nothing.
+func (q *Queries) ForgiveLoginAttempt(ctx context.Context, arg ForgiveLoginAttemptParams) error {
+	_, err := q.db.Exec(ctx, forgiveLoginAttempt,
+		arg.AddressFreeAttempts,
+		arg.Address,
 		arg.TenantID,
 		arg.Account,
-		arg.Address,
-		arg.Now,
+		arg.Pair,
 	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []LoginBlocksRow
-	for rows.Next() {
-		var i LoginBlocksRow
-		if err := rows.Scan(&i.Kind, &i.Key, &i.BlockedUntil); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+	return err
 }
 
 const purgeLoginFailures = `-- name: PurgeLoginFailures :execrows
@@ -70,81 +157,4 @@ func (q *Queries) PurgeLoginFailures(ctx context.Context, before time.Time) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
-}
-
-const recordLoginFailure = `-- name: RecordLoginFailure :one
-
-INSERT INTO iam.login_failures AS f (tenant_id, kind, key, failures, last_failed_at, blocked_until)
-VALUES ($1, $2, $3, 1, $4::timestamptz,
-        CASE WHEN 1 > $5::integer
-             THEN $4::timestamptz + least($6::bigint, $7::bigint) * interval '1 millisecond' END)
-ON CONFLICT (tenant_id, kind, key) DO UPDATE SET
-    failures = CASE WHEN f.last_failed_at <= $4::timestamptz - $8::bigint * interval '1 millisecond'
-                    THEN 1 ELSE f.failures + 1 END,
-    last_failed_at = $4,
-    blocked_until = CASE WHEN (CASE WHEN f.last_failed_at <= $4::timestamptz - $8::bigint * interval '1 millisecond'
-                                    THEN 1 ELSE f.failures + 1 END) > $5::integer
-        THEN $4::timestamptz + least($6::bigint::double precision,
-                 $7::bigint * power(2::double precision,
-                     least((CASE WHEN f.last_failed_at <= $4::timestamptz - $8::bigint * interval '1 millisecond'
-                                 THEN 1 ELSE f.failures + 1 END) - $5::integer - 1, 40)))
-             * interval '1 millisecond' END
-RETURNING tenant_id, kind, key, failures, last_failed_at, blocked_until
-`
-
-type RecordLoginFailureParams struct {
-	TenantID      uuid.UUID
-	Kind          string
-	Key           string
-	Now           time.Time
-	FreeAttempts  int32
-	CapMs         int64
-	BaseMs        int64
-	ForgetAfterMs int64
-}
-
-// sqlc.arg() rather than @name throughout: sqlc v1.31 mis-rewrites @name
-// parameters inside this upsert's VALUES list.
-// Durations come in as milliseconds, times as parameters (see
-// schema/iam/00001_init.sql for the throttling rules).
-// One more failure of the key: the count restarts when the key was quiet for
-// forget_after_ms; beyond free_attempts each failure blocks the key for
-// base_ms * 2^(n-1), at most cap_ms (n = failures beyond the free ones). In
-// DO UPDATE every f.* is the old row, hence the count's expression twice.
-func (q *Queries) RecordLoginFailure(ctx context.Context, arg RecordLoginFailureParams) (IamLoginFailure, error) {
-	row := q.db.QueryRow(ctx, recordLoginFailure,
-		arg.TenantID,
-		arg.Kind,
-		arg.Key,
-		arg.Now,
-		arg.FreeAttempts,
-		arg.CapMs,
-		arg.BaseMs,
-		arg.ForgetAfterMs,
-	)
-	var i IamLoginFailure
-	err := row.Scan(
-		&i.TenantID,
-		&i.Kind,
-		&i.Key,
-		&i.Failures,
-		&i.LastFailedAt,
-		&i.BlockedUntil,
-	)
-	return i, err
-}
-
-const resetLoginFailures = `-- name: ResetLoginFailures :exec
-DELETE FROM iam.login_failures WHERE tenant_id = $1 AND kind = $2 AND key = $3
-`
-
-type ResetLoginFailuresParams struct {
-	TenantID uuid.UUID
-	Kind     string
-	Key      string
-}
-
-func (q *Queries) ResetLoginFailures(ctx context.Context, arg ResetLoginFailuresParams) error {
-	_, err := q.db.Exec(ctx, resetLoginFailures, arg.TenantID, arg.Kind, arg.Key)
-	return err
 }

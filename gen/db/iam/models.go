@@ -24,7 +24,7 @@ type IamClient struct {
 }
 
 type IamLoginFailure struct {
-	TenantID     uuid.UUID
+	TenantID     *uuid.UUID
 	Kind         string
 	Key          string
 	Failures     int32
@@ -33,17 +33,15 @@ type IamLoginFailure struct {
 }
 
 type IamRefreshToken struct {
-	TenantID          uuid.UUID
-	ID                uuid.UUID
-	FamilyID          uuid.UUID
-	TokenHash         []byte
-	UserID            *uuid.UUID
-	ClientID          *uuid.UUID
-	Scope             string
-	IssuedAt          time.Time
-	IdleExpiresAt     time.Time
-	FamilyExpiresAt   time.Time
-	UsedAt            *time.Time
-	RevokedAt         *time.Time
-	PasswordChangedAt *time.Time
+	TenantID        uuid.UUID
+	ID              uuid.UUID
+	FamilyID        uuid.UUID
+	TokenHash       []byte
+	UserID          uuid.UUID
+	IssuedAt        time.Time
+	IdleExpiresAt   time.Time
+	FamilyExpiresAt time.Time
+	UsedAt          *time.Time
+	RevokedAt       *time.Time
+	SecurityStamp   *time.Time
 }

@@ -13,51 +13,60 @@ import (
 )
 
 const getRefreshTokenByHash = `-- name: GetRefreshTokenByHash :one
-SELECT tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at, password_changed_at FROM iam.refresh_tokens WHERE token_hash = $1
+SELECT t.tenant_id, t.id, t.family_id, t.token_hash, t.user_id, t.issued_at, t.idle_expires_at, t.family_expires_at, t.used_at, t.revoked_at, t.security_stamp, EXISTS (
+        SELECT 1 FROM iam.refresh_tokens r
+        WHERE r.tenant_id = t.tenant_id AND r.family_id = t.family_id AND r.revoked_at IS NOT NULL
+    ) AS family_revoked
+FROM iam.refresh_tokens t WHERE t.token_hash = $1
 `
 
-func (q *Queries) GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (IamRefreshToken, error) {
+type GetRefreshTokenByHashRow struct {
+	IamRefreshToken IamRefreshToken
+	FamilyRevoked   bool
+}
+
+// The token and whether its family is revoked: a token whose own row is not
+// may still be the successor a revocation's snapshot did not see (see the
+// schema), which RotateRefreshToken refuses alike.
+func (q *Queries) GetRefreshTokenByHash(ctx context.Context, tokenHash []byte) (GetRefreshTokenByHashRow, error) {
 	row := q.db.QueryRow(ctx, getRefreshTokenByHash, tokenHash)
-	var i IamRefreshToken
+	var i GetRefreshTokenByHashRow
 	err := row.Scan(
-		&i.TenantID,
-		&i.ID,
-		&i.FamilyID,
-		&i.TokenHash,
-		&i.UserID,
-		&i.ClientID,
-		&i.Scope,
-		&i.IssuedAt,
-		&i.IdleExpiresAt,
-		&i.FamilyExpiresAt,
-		&i.UsedAt,
-		&i.RevokedAt,
-		&i.PasswordChangedAt,
+		&i.IamRefreshToken.TenantID,
+		&i.IamRefreshToken.ID,
+		&i.IamRefreshToken.FamilyID,
+		&i.IamRefreshToken.TokenHash,
+		&i.IamRefreshToken.UserID,
+		&i.IamRefreshToken.IssuedAt,
+		&i.IamRefreshToken.IdleExpiresAt,
+		&i.IamRefreshToken.FamilyExpiresAt,
+		&i.IamRefreshToken.UsedAt,
+		&i.IamRefreshToken.RevokedAt,
+		&i.IamRefreshToken.SecurityStamp,
+		&i.FamilyRevoked,
 	)
 	return i, err
 }
 
 const issueRefreshToken = `-- name: IssueRefreshToken :one
 
-INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id, client_id, scope,
-                                issued_at, idle_expires_at, family_expires_at, password_changed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10, $11)
-RETURNING tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at, password_changed_at
+INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id,
+                                issued_at, idle_expires_at, family_expires_at, security_stamp)
+VALUES ($1, $2, $3, $4, $5,
+        $6, $7, $8, $9)
+RETURNING tenant_id, id, family_id, token_hash, user_id, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at, security_stamp
 `
 
 type IssueRefreshTokenParams struct {
-	TenantID          uuid.UUID
-	ID                uuid.UUID
-	FamilyID          uuid.UUID
-	TokenHash         []byte
-	UserID            *uuid.UUID
-	ClientID          *uuid.UUID
-	Scope             string
-	IssuedAt          time.Time
-	IdleExpiresAt     time.Time
-	FamilyExpiresAt   time.Time
-	PasswordChangedAt *time.Time
+	TenantID        uuid.UUID
+	ID              uuid.UUID
+	FamilyID        uuid.UUID
+	TokenHash       []byte
+	UserID          uuid.UUID
+	IssuedAt        time.Time
+	IdleExpiresAt   time.Time
+	FamilyExpiresAt time.Time
+	SecurityStamp   *time.Time
 }
 
 // Times come in as parameters (@now) rather than now(), so that the service's
@@ -70,12 +79,10 @@ func (q *Queries) IssueRefreshToken(ctx context.Context, arg IssueRefreshTokenPa
 		arg.FamilyID,
 		arg.TokenHash,
 		arg.UserID,
-		arg.ClientID,
-		arg.Scope,
 		arg.IssuedAt,
 		arg.IdleExpiresAt,
 		arg.FamilyExpiresAt,
-		arg.PasswordChangedAt,
+		arg.SecurityStamp,
 	)
 	var i IamRefreshToken
 	err := row.Scan(
@@ -84,14 +91,12 @@ func (q *Queries) IssueRefreshToken(ctx context.Context, arg IssueRefreshTokenPa
 		&i.FamilyID,
 		&i.TokenHash,
 		&i.UserID,
-		&i.ClientID,
-		&i.Scope,
 		&i.IssuedAt,
 		&i.IdleExpiresAt,
 		&i.FamilyExpiresAt,
 		&i.UsedAt,
 		&i.RevokedAt,
-		&i.PasswordChangedAt,
+		&i.SecurityStamp,
 	)
 	return i, err
 }
@@ -103,26 +108,6 @@ DELETE FROM iam.refresh_tokens WHERE family_expires_at < $1
 // Families past their absolute expiry are dead whatever their state.
 func (q *Queries) PurgeRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
 	result, err := q.db.Exec(ctx, purgeRefreshTokens, before)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const revokeClientRefreshTokens = `-- name: RevokeClientRefreshTokens :execrows
-UPDATE iam.refresh_tokens SET revoked_at = $1::timestamptz
-WHERE tenant_id = $2 AND client_id = $3::uuid AND revoked_at IS NULL
-`
-
-type RevokeClientRefreshTokensParams struct {
-	Now      time.Time
-	TenantID uuid.UUID
-	ClientID uuid.UUID
-}
-
-// Every family of the client (secret rotated, client deactivated).
-func (q *Queries) RevokeClientRefreshTokens(ctx context.Context, arg RevokeClientRefreshTokensParams) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeClientRefreshTokens, arg.Now, arg.TenantID, arg.ClientID)
 	if err != nil {
 		return 0, err
 	}
@@ -188,7 +173,7 @@ func (q *Queries) RevokeReusedFamily(ctx context.Context, arg RevokeReusedFamily
 
 const revokeUserRefreshTokens = `-- name: RevokeUserRefreshTokens :execrows
 UPDATE iam.refresh_tokens SET revoked_at = $1::timestamptz
-WHERE tenant_id = $2 AND user_id = $3::uuid AND revoked_at IS NULL
+WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL
 `
 
 type RevokeUserRefreshTokensParams struct {
@@ -215,14 +200,14 @@ WITH spent AS (
       AND NOT EXISTS (
             SELECT 1 FROM iam.refresh_tokens r
             WHERE r.tenant_id = t.tenant_id AND r.family_id = t.family_id AND r.revoked_at IS NOT NULL)
-    RETURNING t.tenant_id, t.family_id, t.user_id, t.client_id, t.scope, t.family_expires_at, t.password_changed_at
+    RETURNING t.tenant_id, t.family_id, t.user_id, t.family_expires_at, t.security_stamp
 )
-INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id, client_id, scope,
-                                issued_at, idle_expires_at, family_expires_at, password_changed_at)
-SELECT s.tenant_id, $1, s.family_id, $2, s.user_id, s.client_id, s.scope,
-       $3, least($4::timestamptz, s.family_expires_at), s.family_expires_at, s.password_changed_at
+INSERT INTO iam.refresh_tokens (tenant_id, id, family_id, token_hash, user_id,
+                                issued_at, idle_expires_at, family_expires_at, security_stamp)
+SELECT s.tenant_id, $1, s.family_id, $2, s.user_id,
+       $3, least($4::timestamptz, s.family_expires_at), s.family_expires_at, s.security_stamp
 FROM spent s
-RETURNING tenant_id, id, family_id, token_hash, user_id, client_id, scope, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at, password_changed_at
+RETURNING tenant_id, id, family_id, token_hash, user_id, issued_at, idle_expires_at, family_expires_at, used_at, revoked_at, security_stamp
 `
 
 type RotateRefreshTokenParams struct {
@@ -255,14 +240,12 @@ func (q *Queries) RotateRefreshToken(ctx context.Context, arg RotateRefreshToken
 		&i.FamilyID,
 		&i.TokenHash,
 		&i.UserID,
-		&i.ClientID,
-		&i.Scope,
 		&i.IssuedAt,
 		&i.IdleExpiresAt,
 		&i.FamilyExpiresAt,
 		&i.UsedAt,
 		&i.RevokedAt,
-		&i.PasswordChangedAt,
+		&i.SecurityStamp,
 	)
 	return i, err
 }

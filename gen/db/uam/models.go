@@ -63,15 +63,15 @@ type UamRolePermission struct {
 }
 
 type UamUser struct {
-	TenantID          uuid.UUID
-	ID                uuid.UUID
-	Email             string
-	EmailVerified     bool
-	Status            string
-	PasswordHash      *string
-	Version           int64
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	LastLoginAt       *time.Time
-	PasswordChangedAt *time.Time
+	TenantID      uuid.UUID
+	ID            uuid.UUID
+	Email         string
+	EmailVerified bool
+	Status        string
+	PasswordHash  *string
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastLoginAt   *time.Time
+	SecurityStamp *time.Time
 }

@@ -22,10 +22,10 @@ func (q *Queries) AsyncCommit(ctx context.Context) error {
 }
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash, password_changed_at)
+INSERT INTO uam.users (tenant_id, id, email, email_verified, status, password_hash, security_stamp)
 VALUES ($1, $2, $3, $4, $5, $6,
         CASE WHEN $6::text IS NOT NULL THEN now() END)
-RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at
+RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, security_stamp
 `
 
 type CreateUserParams struct {
@@ -58,7 +58,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (UamUser
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
-		&i.PasswordChangedAt,
+		&i.SecurityStamp,
 	)
 	return i, err
 }
@@ -85,7 +85,7 @@ func (q *Queries) DeleteUser(ctx context.Context, arg DeleteUserParams) (int64, 
 }
 
 const getUser = `-- name: GetUser :one
-SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at FROM uam.users WHERE tenant_id = $1 AND id = $2
+SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, security_stamp FROM uam.users WHERE tenant_id = $1 AND id = $2
 `
 
 type GetUserParams struct {
@@ -107,13 +107,13 @@ func (q *Queries) GetUser(ctx context.Context, arg GetUserParams) (UamUser, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
-		&i.PasswordChangedAt,
+		&i.SecurityStamp,
 	)
 	return i, err
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at FROM uam.users WHERE tenant_id = $1 AND lower(email) = lower($2)
+SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, security_stamp FROM uam.users WHERE tenant_id = $1 AND lower(email) = lower($2)
 `
 
 type GetUserByEmailParams struct {
@@ -135,13 +135,13 @@ func (q *Queries) GetUserByEmail(ctx context.Context, arg GetUserByEmailParams) 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
-		&i.PasswordChangedAt,
+		&i.SecurityStamp,
 	)
 	return i, err
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at FROM uam.users u
+SELECT tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, security_stamp FROM uam.users u
 WHERE u.tenant_id = $1
   AND ($2::uuid IS NULL OR u.id > $2)
   AND ($3::text IS NULL OR lower(u.email) LIKE lower($3::text) || '%')
@@ -190,7 +190,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]UamUser
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.LastLoginAt,
-			&i.PasswordChangedAt,
+			&i.SecurityStamp,
 		); err != nil {
 			return nil, err
 		}
@@ -205,7 +205,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]UamUser
 const recordLogin = `-- name: RecordLogin :one
 UPDATE uam.users SET last_login_at = now(), version = version + 1
 WHERE tenant_id = $1 AND id = $2
-RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at
+RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, security_stamp
 `
 
 type RecordLoginParams struct {
@@ -228,16 +228,16 @@ func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (UamUs
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
-		&i.PasswordChangedAt,
+		&i.SecurityStamp,
 	)
 	return i, err
 }
 
 const setPasswordHash = `-- name: SetPasswordHash :one
-UPDATE uam.users SET password_hash = $1, password_changed_at = now(), version = version + 1, updated_at = now()
+UPDATE uam.users SET password_hash = $1, security_stamp = now(), version = version + 1, updated_at = now()
 WHERE tenant_id = $2 AND id = $3
   AND (NOT $4::boolean OR password_hash IS NOT DISTINCT FROM $5::text)
-RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at
+RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, security_stamp
 `
 
 type SetPasswordHashParams struct {
@@ -249,7 +249,8 @@ type SetPasswordHashParams struct {
 }
 
 // With old_hash set, only if the password is still the one the caller checked,
-// so a user changing their own password cannot undo a concurrent reset.
+// so a user changing their own password cannot undo a concurrent reset. A new
+// password moves the security stamp, which ends the user's sessions.
 func (q *Queries) SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) (UamUser, error) {
 	row := q.db.QueryRow(ctx, setPasswordHash,
 		arg.PasswordHash,
@@ -270,7 +271,7 @@ func (q *Queries) SetPasswordHash(ctx context.Context, arg SetPasswordHashParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
-		&i.PasswordChangedAt,
+		&i.SecurityStamp,
 	)
 	return i, err
 }
@@ -283,11 +284,14 @@ UPDATE uam.users SET
             THEN coalesce($2, false)
         ELSE coalesce($2, email_verified) END,
     status         = coalesce($3, status),
+    security_stamp = CASE
+        WHEN $3::text IN ('disabled', 'locked') AND $3::text <> status THEN now()
+        ELSE security_stamp END,
     version        = version + 1,
     updated_at     = now()
 WHERE tenant_id = $4 AND id = $5
   AND ($6::bigint[] IS NULL OR version = ANY ($6::bigint[]))
-RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, password_changed_at
+RETURNING tenant_id, id, email, email_verified, status, password_hash, version, created_at, updated_at, last_login_at, security_stamp
 `
 
 type UpdateUserParams struct {
@@ -299,7 +303,9 @@ type UpdateUserParams struct {
 	ExpectedVersions []int64
 }
 
-// A new address is unverified unless the change says otherwise.
+// A new address is unverified unless the change says otherwise. A status
+// moving to disabled or locked moves the security stamp, which ends the
+// user's sessions (in SET, status is the old value).
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (UamUser, error) {
 	row := q.db.QueryRow(ctx, updateUser,
 		arg.Email,
@@ -321,7 +327,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (UamUser
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
-		&i.PasswordChangedAt,
+		&i.SecurityStamp,
 	)
 	return i, err
 }
@@ -340,7 +346,7 @@ type UpgradePasswordHashParams struct {
 
 // After a successful check with old parameters: replaces the hash only if it
 // is still the one that was checked, so a concurrent password change wins. Not
-// a user-visible change: version, updated_at and password_changed_at stay.
+// a user-visible change: version, updated_at and security_stamp stay.
 func (q *Queries) UpgradePasswordHash(ctx context.Context, arg UpgradePasswordHashParams) (int64, error) {
 	result, err := q.db.Exec(ctx, upgradePasswordHash,
 		arg.NewHash,

@@ -45,13 +45,13 @@ export interface paths {
         get: operations["getTenant"];
         /**
          * Update a tenant
-         * @description Changes the fields present in the body; omitted fields keep their value.
+         * @description Changes the fields present in the body; omitted fields keep their value. The platform tenant cannot be deactivated (409).
          */
         put: operations["updateTenant"];
         post?: never;
         /**
          * Delete a tenant with its sites and keys
-         * @description Deletes the tenant together with all its sites and keys, in one transaction.
+         * @description Deletes the tenant together with all its sites and keys, in one transaction. The platform tenant cannot be deleted (409).
          */
         delete: operations["deleteTenant"];
         options?: never;
@@ -117,7 +117,7 @@ export interface paths {
         };
         /**
          * The tenant-level key that signs now
-         * @description The newest active, unexpired tenant-level key (site keys are not considered). 404 when the tenant is inactive or has no such key.
+         * @description The tenant-level key that signs now (site keys are not considered) - the newest active, unexpired one that has been published for at least a minute, or, when none has, the one published longest (verifiers cache key sets for up to a minute, so a brand-new key signs only after that). 404 when the tenant is inactive or has no such key.
          */
         get: operations["getTenantActiveKey"];
         put?: never;
@@ -241,7 +241,7 @@ export interface paths {
         };
         /**
          * The key that signs for a site now
-         * @description The most specific usable key - the site's newest active, unexpired key, else the tenant's. 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
+         * @description The most specific usable key - the site's own active, unexpired key, else the tenant's, chosen among several as for the tenant (the newest published for at least a minute). 404 when the site or its tenant is inactive (an inactive site does not fall back to its tenant's key) or when neither has such a key.
          */
         get: operations["getSiteActiveKey"];
         put?: never;
@@ -410,9 +410,12 @@ export interface paths {
         /**
          * Sign a token with the tenant's key (IAM only)
          * @description Signs `claims` as a compact JWS (a JWT) with the most specific usable key: with `site_id`, the
-         *     site's own newest active key, else its tenant's newest active tenant-level key; without it, the
-         *     tenant's. A key is usable while it is active and unexpired and, when the claims carry `exp`, lives
-         *     at least five minutes past it, so that a token never outlives the published key that verifies it.
+         *     site's own key, else its tenant's tenant-level key; without it, the tenant's. A key is usable while
+         *     it is active and unexpired and, when the claims carry `exp`, lives at least five minutes past it,
+         *     so that a token never outlives the published key that verifies it. Among several usable keys the
+         *     newest that has been published for at least a minute signs (verifiers cache key sets for up to a
+         *     minute and would refuse a token signed by a key they have not fetched yet); when none has, the one
+         *     published longest.
          *     When there is no usable key, a tenant-level ES256 key (365 days) is created first, exactly once
          *     however many requests ask at the same time; it is an ordinary key, listed and published like
          *     any other. Private keys never leave the Config Vault: only the signature does.
@@ -934,6 +937,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             default: components["responses"]["Problem"];
         };

@@ -15,7 +15,9 @@ export interface paths {
         put?: never;
         /**
          * Sign in with email and password
-         * @description Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time. Failed attempts are throttled per account and per source address (429 with `Retry-After`); throttling delays, it never locks an account.
+         * @description Checks the credentials with UAM and answers an access token and a refresh token. Without `tenant_id`, the platform tenant. Unknown email, wrong password, disabled or locked account: the same 401 in the same time.
+         *
+         *     Throttling: every attempt is counted before its password is checked, and refused with 429 and `Retry-After`, unchecked and uncounted, while one of its keys is blocked. The keys: the account at the source address (5 free attempts, then blocks of 1 s doubling up to 15 minutes), the account from anywhere (10 free, blocks up to 30 s only) and the source address at any account of any tenant (20 free, up to 15 minutes); the address is the IPv4 address or the /64 of an IPv6 one. Only a right password takes an attempt back: it resets both keys of the account and takes the one attempt back from the address; any other end, a 503 included, leaves it counted. A key without attempts for an hour starts again from zero. An attacker at one address thus delays that address, and costs the account's owner elsewhere at most 30 s per attempt let through; throttling never locks an account.
          */
         post: operations["login"];
         delete?: never;
@@ -35,7 +37,11 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token
-         * @description Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in). Of concurrent refreshes with one token exactly one succeeds (and the others, presenting a token spent by then, revoke the family). The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token).
+         * @description Exchanges a refresh token for a new access token and a new refresh token; the old one is spent. Presenting a spent refresh token again revokes its whole family (every token descended from the same sign-in).
+         *
+         *     Concurrent refreshes with one token: exactly one succeeds, and the others, presenting a token spent by then, count as reuse and revoke the family, so the refresh token the one success answered is revoked too: the session ends and the user signs in again. This is the strict reading of RFC 9700 section 4.14.2: the server cannot tell a client racing itself from an attacker replaying a stolen token, and letting the winner's token live would let an attacker who won the race keep the session. Clients that may refresh from several places at once (browser tabs) must serialise their refreshes.
+         *
+         *     The user is read again from UAM, so the new access token carries the permissions of now; a user deleted, disabled or locked since loses every session, and a password changed since ends the sessions begun before it (401, as for any invalid refresh token). A new access token that would exceed 8 KiB is refused with 422, and the refresh token stays usable.
          */
         post: operations["refresh"];
         delete?: never;
@@ -75,7 +81,7 @@ export interface paths {
         put?: never;
         /**
          * OAuth 2.0 token endpoint (RFC 6749)
-         * @description Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them; form fields are therefore all optional here and checked by the endpoint (a field given twice is `invalid_request`).
+         * @description Grants `client_credentials` (the client authenticates with HTTP Basic or `client_id`/`client_secret` in the form, not both, though HTTP Basic may come with the same `client_id` in the form; `scope` narrows the token to some of the client's allowed scopes, all by default; no refresh token, RFC 6749 section 4.4.3) and `refresh_token` (a sign-in's refresh token, rotated as by `/auth/refresh`; `scope` narrows the new access token to permissions the user holds. Refresh tokens are issued to the platform's own sign-in, a public client: a client that authenticates cannot use one, `invalid_grant`). An access token that would exceed 8 KiB is `invalid_scope`: ask for fewer permissions. Errors follow RFC 6749 section 5.2 (`{"error": ..., "error_description": ...}`), not problem+json, so standard OAuth libraries understand them, and so does every request the endpoint cannot take (a field too long or given twice, a malformed form, another media type): `invalid_request`. Form fields are therefore all optional here and checked by the endpoint.
          */
         post: operations["oauthToken"];
         delete?: never;
@@ -95,7 +101,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a token (RFC 7009)
-         * @description Revokes a refresh token: its whole family (the session) ends. Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Client authentication is optional, because the platform's own sign-in is a public client: a client that authenticates revokes only tokens of its own tenant. Answers 200 for unknown tokens too, as RFC 7009 requires.
+         * @description Revokes a refresh token: its whole family (the session) ends, whatever the token's state, as by `/auth/logout`. The token is the proof: refresh tokens belong to the platform's own sign-in, a public client (RFC 7009 section 2.1 lets a public client revoke its own tokens), and whoever holds one could as well use it, so whoever presents it may end its session. Client authentication is therefore optional and changes nothing about what is revoked, whatever the client's tenant; credentials that are sent must be right (401 `invalid_client` otherwise). Access tokens are self-contained and short-lived (verified by every service without asking IAM), so they cannot be revoked: presenting one is answered `unsupported_token_type` (RFC 7009 section 2.2.1), and it ends at its `exp`. Answers 200 for unknown tokens too, as RFC 7009 requires.
          */
         post: operations["oauthRevoke"];
         delete?: never;
@@ -115,7 +121,7 @@ export interface paths {
         put?: never;
         /**
          * Introspect a token (RFC 7662)
-         * @description Tells an authenticated client whether a token of its tenant is active, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`; a spent refresh token presented here counts as reuse and ends its session, as anywhere.
+         * @description Tells an authenticated client whether a token of its tenant is active, that is, whether using it would work now, with its claims: access tokens as every service verifies them, refresh tokens by their session. A token of another tenant, expired, revoked, spent or unknown is `{"active": false}`, and so is one whose subject is gone: a deleted or inactive client's, a deleted, disabled or locked user's, a session whose user's sessions were ended since (a password change). Introspection only reads: a spent refresh token presented here ends nothing (presenting it to refresh would).
          */
         post: operations["oauthIntrospect"];
         delete?: never;
@@ -133,7 +139,7 @@ export interface paths {
         };
         /**
          * The signed-in user's claims (OpenID Connect)
-         * @description Standard claims of the user the access token names, from UAM. A client's token names no user (403); a user deleted, disabled or locked since the token was issued has no claims to tell (401).
+         * @description Standard claims of the user the access token names, from UAM. A client's token names no user (403, `insufficient_scope`); a user deleted, disabled or locked since the token was issued has no claims to tell (401, `invalid_token`). Refusals carry RFC 6750's `WWW-Authenticate` challenge.
          */
         get: operations["userInfo"];
         put?: never;
@@ -236,13 +242,13 @@ export interface paths {
         get: operations["getClient"];
         /**
          * Update a client
-         * @description Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire.
+         * @description Changes the fields present; new `scopes` follow the rules of `Scopes`. Deactivating a client stops new tokens at once; tokens already issued run until they expire (and introspect as inactive). Reactivating an inactive client gives its permissions back to whoever holds its secret, so, as for taking the secret, the caller must hold all of them tenant-wide (403 otherwise), and the change applies only to the version of the client that was checked: 412 when it changed meanwhile, with or without `If-Match`.
          */
         put: operations["updateClient"];
         post?: never;
         /**
          * Delete a client
-         * @description Deletes the client and revokes its refresh tokens.
+         * @description Deletes the client; its access tokens run until they expire (and introspect as inactive).
          */
         delete: operations["deleteClient"];
         options?: never;
@@ -266,7 +272,7 @@ export interface paths {
         put?: never;
         /**
          * Issue a new client secret
-         * @description Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise).
+         * @description Replaces the secret; the old one stops working at once. The new secret is in this answer only. Whoever holds the secret holds the client's permissions, so the caller must hold every one of them tenant-wide (403 otherwise), and the new secret is issued only for the version of the client that was checked: 412 when it changed meanwhile (another administrator widening its scopes, say), with or without `If-Match`; read it again and retry.
          */
         post: operations["rotateClientSecret"];
         delete?: never;
@@ -326,7 +332,7 @@ export interface components {
             expires_in: number;
             /** @description Opaque; 256 random bits. Spent by its first use. */
             refresh_token: string;
-            /** @description Space-separated permissions. */
+            /** @description Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB). */
             scope?: string;
         };
         /** @description Fields as RFC 6749 names them; all optional here, checked by the endpoint so that errors are RFC 6749 errors. */
@@ -363,7 +369,7 @@ export interface components {
             token_type: "Bearer";
             /** @description Seconds until it expires. */
             expires_in: number;
-            /** @description Space-separated permissions. */
+            /** @description Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB). */
             scope?: string;
             /** @description Only for the `refresh_token` grant: the rotated refresh token. */
             refresh_token?: string;
@@ -379,9 +385,9 @@ export interface components {
         };
         Introspection: {
             active: boolean;
-            /** @description Space-separated permissions. */
+            /** @description Space-separated tenant-wide permissions, as in the access token (which is at most 8 KiB). */
             scope?: string;
-            /** @description The client the token was issued to. */
+            /** @description The client an access token was issued to (`sign-in` for users' tokens). */
             client_id?: string;
             /** @description `Bearer` for access tokens, `refresh_token` for refresh tokens. */
             token_type?: string;
@@ -432,7 +438,7 @@ export interface components {
             /** @description E.164. */
             phone_number?: string;
         };
-        /** @description OpenID Connect Discovery 1.0 / RFC 8414 metadata; unknown members may be added. */
+        /** @description RFC 8414 authorization server metadata in the OpenID Connect Discovery 1.0 document's place, where libraries such as go-oidc look for it; unknown members may be added. The issuer is an OAuth 2.0 authorization server for machine clients and the platform's own sign-in, not an OpenID Provider for third-party relying parties: it has no authorization endpoint and issues no ID tokens. So `authorization_endpoint` is absent and `response_types_supported` is empty, as RFC 8414 allows, where OpenID Connect Discovery would require both: the document tells the truth rather than promise a flow that is not there. What verifying access tokens needs (`issuer`, `jwks_uri`, `id_token_signing_alg_values_supported`, the algorithms the tenant's keys sign with) is all there. */
         ProviderMetadata: {
             /** @description The tenant's issuer URL. */
             issuer: string;
@@ -440,7 +446,7 @@ export interface components {
             jwks_uri: string;
             /** @description `/iam/v1/oauth2/token`. */
             token_endpoint: string;
-            /** @description Absent: interactive flows (the authorization endpoint) are not part of this service yet. */
+            /** @description Absent: no grant uses an authorization endpoint here (RFC 8414 section 2 allows leaving it out). */
             authorization_endpoint?: string;
             /** @description `/iam/v1/userinfo`. */
             userinfo_endpoint?: string;
@@ -449,6 +455,7 @@ export interface components {
             /** @description RFC 7662. */
             introspection_endpoint?: string;
             grant_types_supported?: string[];
+            /** @description Empty: no response type is supported, since there is no authorization endpoint. */
             response_types_supported: string[];
             subject_types_supported: string[];
             id_token_signing_alg_values_supported: string[];
@@ -465,7 +472,7 @@ export interface components {
         };
         /** @description 1 to 200 characters. */
         ClientName: string;
-        /** @description Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold (400). */
+        /** @description Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise). */
         Scopes: components["schemas"]["PermissionName"][];
         MachineClient: {
             /**
@@ -584,6 +591,27 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The credentials are right, but the access token would exceed the 8 KiB every service accepts (it would carry permissions on too many sites, or too many permissions); the detail says how large it would be. Fewer role assignments make it fit. */
+        TokenTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `invalid_client`: client authentication failed, or is required and missing. */
+        InvalidClient: {
+            headers: {
+                "Cache-Control": components["headers"]["NoStore"];
+                /** @description Always `Basic realm="iam"`: RFC 7235 requires a challenge with every 401, and HTTP Basic is the authentication every client library knows (`client_secret_post` works as well). */
+                "WWW-Authenticate": string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OAuthError"];
+            };
+        };
         /** @description Too many failed attempts; retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
@@ -618,6 +646,8 @@ export interface components {
         NoStore: "no-store";
         /** @description How long clients may cache the document. */
         CacheControl: string;
+        /** @description The RFC 6750 challenge: `Bearer`, with `error="invalid_token"` or `error="insufficient_scope"` when a token was refused. */
+        BearerChallenge: string;
     };
     pathItems: never;
 }
@@ -648,6 +678,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["TokenTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
@@ -678,6 +709,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["TokenTooLarge"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
@@ -730,7 +762,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthTokenResponse"];
                 };
             };
-            /** @description An RFC 6749 error such as `invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`. */
+            /** @description An RFC 6749 error such as `invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`; `invalid_request` for every request the endpoint cannot take. */
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["NoStore"];
@@ -740,18 +772,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthError"];
                 };
             };
-            /** @description `invalid_client`: client authentication failed. */
-            401: {
-                headers: {
-                    "Cache-Control": components["headers"]["NoStore"];
-                    /** @description `Basic realm="iam"` when the client used HTTP Basic. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthError"];
-                };
-            };
+            401: components["responses"]["InvalidClient"];
             default: components["responses"]["Problem"];
         };
     };
@@ -776,7 +797,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `invalid_request` or `unsupported_token_type`. */
+            /** @description `unsupported_token_type`, or `invalid_request` for every request the endpoint cannot take. */
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["NoStore"];
@@ -786,18 +807,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthError"];
                 };
             };
-            /** @description `invalid_client`. */
-            401: {
-                headers: {
-                    "Cache-Control": components["headers"]["NoStore"];
-                    /** @description `Basic realm="iam"` when the client used HTTP Basic. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthError"];
-                };
-            };
+            401: components["responses"]["InvalidClient"];
             default: components["responses"]["Problem"];
         };
     };
@@ -825,7 +835,7 @@ export interface operations {
                     "application/json": components["schemas"]["Introspection"];
                 };
             };
-            /** @description `invalid_request`. */
+            /** @description `invalid_request`, for every request the endpoint cannot take. */
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["NoStore"];
@@ -835,18 +845,7 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthError"];
                 };
             };
-            /** @description `invalid_client`. */
-            401: {
-                headers: {
-                    "Cache-Control": components["headers"]["NoStore"];
-                    /** @description `Basic realm="iam"` when the client used HTTP Basic. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthError"];
-                };
-            };
+            401: components["responses"]["InvalidClient"];
             default: components["responses"]["Problem"];
         };
     };
@@ -869,8 +868,26 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            /** @description No token, or one that is invalid, expired or stands for a user who is gone, disabled or locked. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["BearerChallenge"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A client's token, which names no user. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["BearerChallenge"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };

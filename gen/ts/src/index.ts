@@ -11,6 +11,7 @@
 
 import createClient, { type Client, type ClientOptions } from "openapi-fetch";
 import type { paths as ConfigVaultPaths } from "./config-vault.js";
+import type { paths as ContentPaths } from "./content.js";
 import type { paths as IamPaths } from "./iam.js";
 import type { paths as UamPaths } from "./uam.js";
 
@@ -37,6 +38,20 @@ export const configVaultBasePath = "/config-vault/v1";
 /** Creates a typed client for the config-vault service of the server at baseUrl. */
 export function createConfigVaultClient(baseUrl: string, init: ServiceClientOptions = {}): ConfigVaultClient {
   return createClient<ConfigVaultPaths>({ ...init, baseUrl: serviceUrl(baseUrl, configVaultBasePath) });
+}
+
+// content
+
+export type * as Content from "./content.js";
+export type { ContentPaths };
+/** A typed client for the content service. */
+export type ContentClient = Client<ContentPaths>;
+/** The content service's path on a server (the spec's servers[0].url). */
+export const contentBasePath = "/content/v1";
+
+/** Creates a typed client for the content service of the server at baseUrl. */
+export function createContentClient(baseUrl: string, init: ServiceClientOptions = {}): ContentClient {
+  return createClient<ContentPaths>({ ...init, baseUrl: serviceUrl(baseUrl, contentBasePath) });
 }
 
 // iam
@@ -72,6 +87,7 @@ export function createUamClient(baseUrl: string, init: ServiceClientOptions = {}
 /** One client per service, all against the same server and options. */
 export interface SaasClients {
   configVault: ConfigVaultClient;
+  content: ContentClient;
   iam: IamClient;
   uam: UamClient;
 }
@@ -80,10 +96,11 @@ export interface SaasClients {
 export function createSaasClients(baseUrl: string, init: ServiceClientOptions = {}): SaasClients {
   return {
     configVault: createConfigVaultClient(baseUrl, init),
+    content: createContentClient(baseUrl, init),
     iam: createIamClient(baseUrl, init),
     uam: createUamClient(baseUrl, init),
   };
 }
 
 /** The services this package has clients for, sorted. */
-export const services = ["config-vault", "iam", "uam"] as const;
+export const services = ["config-vault", "content", "iam", "uam"] as const;

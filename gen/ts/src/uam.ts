@@ -50,13 +50,13 @@ export interface paths {
         get: operations["getUser"];
         /**
          * Update a user
-         * @description Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change.
+         * @description Changes the fields present in the body; omitted fields keep their value. Disabling or locking a user is a status change. Changing the email or the status needs every permission the user holds (tenant-wide and on each of its sites), as for granting roles; 403 otherwise, so that `users:write` cannot take over a stronger account.
          */
         put: operations["updateUser"];
         post?: never;
         /**
          * Delete a user
-         * @description Deletes the user with its profile and role assignments, in one transaction.
+         * @description Deletes the user with its profile and role assignments, in one transaction. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -79,7 +79,7 @@ export interface paths {
         get?: never;
         /**
          * Set a user's password
-         * @description Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords.
+         * @description Replaces the user's password (an administrator's reset; users change their own with `POST /me/password`). The password must pass the policy: 8 to 128 characters, not one of the most common passwords. The caller must hold every permission the user holds (tenant-wide and on each of its sites); 403 otherwise.
          */
         put: operations["setUserPassword"];
         post?: never;
@@ -464,7 +464,7 @@ export interface paths {
         };
         /**
          * What a signed-in user may do now (IAM only)
-         * @description The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `password_changed_at`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
+         * @description The user with roles and effective permissions, as a credential check answers them, without a password. The IAM service reads it whenever a session is refreshed, so that disabling or locking the user or changing the password ends the session (`status`, `security_stamp`) and changed permissions reach the next access token. 404 for a user (or tenant) that does not exist. For the IAM service only: it lives under `/internal/`, which is not exposed publicly.
          */
         get: operations["getUserGrant"];
         put?: never;
@@ -784,9 +784,9 @@ export interface components {
             permissions: components["schemas"]["EffectivePermissions"];
             /**
              * Format: date-time
-             * @description When the password was last set or changed; absent when it has not been since this was first recorded. The IAM service keeps it with a session and ends the session when it differs.
+             * @description Changes whenever the user's sessions must end, which is when the password is set or changed and when the status moves to disabled or locked; a profile change, an email change or becoming active again leaves it. A timestamp, but compare it for equality only. Absent when none was recorded yet. The IAM service keeps it with a session and ends the session at a refresh that finds another.
              */
-            password_changed_at?: string;
+            security_stamp?: string;
         };
     };
     responses: {

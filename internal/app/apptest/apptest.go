@@ -43,6 +43,10 @@ type Platform struct {
 type Options struct {
 	// Configure may change the configuration before the platform is built.
 	Configure func(*app.Config)
+	// Services are the services the process runs (default: all). Without
+	// some, set their URLs or keep to services that do not call them, and
+	// give the process its service keys (Configure).
+	Services []app.Service
 }
 
 // Start runs every service; it stops when the test ends.
@@ -83,7 +87,11 @@ func StartWith(t testing.TB, opts Options) *Platform {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := app.New(ctx, cfg, pool, app.Services)
+	selected := opts.Services
+	if selected == nil {
+		selected = app.Services
+	}
+	p, err := app.New(ctx, cfg, pool, selected)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,20 +104,6 @@ func NewKeyring(current MasterKey, previous ...MasterKey) (*Keyring, error) {
 // another secret to configure. It changes when the master key is rotated.
 func (k *Keyring) Derive(purpose string) []byte { return derive(k.current, purpose) }
 
-// DeriveAll returns the secrets for purpose of every master key, the current
-// one's first: what a verifier accepts while a rotation rolls out, so that
-// processes still on the previous key and those already on the new one
-// understand each other.
-func (k *Keyring) DeriveAll(purpose string) [][]byte {
-	keys := [][]byte{k.Derive(purpose)}
-	for id, mk := range k.all {
-		if id != k.current.ID {
-			keys = append(keys, derive(mk, purpose))
-		}
-	}
-	return keys
-}
-
 func derive(mk MasterKey, purpose string) []byte {
 	key, err := hkdf.Key(sha256.New, mk.key[:], nil, "saas/"+purpose, 32)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ type Issuer struct {
 	key      *ecdsa.PrivateKey
 	kid      string
 	set      jwk.Set
-	verifier authn.TokenVerifier
+	jwt      authn.TokenVerifier
 	services *authn.ServiceCredentials
 }
 
@@ -66,25 +67,50 @@ func New(tb testing.TB) *Issuer {
 		IssuerPrefix: IssuerPrefix,
 	})
 	must(tb, err)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	services, err := authn.NewServiceCredentials(PlatformTenantID, key)
+	// Every service identity's key pair: the Issuer plays every caller.
+	services, err := authn.NewServiceCredentials(PlatformTenantID, authn.GenerateServiceKeys())
 	must(tb, err)
-	return &Issuer{key: priv, kid: kid, set: set, verifier: services.AcceptingServices(v), services: services}
+	return &Issuer{key: priv, kid: kid, set: set, jwt: v, services: services}
 }
 
 // Protect returns api with authentication and authorization on, as the
-// platform mounts it.
+// platform mounts it: access tokens of the Issuer, and the credentials of
+// every service identity made for this API (its audience is api.Name).
 func (is *Issuer) Protect(tb testing.TB, api httpapi.API) httpapi.API {
 	tb.Helper()
-	a, err := authz.New(api.Spec, authz.Options{Verifier: is.verifier, PlatformTenantID: PlatformTenantID})
+	if api.Name == "" {
+		tb.Fatal("authtest: the API has no name, which service credentials are made for")
+	}
+	a, err := authz.New(api.Spec, authz.Options{
+		Verifier:         is.services.Verifier(api.Name, authn.ServiceIdentities(), is.jwt),
+		PlatformTenantID: PlatformTenantID,
+	})
 	must(tb, err)
 	api.Authorize = a.Authorize
 	return api
 }
 
-// Services mints service credentials accepted by Protect-ed APIs.
+// Services mints service credentials accepted by Protect-ed APIs: it holds
+// the private key of every service identity.
 func (is *Issuer) Services() *authn.ServiceCredentials { return is.services }
+
+// Credential is a credential of service caller for the service audience
+// ("config-vault", "uam", ...), as caller's process would send it.
+func (is *Issuer) Credential(tb testing.TB, caller, audience string) string {
+	tb.Helper()
+	token, _, err := is.services.Mint(caller, audience)
+	must(tb, err)
+	return token
+}
+
+// Transport authenticates every request through next (nil: the default) as
+// service caller calling the service audience.
+func (is *Issuer) Transport(tb testing.TB, caller, audience string, next http.RoundTripper) http.RoundTripper {
+	tb.Helper()
+	rt, err := is.services.Transport(caller, audience, next)
+	must(tb, err)
+	return rt
+}
 
 // Grant describes a token to sign.
 type Grant struct {

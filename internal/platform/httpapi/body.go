@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -51,7 +53,7 @@ func readBody(w http.ResponseWriter, r *http.Request, route *routers.Route, limi
 	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || rb.Value.Content.Get(mediaType) == nil {
-		return problem.New(problem.KindUnsupportedMediaType, "send the body as application/json")
+		return problem.New(problem.KindUnsupportedMediaType, "send the body as %s", strings.Join(slices.Sorted(maps.Keys(rb.Value.Content)), " or "))
 	}
 	if mediaType == "application/json" {
 		return checkJSON(body)

@@ -43,6 +43,12 @@ type API struct {
 	// caller (see package authz). pathParams are the route's raw path
 	// parameters, not validated yet.
 	Authorize func(w http.ResponseWriter, r *http.Request, route *routers.Route, pathParams map[string]string) (next *http.Request, ok bool)
+	// RequestError, when set, answers the requests that Mount refuses before
+	// a handler sees them: parameters, body size, media type or content that
+	// do not match the operation (err is a *problem.Error). Without it they
+	// are answered problem.Write(w, r, err); a service whose operations must
+	// answer otherwise (OAuth endpoints, RFC 6749 errors) may do so here.
+	RequestError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // FormatValidators really check the formats the specs use; kin-openapi's
@@ -97,6 +103,10 @@ func Mount(api API) (http.Handler, error) {
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{FormatValidators, openapi3.DisableSchemaErrorDetails()},
 	}
 	specPath := api.Prefix + "/openapi.json"
+	refuse := api.RequestError
+	if refuse == nil {
+		refuse = problem.Write
+	}
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == specPath {
@@ -120,16 +130,16 @@ func Mount(api API) (http.Handler, error) {
 			}
 		}
 		if err := checkParams(r, route); err != nil {
-			problem.Write(w, r, err)
+			refuse(w, r, err)
 			return
 		}
 		if err := readBody(w, r, route, maxBody); err != nil {
-			problem.Write(w, r, err)
+			refuse(w, r, err)
 			return
 		}
 		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-			problem.Write(w, r, validationProblem(err))
+			refuse(w, r, validationProblem(err))
 			return
 		}
 		if id, ok := params["tenant_id"]; ok && info != nil {

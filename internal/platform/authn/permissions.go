@@ -1,0 +1,16 @@
+package authn
+
+import "slices"
+
+// platformPermissions are the platform-level permissions (UAM's catalogue,
+// level 'platform'): they act across tenants, so only principals of the
+// platform tenant may hold them. UAM grants them only through the platform
+// tenant's roles, and IAM gives them only to the platform tenant's machine
+// clients. The service-only permissions are platform-level too.
+var platformPermissions = []string{"credentials:verify", "tenants:write", "tokens:sign"}
+
+// PlatformPermissions lists the platform-level permissions (a copy).
+func PlatformPermissions() []string { return slices.Clone(platformPermissions) }
+
+// IsPlatformLevel reports whether permission is platform-level.
+func IsPlatformLevel(permission string) bool { return slices.Contains(platformPermissions, permission) }
