@@ -18,8 +18,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/saasplatform/saas/internal/app"
+	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
 	"github.com/saasplatform/saas/internal/platform/authn"
+	"github.com/saasplatform/saas/internal/uam"
 	"github.com/saasplatform/saas/internal/uam/password"
 )
 
@@ -141,7 +143,7 @@ func loadConfig(needKeys bool, serving []app.Service) (config, error) {
 	// Every service of the platform, including those this binary does not
 	// serve yet, so a deployment's variables are checked the same way.
 	for _, svc := range []string{"config-vault", "uam", "iam", "content"} {
-		name := serviceURLVar(svc)
+		name := app.URLVar(svc)
 		v := os.Getenv(name)
 		if v == "" {
 			continue
@@ -174,19 +176,33 @@ func loadConfig(needKeys bool, serving []app.Service) (config, error) {
 	}
 	c.App.PublicURL = "http://localhost:" + portOf(c.Addr)
 	if v := os.Getenv("SAAS_PUBLIC_URL"); v != "" {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
+			u.Port() != "" && !validPort(u.Port()) || u.Path != "" && u.Path != "/" || strings.ContainsAny(v, "?#") || u.User != nil {
 			errs = append(errs, fmt.Errorf("SAAS_PUBLIC_URL=%q: want a base URL such as https://api.example.com", v))
 		}
 		c.App.PublicURL = strings.TrimRight(v, "/")
 	}
+	// The bootstrap settings are used once, but checked at every start while
+	// they are set, so that a mistake shows before anything listens.
 	if v := os.Getenv("SAAS_PLATFORM_DOMAIN"); v != "" {
+		if _, err := configvault.ParseDomain("SAAS_PLATFORM_DOMAIN", v); err != nil {
+			errs = append(errs, fmt.Errorf("SAAS_PLATFORM_DOMAIN=%q: want a hostname such as platform.example.com", v))
+		}
 		c.App.PlatformDomain = v
 	}
 	if v := os.Getenv("SAAS_BOOTSTRAP_ADMIN_EMAIL"); v != "" {
+		if _, err := uam.ParseEmail("SAAS_BOOTSTRAP_ADMIN_EMAIL", v); err != nil {
+			errs = append(errs, fmt.Errorf("SAAS_BOOTSTRAP_ADMIN_EMAIL=%q: want an email address", v))
+		}
 		c.App.BootstrapEmail = v
 	}
-	c.App.BootstrapPassword = os.Getenv("SAAS_BOOTSTRAP_ADMIN_PASSWORD")
+	if v := os.Getenv("SAAS_BOOTSTRAP_ADMIN_PASSWORD"); v != "" {
+		if err := password.Check("SAAS_BOOTSTRAP_ADMIN_PASSWORD", v); err != nil {
+			// The problem's field message, never the password.
+			errs = append(errs, errors.New(strings.TrimPrefix(err.Error(), "the request is invalid; ")))
+		}
+		c.App.BootstrapPassword = v
+	}
 	if v := os.Getenv("SAAS_TRUSTED_PROXIES"); v != "" {
 		for _, cidr := range strings.Split(v, ",") {
 			p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
@@ -302,12 +318,6 @@ func devMasterKey(file string) (string, error) {
 	}
 	slog.Warn("SAAS_MASTER_KEY is not set: generated a development master key; set SAAS_MASTER_KEY in production", "file", file)
 	return key, nil
-}
-
-// serviceURLVar names the variable holding a service's base URL:
-// SAAS_CONFIG_VAULT_URL for config-vault.
-func serviceURLVar(service string) string {
-	return "SAAS_" + strings.ToUpper(strings.ReplaceAll(service, "-", "_")) + "_URL"
 }
 
 // portOf is the port of a listen address (":8000" → "8000").

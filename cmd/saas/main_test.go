@@ -37,6 +37,17 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "https://api.example.com"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "https://api.example.com/base"}, "SAAS_PUBLIC_URL"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "api.example.com"}, "SAAS_PUBLIC_URL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "https://api.example.com?"}, "SAAS_PUBLIC_URL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "https://api.example.com#"}, "SAAS_PUBLIC_URL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "https://api.example.com:99999"}, "SAAS_PUBLIC_URL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "http://127.0.0.1:8000/"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PLATFORM_DOMAIN": "not a domain"}, "SAAS_PLATFORM_DOMAIN"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PLATFORM_DOMAIN": "ops.example.com"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_BOOTSTRAP_ADMIN_EMAIL": "admin"}, "SAAS_BOOTSTRAP_ADMIN_EMAIL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_BOOTSTRAP_ADMIN_PASSWORD": "qwerty123"}, "SAAS_BOOTSTRAP_ADMIN_PASSWORD"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_BOOTSTRAP_ADMIN_PASSWORD": "short"}, "SAAS_BOOTSTRAP_ADMIN_PASSWORD"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_BOOTSTRAP_ADMIN_EMAIL": "ops@example.com",
+			"SAAS_BOOTSTRAP_ADMIN_PASSWORD": "a long and unusual passphrase"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PLATFORM_TENANT_ID": "platform"}, "SAAS_PLATFORM_TENANT_ID"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ACCESS_TOKEN_TTL": "10s"}, "SAAS_ACCESS_TOKEN_TTL"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ACCESS_TOKEN_TTL": "30m"}, ""},
@@ -47,7 +58,8 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 	} {
 		for _, k := range []string{"SAAS_ADDR", "SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE",
 			"SAAS_CONFIG_VAULT_URL", "SAAS_UAM_URL", "SAAS_ARGON2_PARAMS", "SAAS_HASH_CONCURRENCY", "SAAS_PUBLIC_URL",
-			"SAAS_PLATFORM_TENANT_ID", "SAAS_ACCESS_TOKEN_TTL", "SAAS_TRUSTED_PROXIES", "SAAS_SERVICE_KEYS", "SAAS_SERVICE_PUBLIC_KEYS"} {
+			"SAAS_PLATFORM_TENANT_ID", "SAAS_ACCESS_TOKEN_TTL", "SAAS_TRUSTED_PROXIES", "SAAS_PLATFORM_DOMAIN",
+			"SAAS_BOOTSTRAP_ADMIN_EMAIL", "SAAS_BOOTSTRAP_ADMIN_PASSWORD", "SAAS_SERVICE_KEYS", "SAAS_SERVICE_PUBLIC_KEYS"} {
 			t.Setenv(k, tc.env[k])
 		}
 		_, err := loadConfig(true, nil)
@@ -59,6 +71,9 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		}
 		if err != nil && tc.env["SAAS_MASTER_KEY"] != "" && strings.Contains(err.Error(), tc.env["SAAS_MASTER_KEY"]) {
 			t.Errorf("an error message reveals the master key: %v", err)
+		}
+		if pw := tc.env["SAAS_BOOTSTRAP_ADMIN_PASSWORD"]; err != nil && pw != "" && strings.Contains(err.Error(), pw) {
+			t.Errorf("an error message reveals the bootstrap password: %v", err)
 		}
 	}
 }

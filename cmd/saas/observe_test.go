@@ -100,7 +100,7 @@ func startServe(t *testing.T, env map[string]string) (base string, stop func() e
 		"SAAS_PLATFORM_TENANT_ID": "", "SAAS_PLATFORM_DOMAIN": "", "SAAS_ACCESS_TOKEN_TTL": "",
 	}
 	for _, s := range app.Services {
-		defaults[serviceURLVar(s.Name)] = ""
+		defaults[app.URLVar(s.Name)] = ""
 	}
 	for k, v := range env {
 		defaults[k] = v

@@ -37,7 +37,8 @@ func TestSignInLogsNoSecretsAndOneRequestID(t *testing.T) {
 
 	base, stop := startServe(t, map[string]string{"DATABASE_URL": dbURL, "SAAS_MASTER_KEY": masterKey, "SAAS_LOG_LEVEL": "debug"})
 	admin := adminToken(t, base)
-	secrets := []string{password, testAdminPassword, masterKey, admin, "argon2id", "Bearer"}
+	// svc2. starts every service credential, which the services send each other.
+	secrets := []string{password, testAdminPassword, masterKey, admin, "argon2id", "Bearer", "svc2."}
 	call := func(method, path, body, id string) (int, string) {
 		header := []string{"Authorization", "Bearer " + admin}
 		if id != "" {

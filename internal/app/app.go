@@ -362,14 +362,19 @@ func (p *Platform) Bootstrap(ctx context.Context) error {
 	return nil
 }
 
+// URLVar names the variable holding a service's base URL when it runs in
+// another process: SAAS_CONFIG_VAULT_URL for config-vault.
+func URLVar(service string) string {
+	return "SAAS_" + strings.ToUpper(strings.ReplaceAll(service, "-", "_")) + "_URL"
+}
+
 // client returns the server URL and HTTP client for calling the named
 // service, authenticated as caller ("" for none): over the network when its
 // URL is configured, else in this process, which then must run it.
 func (p *Platform) client(name, prefix, caller string) (string, *http.Client, error) {
 	base := p.cfg.ServiceURLs[name]
 	if base == "" && !slices.ContainsFunc(p.selected, func(s Service) bool { return s.Name == name }) {
-		return "", nil, fmt.Errorf("needs %s: run it in this process or set SAAS_%s_URL",
-			name, strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+		return "", nil, fmt.Errorf("needs %s: run it in this process or set %s", name, URLVar(name))
 	}
 	server, hc := svcclient.New(base, prefix, p.local.Handler, callTimeout)
 	if caller != "" {

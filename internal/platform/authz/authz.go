@@ -83,10 +83,9 @@ import (
 // Verifier verifies an access token. Its errors must be *problem.Error of
 // problem.KindUnauthorized (the token is refused: 401) or
 // problem.KindUnavailable (it cannot be checked now: 503), as those of
-// *authn.Verifier are; any other error is answered as an unexpected 500.
-type Verifier interface {
-	Verify(ctx context.Context, token string) (authn.Claims, error)
-}
+// *authn.Verifier and the service credential verifier are; any other error
+// is answered as an unexpected 500.
+type Verifier = authn.TokenVerifier
 
 var _ Verifier = (*authn.Verifier)(nil)
 
