@@ -15,12 +15,13 @@ FUZZTIME ?= 10s
 
 include make/npm.mk
 
-.PHONY: help run build generate generate-go generate-sql check-generated lint test go-test fuzz ts-test bench clean
+.PHONY: help run build generate generate-go generate-sql check-generated lint test go-test fuzz ts-test bench bench-load bench-go clean
 
 help:
 	@echo "make run     build, migrate and start the platform on :8000 (Swagger UI at /docs)"
 	@echo "make test    everything CI checks"
 	@echo "make generate | check-generated | lint | go-test | fuzz | ts-test | bench | clean"
+	@echo "make bench   the load run (bench/results.md, see BENCHMARKS.md), then the Go benchmarks"
 
 ## Run
 
@@ -81,7 +82,24 @@ fuzz:
 ts-test: build node_modules/.installed
 	@url=$$(scripts/dev-postgres.sh) && DATABASE_URL="$$url" scripts/with-server.sh $(BIN) -- $(MAKE) --no-print-directory test-ts
 
-bench:
+## Benchmarks (BENCHMARKS.md): `make bench` is both of these.
+# BENCH_FLAGS go to saas-load (such as -duration 10s -conns 64 -only read-tenant,login);
+# PROFILE=1 also takes a CPU profile of the server per scenario into bench/profiles.
+
+BENCH_FLAGS ?=
+PROFILE     ?=
+
+bench: bench-load bench-go
+
+# The load generator against a fresh `saas serve` on a fresh database, with the
+# defaults a deployment has (RSA key pool, info logs) and pprof on loopback.
+bench-load: build
+	$(GO) build -o bin/saas-load ./cmd/saas-load
+	@url=$$(scripts/dev-postgres.sh) && DATABASE_URL="$$url" SAAS_RSA_POOL_SIZE=4 SAAS_LOG_LEVEL=info SAAS_TEST_PPROF=1 \
+	  scripts/with-server.sh $(BIN) -- bin/saas-load -out bench $(if $(PROFILE),-profile-dir bench/profiles) $(BENCH_FLAGS)
+
+# The Go benchmarks of every package (hot functions, each alone).
+bench-go:
 	@url=$$(scripts/dev-postgres.sh) && DATABASE_URL="$$url" $(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

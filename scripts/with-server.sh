@@ -11,6 +11,13 @@
 # COMMAND gets both as SAAS_TEST_ADMIN_EMAIL and SAAS_TEST_ADMIN_PASSWORD to sign
 # in with (POST /iam/v1/auth/login). SAAS_PUBLIC_URL is the server's base URL, so
 # token issuers and discovery URLs name the address the tests reach.
+#
+# COMMAND also gets SAAS_TEST_PID (the server's process id, to read its memory
+# in /proc) and SAAS_TEST_DATABASE_URL (the fresh database). The server runs
+# with SAAS_RSA_POOL_SIZE=0 and SAAS_LOG_LEVEL=warn unless the caller sets
+# them. With SAAS_TEST_PPROF=1 the server also serves net/http/pprof on another
+# free loopback port (SAAS_PPROF_ADDR), whose base URL COMMAND gets as
+# SAAS_TEST_PPROF_URL.
 set -euo pipefail
 
 bin=$1; shift
@@ -26,21 +33,30 @@ server=${base%/*}
 test_url="$server/$db$query"
 maint_url="$server/postgres$query"
 
-port=""
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 20000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "with-server: no free port found" >&2; exit 1; }
-
+free_port() { # a loopback port nothing answers on, other than $1
+  for _ in $(seq 1 50); do
+    candidate=$((20000 + RANDOM % 20000))
+    [ "$candidate" = "${1:-}" ] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then echo "$candidate"; return; fi
+  done
+  echo "with-server: no free port found" >&2
+  return 1
+}
+port=$(free_port)
 base_url="http://127.0.0.1:$port"
+pprof_addr="" pprof_url=""
+if [ "${SAAS_TEST_PPROF:-}" = 1 ]; then
+  pprof_addr="127.0.0.1:$(free_port "$port")"
+  pprof_url="http://$pprof_addr"
+fi
 admin_email=${SAAS_TEST_ADMIN_EMAIL:-admin@platform.localhost}
 # 192 random bits as 32 URL-safe base64 characters: strong, and nothing a shell or JSON escapes.
 admin_password=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
 
 log=$(mktemp)
-DATABASE_URL="$test_url" SAAS_ADDR="127.0.0.1:$port" SAAS_PUBLIC_URL="$base_url" SAAS_RSA_POOL_SIZE=0 \
-  SAAS_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" SAAS_LOG_LEVEL=warn \
+DATABASE_URL="$test_url" SAAS_ADDR="127.0.0.1:$port" SAAS_PUBLIC_URL="$base_url" \
+  SAAS_RSA_POOL_SIZE="${SAAS_RSA_POOL_SIZE:-0}" SAAS_PPROF_ADDR="$pprof_addr" \
+  SAAS_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" SAAS_LOG_LEVEL="${SAAS_LOG_LEVEL:-warn}" \
   SAAS_BOOTSTRAP_ADMIN_EMAIL="$admin_email" SAAS_BOOTSTRAP_ADMIN_PASSWORD="$admin_password" \
   "$bin" serve >"$log" 2>&1 &
 pid=$!
@@ -59,4 +75,5 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$base_url/readyz" >/dev/null || { echo "with-server: the server never became ready:" >&2; cat "$log" >&2; exit 1; }
 
-SAAS_TEST_URL="$base_url" SAAS_TEST_ADMIN_EMAIL="$admin_email" SAAS_TEST_ADMIN_PASSWORD="$admin_password" "$@"
+SAAS_TEST_URL="$base_url" SAAS_TEST_ADMIN_EMAIL="$admin_email" SAAS_TEST_ADMIN_PASSWORD="$admin_password" \
+  SAAS_TEST_PID="$pid" SAAS_TEST_DATABASE_URL="$test_url" SAAS_TEST_PPROF_URL="$pprof_url" "$@"

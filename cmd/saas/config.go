@@ -20,6 +20,7 @@ import (
 	"github.com/saasplatform/saas/internal/app"
 	"github.com/saasplatform/saas/internal/configvault"
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
+	"github.com/saasplatform/saas/internal/content"
 	"github.com/saasplatform/saas/internal/platform/authn"
 	"github.com/saasplatform/saas/internal/uam"
 	"github.com/saasplatform/saas/internal/uam/password"
@@ -33,6 +34,8 @@ type config struct {
 	DBMaxConns      int32
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
+	// PprofAddr, when set, is a loopback address serving net/http/pprof.
+	PprofAddr string
 	// App is what the services are built from.
 	App app.Config
 }
@@ -55,6 +58,9 @@ const envDoc = `Environment:
   SAAS_RSA_POOL_SIZE         RSA-2048 keys generated ahead in the background (default 4, 0 = off)
   SAAS_SHUTDOWN_TIMEOUT      how long SIGTERM waits for in-flight requests (default 20s)
   SAAS_LOG_LEVEL             debug, info, warn or error (default info)
+  SAAS_PPROF_ADDR            loopback address (such as 127.0.0.1:6060) of a separate listener serving
+                             Go's profiler, net/http/pprof, under /debug/pprof/ (default: off); for
+                             profiling under load ('make bench'), never to be exposed
   SAAS_SERVICE_KEYS          secret: comma-separated name=<base64 Ed25519 seed>, the private keys of the
                              services this process runs that call others (iam, uam, content), which sign
                              their credentials; give a process only its own services' keys. Make them with
@@ -87,6 +93,13 @@ const envDoc = `Environment:
                              10.0.0.0/8): their X-Forwarded-For names the client whose failed sign-ins
                              are throttled; without it every client behind one proxy shares one
                              address (default: none, X-Forwarded-For is ignored)
+  SAAS_CONTENT_SCHEDULER_INTERVAL
+                             how often the content service looks for due scheduled publications
+                             (default 5s, from 10ms to 1h); every replica looks, each item is
+                             published once
+  SAAS_CONTENT_TRASH_RETENTION
+                             how long deleted content stays restorable before it is purged for good
+                             (default 30d, from 1m to 3650d)
   SAAS_HASH_CONCURRENCY      password hashes computed at once (default: the number of cores);
                              each takes m KiB of memory, so this bounds their memory
   OTEL_EXPORTER_OTLP_ENDPOINT
@@ -140,9 +153,13 @@ func loadConfig(needKeys bool, serving []app.Service) (config, error) {
 			errs = append(errs, fmt.Errorf("SAAS_LOG_LEVEL=%q: want debug, info, warn or error", v))
 		}
 	}
-	// Every service of the platform, including those this binary does not
-	// serve yet, so a deployment's variables are checked the same way.
-	for _, svc := range []string{"config-vault", "uam", "iam", "content"} {
+	if v := os.Getenv("SAAS_PPROF_ADDR"); v != "" {
+		c.PprofAddr = v
+		if host, port, err := net.SplitHostPort(v); err != nil || !validPort(port) || !isLoopback(host) {
+			errs = append(errs, fmt.Errorf("SAAS_PPROF_ADDR=%q: want a loopback host:port, such as 127.0.0.1:6060", v))
+		}
+	}
+	for _, svc := range app.Names(app.Services) {
 		name := app.URLVar(svc)
 		v := os.Getenv(name)
 		if v == "" {
@@ -221,6 +238,9 @@ func loadConfig(needKeys bool, serving []app.Service) (config, error) {
 		c.App.AccessTokenTTL = d
 	}
 	errs = append(errs, loadServiceKeys(&c.App, serving)...)
+	contentOpts, err := content.OptionsFromEnv(os.Getenv)
+	errs = append(errs, err)
+	c.App.Content = contentOpts
 	errs = append(errs, tracingEnvErrors()...)
 	if needKeys {
 		kr, err := loadKeyring()
@@ -324,6 +344,16 @@ func devMasterKey(file string) (string, error) {
 func portOf(addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
 	return port
+}
+
+// isLoopback reports whether host, of a listen address, is localhost or a
+// loopback IP address (not empty: that would listen on every interface).
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func validPort(p string) bool {

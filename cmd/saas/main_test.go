@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,9 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "https://api.example.com:99999"}, "SAAS_PUBLIC_URL"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PUBLIC_URL": "http://127.0.0.1:8000/"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PLATFORM_DOMAIN": "not a domain"}, "SAAS_PLATFORM_DOMAIN"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_CONTENT_SCHEDULER_INTERVAL": "1s", "SAAS_CONTENT_TRASH_RETENTION": "7d"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_CONTENT_SCHEDULER_INTERVAL": "soon"}, "SAAS_CONTENT_SCHEDULER_INTERVAL"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_CONTENT_TRASH_RETENTION": "0"}, "SAAS_CONTENT_TRASH_RETENTION"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PLATFORM_DOMAIN": "ops.example.com"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_BOOTSTRAP_ADMIN_EMAIL": "admin"}, "SAAS_BOOTSTRAP_ADMIN_EMAIL"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_BOOTSTRAP_ADMIN_PASSWORD": "qwerty123"}, "SAAS_BOOTSTRAP_ADMIN_PASSWORD"},
@@ -53,13 +57,19 @@ func TestConfigIsValidatedWithClearErrors(t *testing.T) {
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_ACCESS_TOKEN_TTL": "30m"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_TRUSTED_PROXIES": "10.0.0.0/8, fd00::/8"}, ""},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_TRUSTED_PROXIES": "10.0.0.1/33"}, "SAAS_TRUSTED_PROXIES"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PPROF_ADDR": "127.0.0.1:6060"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PPROF_ADDR": "[::1]:6060"}, ""},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PPROF_ADDR": ":6060"}, "SAAS_PPROF_ADDR"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PPROF_ADDR": "0.0.0.0:6060"}, "SAAS_PPROF_ADDR"},
+		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_PPROF_ADDR": "10.0.0.5:6060"}, "SAAS_PPROF_ADDR"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_SERVICE_KEYS": "iam"}, "SAAS_SERVICE_KEYS: entry 1 is not name=<base64 key>"},
 		{map[string]string{"SAAS_MASTER_KEY": newMasterKey(), "SAAS_SERVICE_PUBLIC_KEYS": "iam=c2hvcnQ="}, "SAAS_SERVICE_PUBLIC_KEYS: the key of iam is not base64 of a 32-byte"},
 	} {
 		for _, k := range []string{"SAAS_ADDR", "SAAS_MASTER_KEY", "SAAS_MASTER_KEY_PREVIOUS", "SAAS_DEV_MASTER_KEY_FILE", "SAAS_DB_MAX_CONNS", "SAAS_SHUTDOWN_TIMEOUT", "SAAS_LOG_LEVEL", "SAAS_RSA_POOL_SIZE",
 			"SAAS_CONFIG_VAULT_URL", "SAAS_UAM_URL", "SAAS_ARGON2_PARAMS", "SAAS_HASH_CONCURRENCY", "SAAS_PUBLIC_URL",
 			"SAAS_PLATFORM_TENANT_ID", "SAAS_ACCESS_TOKEN_TTL", "SAAS_TRUSTED_PROXIES", "SAAS_PLATFORM_DOMAIN",
-			"SAAS_BOOTSTRAP_ADMIN_EMAIL", "SAAS_BOOTSTRAP_ADMIN_PASSWORD", "SAAS_SERVICE_KEYS", "SAAS_SERVICE_PUBLIC_KEYS"} {
+			"SAAS_BOOTSTRAP_ADMIN_EMAIL", "SAAS_BOOTSTRAP_ADMIN_PASSWORD", "SAAS_CONTENT_SCHEDULER_INTERVAL",
+			"SAAS_CONTENT_TRASH_RETENTION", "SAAS_SERVICE_KEYS", "SAAS_SERVICE_PUBLIC_KEYS", "SAAS_PPROF_ADDR"} {
 			t.Setenv(k, tc.env[k])
 		}
 		_, err := loadConfig(true, nil)
@@ -215,5 +225,21 @@ func TestHealthcheckCommand(t *testing.T) {
 	t.Setenv("SAAS_ADDR", addr)
 	if err := run(context.Background(), "healthcheck", nil); err == nil {
 		t.Error("nothing listening passed the health check")
+	}
+}
+
+// SAAS_PPROF_ADDR's listener serves the profiles, and only them.
+func TestPprofHandler(t *testing.T) {
+	srv := httptest.NewServer(pprofHandler())
+	defer srv.Close()
+	for path, want := range map[string]int{"/debug/pprof/": 200, "/debug/pprof/heap?debug=1": 200, "/debug/pprof/cmdline": 200, "/healthz": 404} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -73,13 +74,48 @@ func serve(ctx context.Context, cfg config, selected []app.Service) error {
 	if err != nil {
 		return err
 	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopPprof()
+	}
 	slog.Info("sign in", "url", cfg.App.PublicURL+"/docs", "login", cfg.App.PublicURL+"/iam/v1/auth/login",
 		"email", cfg.App.BootstrapEmail)
 	return listenAndServe(ctx, cfg, platform.Handler, ln)
 }
 
+// servePprof serves Go's profiler on its own listener (SAAS_PPROF_ADDR, a
+// loopback address), apart from the API's handler chain, until stop.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("SAAS_PPROF_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: pprofHandler(), ReadHeaderTimeout: 5 * time.Second}
+	slog.Info("pprof listening", "addr", ln.Addr().String())
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
+}
+
+// pprofHandler is net/http/pprof on a mux of its own (not DefaultServeMux).
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // and the named profiles: heap, goroutine, allocs, mutex, block...
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
 // purgeEvery drops expired housekeeping rows; any replica may do it.
 func purgeEvery(ctx context.Context, p *app.Platform, every time.Duration) {
+	// Once at start too: a deployment restarted more often than every
+	// would otherwise never purge.
+	p.Purge(ctx)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -15,7 +15,6 @@ import (
 	"maps"
 	"net/http"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +71,12 @@ type Config struct {
 	HashConcurrency int
 	// AccessTokenTTL is the lifetime of access tokens (0: IAM's default).
 	AccessTokenTTL time.Duration
+	// CallTimeout bounds one call to another service, in this process or
+	// over the network, including reading its answer (0: DefaultCallTimeout).
+	// A caller whose callee does not answer within it answers 503.
+	CallTimeout time.Duration
+	// Content tunes the content service (scheduled publishing, trash).
+	Content content.Options
 	// TrustedProxies are the networks of the proxies in front of IAM whose
 	// X-Forwarded-For names the client, for sign-in throttling.
 	TrustedProxies []netip.Prefix
@@ -157,8 +162,9 @@ type Platform struct {
 	Handler http.Handler
 }
 
-// callTimeout bounds one call to another service.
-const callTimeout = 5 * time.Second
+// DefaultCallTimeout bounds one call to another service unless
+// Config.CallTimeout says otherwise.
+const DefaultCallTimeout = 5 * time.Second
 
 // New builds the selected services over pool, which must be migrated.
 // Background work (key generation) lives as long as ctx.
@@ -171,6 +177,9 @@ func New(ctx context.Context, cfg Config, pool *pgxpool.Pool, selected []Service
 	}
 	if cfg.PlatformDomain == "" {
 		cfg.PlatformDomain = "platform.localhost"
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	keys, err := ResolveServiceKeys(cfg.ServiceKeys, selected, cfg.ServiceURLs)
@@ -376,7 +385,7 @@ func (p *Platform) client(name, prefix, caller string) (string, *http.Client, er
 	if base == "" && !slices.ContainsFunc(p.selected, func(s Service) bool { return s.Name == name }) {
 		return "", nil, fmt.Errorf("needs %s: run it in this process or set %s", name, URLVar(name))
 	}
-	server, hc := svcclient.New(base, prefix, p.local.Handler, callTimeout)
+	server, hc := svcclient.New(base, prefix, p.local.Handler, p.cfg.CallTimeout)
 	if caller != "" {
 		if !slices.Contains(credentialCalls[caller], name) {
 			return "", nil, fmt.Errorf("calls %s as %s, which credentialCalls does not declare", name, caller)
@@ -518,11 +527,7 @@ func buildContent(ctx context.Context, p *Platform) (httpapi.API, error) {
 	if err != nil {
 		return httpapi.API{}, err
 	}
-	opts, err := content.OptionsFromEnv(os.Getenv)
-	if err != nil {
-		return httpapi.API{}, err
-	}
-	svc := content.NewService(p.pool, content.NewConfigVault(vault, tenantCacheTTL), opts)
+	svc := content.NewService(p.pool, content.NewConfigVault(vault, tenantCacheTTL), p.cfg.Content)
 	// Items reach 1 MiB: the shared middleware's 1 MiB limit would refuse
 	// creates with an Idempotency-Key that are accepted without one. Same
 	// table, key and retention, so the shared purge covers these records.

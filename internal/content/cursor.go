@@ -40,7 +40,9 @@ func decodeRank(cursor *string) (*rankKey, error) {
 		}
 		k.rank = math.Float32frombits(uint32(b))
 		k.id, err = uuid.Parse(id)
-		return err == nil && !math.IsNaN(float64(k.rank)) && len(id) == 36
+		// Only the spelling encodeRank makes: one cursor per position.
+		return err == nil && !math.IsNaN(float64(k.rank)) && k.id.String() == id &&
+			strconv.FormatUint(b, 16) == bits
 	})
 	if key == nil || err != nil {
 		return nil, err
@@ -71,7 +73,7 @@ func decodeTime(cursor *string) (*timeKey, error) {
 		}
 		k.at = time.UnixMicro(us).UTC()
 		k.id, err = uuid.Parse(id)
-		return err == nil && len(id) == 36
+		return err == nil && k.id.String() == id && strconv.FormatInt(us, 10) == micros
 	})
 	if key == nil || err != nil {
 		return nil, err

@@ -16,19 +16,14 @@ import (
 
 	contentapi "github.com/saasplatform/saas/gen/api/content"
 	client "github.com/saasplatform/saas/gen/client/content"
+	"github.com/saasplatform/saas/internal/app"
 	"github.com/saasplatform/saas/internal/app/apptest"
 	"github.com/saasplatform/saas/internal/content"
 	"github.com/saasplatform/saas/internal/platform/contract"
 	"github.com/saasplatform/saas/internal/platform/testkit"
 )
 
-// The scheduler looks for due publications every 50 ms here, so that the
-// tests of scheduled publishing wait for it briefly; everything else is the
-// platform as `saas serve` runs it.
-func TestMain(m *testing.M) {
-	_ = os.Setenv(content.EnvSchedulerInterval, "50ms")
-	os.Exit(testkit.Main(m))
-}
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
 const password = "a long and unusual test passphrase"
 
@@ -55,7 +50,12 @@ var seq atomic.Int64
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	p := apptest.Start(t)
+	// The scheduler looks for due publications every 50 ms here, so that the
+	// tests of scheduled publishing wait for it briefly; everything else is
+	// the platform as `saas serve` runs it.
+	p := apptest.StartWith(t, apptest.Options{Configure: func(c *app.Config) {
+		c.Content.SchedulerInterval = 50 * time.Millisecond
+	}})
 	e := &env{t: t, p: p, admin: p.AdminToken(t)}
 	e.tenant, e.site, e.site2, e.token = e.newTenant("t")
 	e.c = e.client(e.token)

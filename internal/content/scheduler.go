@@ -53,7 +53,7 @@ func (s *Service) RunScheduler(ctx context.Context) {
 // One whose revision cannot go live (its slug is live on another item) is
 // cancelled with the reason instead of blocking the queue.
 func (s *Service) PublishDue(ctx context.Context) (int, error) {
-	claimed := 0
+	claimed, live := 0, 0
 	err := pg.InTx(ctx, s.store.pool, func(tx pgx.Tx) error {
 		q := s.store.q.WithTx(tx)
 		due, err := q.ClaimDue(ctx, int32(s.opts.SchedulerBatch))
@@ -67,6 +67,9 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 				_, err := q.WithTx(sp).PublishScheduled(ctx, db.PublishScheduledParams{TenantID: d.TenantID, ID: d.ID})
 				return err
 			})
+			if err == nil {
+				live++
+			}
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 				err = q.FailSchedule(ctx, db.FailScheduleParams{TenantID: d.TenantID, ID: d.ID,
@@ -78,6 +81,9 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		published.WithLabelValues(publishedOnSchedule).Add(float64(live))
+	}
 	return claimed, err
 }
 

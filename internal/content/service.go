@@ -345,6 +345,7 @@ func (s *Service) Publish(ctx context.Context, tenantID, siteID, id uuid.UUID, a
 	if err != nil {
 		return Item{}, classify(err)
 	}
+	published.WithLabelValues(publishedOnRequest).Inc()
 	return itemFromRow(itemRow(row)), nil
 }
 

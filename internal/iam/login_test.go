@@ -396,3 +396,25 @@ func TestSessionsEndWithAccessNotWithProfile(t *testing.T) {
 		t.Errorf("a profile change ended the session: %d %s", r.StatusCode(), r.Body)
 	}
 }
+
+// Right and wrong passwords for one account from one address at the same
+// time: each attempt is counted, or forgiven, without a deadlock between
+// the two statements that lock the throttle's rows (a deadlock is answered
+// 409 after PostgreSQL's deadlock_timeout).
+func TestConcurrentRightAndWrongPasswordsDoNotDeadlock(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	e.user(tenant, "ada@example.com", viewerRole)
+	codes := testkit.Concurrently(16, func(i int) int {
+		pw := goodPassword
+		if i%2 == 1 {
+			pw += "-wrong"
+		}
+		return e.login(&tenant, "ada@example.com", pw).StatusCode()
+	})
+	for code, n := range testkit.Tally(codes) {
+		if code != http.StatusOK && code != http.StatusUnauthorized && code != http.StatusTooManyRequests {
+			t.Errorf("%d answers %d", n, code)
+		}
+	}
+}

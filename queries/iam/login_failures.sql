@@ -72,16 +72,28 @@ SELECT coalesce(blocked_until, sqlc.arg(now)::timestamptz)::timestamptz AS block
 -- name: ForgiveLoginAttempt :exec
 -- A right password: the account and pair keys start afresh, and the address
 -- takes back this one attempt, unblocked once none beyond its free ones is
--- left. An empty key matches nothing.
-WITH reset AS (
+-- left. An empty key matches nothing. The rows are locked first in
+-- CountLoginAttempt's order (kind, key, tenant): locked in another, a
+-- sign-in and a concurrent attempt on the same keys could each hold a row
+-- the other waits for.
+WITH locked AS MATERIALIZED (
+    SELECT f.tenant_id, f.kind, f.key FROM iam.login_failures f
+    WHERE (f.tenant_id = sqlc.arg(tenant_id)::uuid
+           AND ((f.kind = 'account' AND f.key = sqlc.arg(account)) OR (f.kind = 'pair' AND f.key = sqlc.arg(pair))))
+       OR (f.tenant_id IS NULL AND f.kind = 'address' AND f.key = sqlc.arg(address))
+    ORDER BY f.kind, f.key, f.tenant_id
+    FOR UPDATE OF f
+),
+reset AS (
     DELETE FROM iam.login_failures d
-    WHERE d.tenant_id = sqlc.arg(tenant_id)::uuid
-      AND ((d.kind = 'account' AND d.key = sqlc.arg(account)) OR (d.kind = 'pair' AND d.key = sqlc.arg(pair)))
+    USING locked l
+    WHERE l.kind IN ('account', 'pair') AND d.kind = l.kind AND d.key = l.key AND d.tenant_id = l.tenant_id
 )
 UPDATE iam.login_failures f
 SET failures = f.failures - 1,
     blocked_until = CASE WHEN f.failures - 1 > sqlc.arg(address_free_attempts)::integer THEN f.blocked_until END
-WHERE f.tenant_id IS NULL AND f.kind = 'address' AND f.key = sqlc.arg(address) AND f.failures > 0;
+FROM locked l
+WHERE l.kind = 'address' AND f.tenant_id IS NULL AND f.kind = 'address' AND f.key = l.key AND f.failures > 0;
 
 -- name: PurgeLoginFailures :execrows
 -- Keys quiet for long enough to be forgotten and no longer blocked.

@@ -210,7 +210,7 @@ type Item struct {
 	// Slug The item's URL segment, such as `hello-world`: lower-case letters and digits in words joined by single hyphens, at most 200 characters.
 	Slug Slug `json:"slug"`
 
-	// Snippet HTML of the passages of summary and body that match `q`, text escaped, matches in `<mark>`; present only when searching.
+	// Snippet HTML of up to two passages of summary and body (their first 20,000 characters) that match `q`, text escaped, matches in `<mark>`; present only when searching.
 	Snippet *string `json:"snippet,omitempty"`
 
 	// Status `draft`: never published; `published`: a live version exists; `archived`: published once, withdrawn since.
@@ -326,7 +326,7 @@ type ItemSummary struct {
 	// Slug The item's URL segment, such as `hello-world`: lower-case letters and digits in words joined by single hyphens, at most 200 characters.
 	Slug Slug `json:"slug"`
 
-	// Snippet HTML of the passages of summary and body that match `q`, text escaped, matches in `<mark>`; present only when searching.
+	// Snippet HTML of up to two passages of summary and body (their first 20,000 characters) that match `q`, text escaped, matches in `<mark>`; present only when searching.
 	Snippet *string `json:"snippet,omitempty"`
 
 	// Status `draft`: never published; `published`: a live version exists; `archived`: published once, withdrawn since.
@@ -430,7 +430,7 @@ type PublishedItem struct {
 	// Slug The item's URL segment, such as `hello-world`: lower-case letters and digits in words joined by single hyphens, at most 200 characters.
 	Slug Slug `json:"slug"`
 
-	// Snippet HTML of the passages of summary and body that match `q`, text escaped, matches in `<mark>`; present only when searching.
+	// Snippet HTML of up to two passages of summary and body (their first 20,000 characters) that match `q`, text escaped, matches in `<mark>`; present only when searching.
 	Snippet *string `json:"snippet,omitempty"`
 
 	// Summary The summary (empty when unset).
@@ -483,7 +483,7 @@ type PublishedSummary struct {
 	// Slug The item's URL segment, such as `hello-world`: lower-case letters and digits in words joined by single hyphens, at most 200 characters.
 	Slug Slug `json:"slug"`
 
-	// Snippet HTML of the passages of summary and body that match `q`, text escaped, matches in `<mark>`; present only when searching.
+	// Snippet HTML of up to two passages of summary and body (their first 20,000 characters) that match `q`, text escaped, matches in `<mark>`; present only when searching.
 	Snippet *string `json:"snippet,omitempty"`
 
 	// Summary The summary (empty when unset).

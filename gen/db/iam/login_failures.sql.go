@@ -112,35 +112,47 @@ func (q *Queries) CountLoginAttempt(ctx context.Context, arg CountLoginAttemptPa
 }
 
 const forgiveLoginAttempt = `-- name: ForgiveLoginAttempt :exec
-WITH reset AS (
+WITH locked AS MATERIALIZED (
+    SELECT f.tenant_id, f.kind, f.key FROM iam.login_failures f
+    WHERE (f.tenant_id = $2::uuid
+           AND ((f.kind = 'account' AND f.key = $3) OR (f.kind = 'pair' AND f.key = $4)))
+       OR (f.tenant_id IS NULL AND f.kind = 'address' AND f.key = $5)
+    ORDER BY f.kind, f.key, f.tenant_id
+    FOR UPDATE OF f
+),
+reset AS (
     DELETE FROM iam.login_failures d
-    WHERE d.tenant_id = $3::uuid
-      AND ((d.kind = 'account' AND d.key = $4) OR (d.kind = 'pair' AND d.key = $5))
+    USING locked l
+    WHERE l.kind IN ('account', 'pair') AND d.kind = l.kind AND d.key = l.key AND d.tenant_id = l.tenant_id
 )
 UPDATE iam.login_failures f
 SET failures = f.failures - 1,
     blocked_until = CASE WHEN f.failures - 1 > $1::integer THEN f.blocked_until END
-WHERE f.tenant_id IS NULL AND f.kind = 'address' AND f.key = $2 AND f.failures > 0
+FROM locked l
+WHERE l.kind = 'address' AND f.tenant_id IS NULL AND f.kind = 'address' AND f.key = l.key AND f.failures > 0
 `
 
 type ForgiveLoginAttemptParams struct {
 	AddressFreeAttempts int32
-	Address             string
 	TenantID            uuid.UUID
 	Account             string
 	Pair                string
+	Address             string
 }
 
 // A right password: the account and pair keys start afresh, and the address
 // takes back this one attempt, unblocked once none beyond its free ones is
-// left. An empty key matches nothing.
+// left. An empty key matches nothing. The rows are locked first in
+// CountLoginAttempt's order (kind, key, tenant): locked in another, a
+// sign-in and a concurrent attempt on the same keys could each hold a row
+// the other waits for.
 func (q *Queries) ForgiveLoginAttempt(ctx context.Context, arg ForgiveLoginAttemptParams) error {
 	_, err := q.db.Exec(ctx, forgiveLoginAttempt,
 		arg.AddressFreeAttempts,
-		arg.Address,
 		arg.TenantID,
 		arg.Account,
 		arg.Pair,
+		arg.Address,
 	)
 	return err
 }

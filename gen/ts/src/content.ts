@@ -502,7 +502,7 @@ export interface components {
             purge_at?: string;
             /** @description How well the item matches `q` (higher is better); present only when searching. */
             rank?: number;
-            /** @description HTML of the passages of summary and body that match `q`, text escaped, matches in `<mark>`; present only when searching. */
+            /** @description HTML of up to two passages of summary and body (their first 20,000 characters) that match `q`, text escaped, matches in `<mark>`; present only when searching. */
             snippet?: string;
         };
         /** @description An item with its draft's body. */
@@ -596,7 +596,7 @@ export interface components {
             published_at: string;
             /** @description How well the item matches `q` (higher is better); present only when searching. */
             rank?: number;
-            /** @description HTML of the passages of summary and body that match `q`, text escaped, matches in `<mark>`; present only when searching. */
+            /** @description HTML of up to two passages of summary and body (their first 20,000 characters) that match `q`, text escaped, matches in `<mark>`; present only when searching. */
             snippet?: string;
         };
         /** @description A live version with its body. */

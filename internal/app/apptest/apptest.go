@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,6 +23,7 @@ import (
 	"github.com/saasplatform/saas/internal/configvault/keycrypto"
 	"github.com/saasplatform/saas/internal/platform/contract"
 	"github.com/saasplatform/saas/internal/platform/dbtest"
+	"github.com/saasplatform/saas/internal/platform/pg"
 	"github.com/saasplatform/saas/internal/uam/password"
 )
 
@@ -47,6 +49,11 @@ type Options struct {
 	// some, set their URLs or keep to services that do not call them, and
 	// give the process its service keys (Configure).
 	Services []app.Service
+	// DatabaseURL, when set, is the database the platform runs on, created
+	// if missing and migrated as `saas serve` does, instead of a fresh one
+	// from dbtest: for a test that runs, stops and restarts a PostgreSQL
+	// server of its own. The pool is pg.Open's, as in production.
+	DatabaseURL string
 }
 
 // Start runs every service; it stops when the test ends.
@@ -55,7 +62,12 @@ func Start(t testing.TB) *Platform { return StartWith(t, Options{}) }
 // StartWith is Start with options.
 func StartWith(t testing.TB, opts Options) *Platform {
 	t.Helper()
-	pool := dbtest.New(t, app.MigrationsOf(app.Services)...)
+	var pool *pgxpool.Pool
+	if opts.DatabaseURL != "" {
+		pool = openDatabase(t, opts.DatabaseURL)
+	} else {
+		pool = dbtest.New(t, app.MigrationsOf(app.Services)...)
+	}
 	var handler atomic.Pointer[http.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*handler.Load()).ServeHTTP(w, r)
@@ -101,6 +113,26 @@ func StartWith(t testing.TB, opts Options) *Platform {
 	}
 	return &Platform{Platform: p, URL: srv.URL, Pool: pool, PlatformTenantID: cfg.PlatformTenantID,
 		AdminEmail: cfg.BootstrapEmail, AdminPassword: cfg.BootstrapPassword}
+}
+
+// openDatabase creates the database at url if needed, connects and
+// migrates every service's schema; the pool closes when the test ends.
+func openDatabase(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := pg.EnsureDatabase(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pg.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool, app.MigrationsOf(app.Services)...); err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }
 
 // IAM is a client of the IAM service validating every answer against its

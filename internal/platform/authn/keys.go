@@ -178,6 +178,7 @@ type tenantKeys struct {
 	mu        sync.Mutex
 	keys      map[string]verifyKey
 	fetchedAt time.Time     // when the last successful fetch started; zero: never
+	gen       uint64        // counts successful fetches: which set keys is
 	attemptAt time.Time     // when the last fetch started
 	err       error         // the last fetch's error, nil if it succeeded
 	done      chan struct{} // non-nil while a fetch runs; closed when it ends
@@ -210,12 +211,37 @@ func (c *keyCache) len() int {
 	return c.lru.Len()
 }
 
-// key returns the tenant's key kid. A set younger than maxAge is used as is;
-// an older one is fetched again. An unknown kid fetches again if the last
-// fetch is at least minRefresh old. One fetch per tenant runs at a time and
-// every caller waiting for that tenant shares it; a failed fetch is not
-// retried for minRefresh either.
-func (c *keyCache) key(ctx context.Context, tenant uuid.UUID, kid string) (verifyKey, error) {
+// keySetStamp names one fetch of a tenant's key set: the set a key came from.
+type keySetStamp struct {
+	entry     *tenantKeys
+	gen       uint64
+	fetchedAt time.Time
+}
+
+// current reports whether the stamp's set is still the tenant's cached set
+// (neither fetched again nor evicted since) and is younger than maxAge at
+// now: whether a key found in it would still be used as it is.
+func (c *keyCache) current(st keySetStamp, now time.Time) bool {
+	c.mu.Lock()
+	el, ok := c.entries[st.entry.tenant]
+	if ok && el.Value.(*tenantKeys) == st.entry {
+		c.lru.MoveToFront(el)
+	}
+	c.mu.Unlock()
+	if !ok || el.Value.(*tenantKeys) != st.entry {
+		return false
+	}
+	st.entry.mu.Lock()
+	defer st.entry.mu.Unlock()
+	return st.entry.gen == st.gen && now.Sub(st.fetchedAt) < c.maxAge
+}
+
+// key returns the tenant's key kid and the set it is from. A set younger than
+// maxAge is used as is; an older one is fetched again. An unknown kid fetches
+// again if the last fetch is at least minRefresh old. One fetch per tenant
+// runs at a time and every caller waiting for that tenant shares it; a failed
+// fetch is not retried for minRefresh either.
+func (c *keyCache) key(ctx context.Context, tenant uuid.UUID, kid string) (verifyKey, keySetStamp, error) {
 	e := c.entry(tenant)
 	waited := false
 	for {
@@ -224,8 +250,9 @@ func (c *keyCache) key(ctx context.Context, tenant uuid.UUID, kid string) (verif
 		usable := !e.fetchedAt.IsZero() && now.Sub(e.fetchedAt) < c.maxAge
 		if usable {
 			if k, ok := e.keys[kid]; ok {
+				st := keySetStamp{e, e.gen, e.fetchedAt}
 				e.mu.Unlock()
-				return k, nil
+				return k, st, nil
 			}
 		}
 		if e.done == nil {
@@ -236,9 +263,9 @@ func (c *keyCache) key(ctx context.Context, tenant uuid.UUID, kid string) (verif
 				err := e.err
 				e.mu.Unlock()
 				if usable || err == nil {
-					return verifyKey{}, fmt.Errorf("%w: tenant %s, kid %s", errUnknownKey, tenant, short(kid))
+					return verifyKey{}, keySetStamp{}, fmt.Errorf("%w: tenant %s, kid %s", errUnknownKey, tenant, short(kid))
 				}
-				return verifyKey{}, unavailable(fmt.Errorf("authn: tenant %s key set: %w", tenant, err), c.minRefresh)
+				return verifyKey{}, keySetStamp{}, unavailable(fmt.Errorf("authn: tenant %s key set: %w", tenant, err), c.minRefresh)
 			}
 			e.done = make(chan struct{})
 			e.attemptAt = now
@@ -250,7 +277,7 @@ func (c *keyCache) key(ctx context.Context, tenant uuid.UUID, kid string) (verif
 		case <-done:
 			waited = true
 		case <-ctx.Done():
-			return verifyKey{}, unavailable(ctx.Err(), 0)
+			return verifyKey{}, keySetStamp{}, unavailable(ctx.Err(), 0)
 		}
 	}
 }
@@ -264,6 +291,7 @@ func (c *keyCache) fetch(ctx context.Context, e *tenantKeys, started time.Time, 
 	e.mu.Lock()
 	if err == nil {
 		e.keys, e.fetchedAt, e.err = keys, started, nil
+		e.gen++
 	} else {
 		e.err = err
 	}

@@ -242,6 +242,40 @@ type ServiceCredentials struct {
 	private  map[string]ed25519.PrivateKey
 	public   map[string][]ed25519.PublicKey
 	now      func() time.Time
+	signed   *signedCredentials
+}
+
+// signedCredentials remembers the credentials whose signature verified, until
+// their expiry: a caller sends the same credential for minutes (it renews it
+// a minute before expiry), and the public keys never change while the
+// process runs, so its signature needs checking once. Everything else about
+// a credential (caller, audience, expiry) is still checked at every request.
+// Only credentials with a good signature get in, a few per caller and
+// audience at a time; maxSignedCredentials bounds them all the same.
+type signedCredentials struct {
+	mu  sync.Mutex
+	exp map[string]time.Time // credential → its expiry
+}
+
+const maxSignedCredentials = 1024
+
+func (c *signedCredentials) has(token string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.exp[token]
+	return ok
+}
+
+func (c *signedCredentials) add(token string, exp, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.exp) >= maxSignedCredentials {
+		maps.DeleteFunc(c.exp, func(_ string, e time.Time) bool { return !now.Before(e.Add(ServiceCredentialSkew)) })
+		if len(c.exp) >= maxSignedCredentials {
+			clear(c.exp)
+		}
+	}
+	c.exp[token] = exp
 }
 
 // NewServiceCredentials checks keys: every name a service identity, every
@@ -254,7 +288,8 @@ func NewServiceCredentials(platform uuid.UUID, keys ServiceKeys) (*ServiceCreden
 		return nil, errors.New("authn: service credentials need the platform tenant")
 	}
 	s := &ServiceCredentials{platform: platform, now: time.Now,
-		private: map[string]ed25519.PrivateKey{}, public: map[string][]ed25519.PublicKey{}}
+		private: map[string]ed25519.PrivateKey{}, public: map[string][]ed25519.PublicKey{},
+		signed: &signedCredentials{exp: map[string]time.Time{}}}
 	for name, pubs := range keys.Public {
 		if serviceGrants[name] == nil {
 			return nil, fmt.Errorf("authn: a public key of %s, which is no service identity", short(name))
@@ -344,14 +379,17 @@ func (s *ServiceCredentials) verify(token, audience string, callers []string) (C
 	if len(pubs) == 0 || grants == nil || !slices.Contains(callers, caller) {
 		return fail("%s is not a caller of %s here", short(caller), audience)
 	}
-	body := []byte(token[:len(token)-len(sig64)-1])
-	if !slices.ContainsFunc(pubs, func(pub ed25519.PublicKey) bool { return ed25519.Verify(pub, body, sig) }) {
-		return fail("bad signature for %s", caller)
+	exp, now := time.Unix(unix, 0), s.now()
+	if !s.signed.has(token) {
+		body := []byte(token[:len(token)-len(sig64)-1])
+		if !slices.ContainsFunc(pubs, func(pub ed25519.PublicKey) bool { return ed25519.Verify(pub, body, sig) }) {
+			return fail("bad signature for %s", caller)
+		}
+		s.signed.add(token, exp, now)
 	}
 	if aud != audience {
 		return fail("for %s, not %s", aud, audience)
 	}
-	exp, now := time.Unix(unix, 0), s.now()
 	if !now.Before(exp.Add(ServiceCredentialSkew)) {
 		return Claims{}, invalidToken(fmt.Errorf("%w: %w", errServiceCredential, errExpired))
 	}

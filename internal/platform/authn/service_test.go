@@ -183,6 +183,50 @@ func TestServiceCredentialsThatMustFail(t *testing.T) {
 	}
 }
 
+// A credential whose signature verified once is not verified again, but
+// every other check still runs each time: on the same verifier, a memoized
+// credential is refused for another audience or once expired, and no
+// variant of it (another signature, expiry or caller) rides on the memo.
+func TestServiceCredentialSignatureIsCheckedOnce(t *testing.T) {
+	iam := process(t, "iam")
+	callee := process(t)
+	now := time.Now()
+	callee.now = func() time.Time { return now }
+	vault := callee.Verifier("config-vault", ServiceIdentities(), &refuseJWT{})
+	token := mint(t, iam, "iam", "config-vault")
+	for range 2 {
+		if _, err := vault.Verify(context.Background(), token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(callee.signed.exp); n != 1 {
+		t.Fatalf("%d credentials remembered; want 1", n)
+	}
+	body, sig, _ := strings.Cut(token[len("svc2."):], ".config-vault.")
+	exp, sig, _ := strings.Cut(sig, ".")
+	other := []byte(sig)
+	other[5] ^= 1
+	moved := []byte(exp)
+	moved[len(moved)-1] = "10"[min(1, int(moved[len(moved)-1]-'0'))] // another last digit
+	for name, variant := range map[string]string{
+		"another signature": "svc2." + body + ".config-vault." + exp + "." + string(other),
+		"expiry moved":      "svc2." + body + ".config-vault." + string(moved) + "." + sig,
+		"renamed to uam":    strings.Replace(token, "svc2.iam.", "svc2.uam.", 1),
+	} {
+		if _, err := vault.Verify(context.Background(), variant); !errors.Is(err, errServiceCredential) {
+			t.Errorf("%s: %v, want refused", name, err)
+		}
+	}
+	if _, err := callee.Verifier("uam", []string{"iam"}, &refuseJWT{}).Verify(context.Background(), token); err == nil ||
+		!strings.Contains(err.Error(), "for config-vault, not uam") {
+		t.Errorf("for another audience: %v", err)
+	}
+	now = now.Add(ServiceCredentialLifetime + ServiceCredentialSkew)
+	if _, err := vault.Verify(context.Background(), token); !errors.Is(err, errExpired) {
+		t.Errorf("expired: %v", err)
+	}
+}
+
 // Within the allowed clock skew a credential still passes; just beyond it,
 // no longer.
 func TestServiceCredentialClockSkew(t *testing.T) {

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -65,6 +66,11 @@ type Options struct {
 	MaxTenants int
 	// FetchTimeout bounds one fetch of a key set. Default 5 s.
 	FetchTimeout time.Duration
+	// TokenCacheSize bounds the tokens remembered as verified (by their
+	// SHA-256, until their exp or until their key set is fetched again,
+	// whichever comes first), which then cost no signature verification.
+	// Zero means DefaultTokenCacheSize, a negative value no cache.
+	TokenCacheSize int
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -86,6 +92,7 @@ type Verifier struct {
 	skew           time.Duration
 	now            func() time.Time
 	keys           *keyCache
+	tokens         *tokenCache // nil: none
 }
 
 // New returns a Verifier for opts.
@@ -139,6 +146,7 @@ func New(opts Options) (*Verifier, error) {
 		fetchTimeout: orDefault(opts.FetchTimeout, DefaultFetchTimeout),
 		max:          orDefault(opts.MaxTenants, DefaultMaxTenants),
 	}
+	v.tokens = newTokenCache(orDefault(opts.TokenCacheSize, DefaultTokenCacheSize))
 	return v, nil
 }
 
@@ -180,6 +188,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 func (v *Verifier) verify(ctx context.Context, token string) (Claims, error) {
 	if len(token) > MaxTokenSize {
 		return Claims{}, fmt.Errorf("%w: %d bytes, over %d", errTooLarge, len(token), MaxTokenSize)
+	}
+	sum := sha256.Sum256([]byte(token))
+	if c, ok := v.tokens.get(sum, v.now(), v.keys); ok {
+		return c, nil
 	}
 	h64, rest, ok1 := strings.Cut(token, ".")
 	p64, s64, ok2 := strings.Cut(rest, ".")
@@ -227,7 +239,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: iss %s names no tenant", errIssuer, short(raw.Iss))
 	}
 
-	key, err := v.keys.key(ctx, tenant, h.Kid)
+	key, set, err := v.keys.key(ctx, tenant, h.Kid)
 	if err != nil {
 		return Claims{}, err
 	}
@@ -237,7 +249,12 @@ func (v *Verifier) verify(ctx context.Context, token string) (Claims, error) {
 	if err := alg.verifier.Verify([]byte(token[:len(h64)+1+len(p64)]), sig, key.pub); err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", errSignature, err)
 	}
-	return v.validate(raw, tenant)
+	now := v.now()
+	c, err := v.validate(raw, tenant, now)
+	if err == nil {
+		v.tokens.put(sum, c, set, now)
+	}
+	return c, err
 }
 
 func validTyp(typ string) bool {
@@ -248,8 +265,7 @@ func validTyp(typ string) bool {
 }
 
 // validate checks the claims of a token whose signature holds.
-func (v *Verifier) validate(raw *rawClaims, tenant uuid.UUID) (Claims, error) {
-	now := v.now()
+func (v *Verifier) validate(raw *rawClaims, tenant uuid.UUID, now time.Time) (Claims, error) {
 	if want := v.issuerOf(tenant); raw.Iss != want {
 		return Claims{}, fmt.Errorf("%w: iss %s is not %s", errIssuer, short(raw.Iss), short(want))
 	}

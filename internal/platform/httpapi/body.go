@@ -26,15 +26,25 @@ func readBody(w http.ResponseWriter, r *http.Request, route *routers.Route, limi
 	if r.ContentLength > limit {
 		return problem.New(problem.KindTooLarge, "the request body exceeds %d bytes", limit)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return problem.New(problem.KindTooLarge, "the request body exceeds %d bytes", limit)
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody { // the server's Body of a request without one (most GETs)
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return problem.New(problem.KindTooLarge, "the request body exceeds %d bytes", limit)
+			}
+			return problem.Invalid("the request body could not be read")
 		}
-		return problem.Invalid("the request body could not be read")
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) == 0 {
+		// Nothing to buffer; http.NoBody also tells the validator, which
+		// would otherwise read and copy the body again, that there is none.
+		r.Body = http.NoBody
+	} else {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	rb := route.Operation.RequestBody
 	if rb == nil || rb.Value == nil {
 		if len(body) > 0 {

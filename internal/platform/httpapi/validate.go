@@ -182,14 +182,20 @@ func serveSpec(w http.ResponseWriter, r *http.Request, spec []byte) {
 // FindRoute is router.FindRoute made exact. kin-openapi's legacy router
 // matches "DELETE /tenants" to "/tenants/{tenant_id}" with an empty id, and
 // "/tenants/" to "/tenants"; neither is a route here. HEAD is routed as GET,
-// as net/http serves it.
+// as net/http serves it. Routing is by path alone: a request in absolute
+// form ("GET http://host/path", which RFC 9112 §3.2.2 has servers accept)
+// carries a scheme and host that the router would match against the spec's
+// path-only server URL, and find nothing.
 func FindRoute(router routers.Router, r *http.Request) (*routers.Route, map[string]string, error) {
 	if strings.HasSuffix(r.URL.Path, "/") {
 		return nil, nil, routers.ErrPathNotFound
 	}
-	if r.Method == http.MethodHead {
+	if r.Method == http.MethodHead || r.URL.Scheme != "" || r.URL.Host != "" {
 		r = r.Clone(r.Context())
-		r.Method = http.MethodGet
+		r.URL.Scheme, r.URL.Host = "", ""
+		if r.Method == http.MethodHead {
+			r.Method = http.MethodGet
+		}
 	}
 	route, params, err := router.FindRoute(r)
 	if err != nil {

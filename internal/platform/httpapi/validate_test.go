@@ -159,6 +159,9 @@ func TestAcceptedRequestsReachTheHandlerUnchanged(t *testing.T) {
 		{"POST", "/test/v1/things", `{"name":"pair \ud83d\ude00 ok","count":2}`, "idempotent"},
 		{"GET", "/test/v1/things?tag=a&tag=b&limit=3&on=false", "", "plain"},
 		{"HEAD", "/test/v1/things", "", "plain"},
+		// The absolute form of the request target (RFC 9112 §3.2.2).
+		{"GET", "http://api.example.com/test/v1/things?limit=3", "", "plain"},
+		{"POST", "http://api.example.com:8000/test/v1/things", `{"name":"a"}`, "idempotent"},
 	} {
 		rec := do(h, tc.method, tc.target, tc.body)
 		if rec.Code != 200 || rec.Body.String() != map[bool]string{true: "", false: tc.body}[tc.method == "HEAD"] || rec.Header().Get("X-Via") != tc.via {

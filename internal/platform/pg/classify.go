@@ -3,6 +3,7 @@ package pg
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -35,7 +36,8 @@ func Classify(err error) error { return Constraints(nil).Classify(err) }
 //     exceptions (class 22): invalid
 //   - serialization_failure (40001), deadlock_detected (40P01): conflict,
 //     to be retried
-//   - failure to connect, lost connections, class 08 and the server
+//   - failure to connect, lost connections (a network error, or the
+//     server closing the connection: EOF), class 08 and the server
 //     shutting down (57P01-57P03): unavailable
 //
 // Anything else, including errors that already carry a kind, is returned
@@ -94,6 +96,12 @@ func unreachable(err error) bool {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
+	}
+	// The server closed the connection under a statement (it crashed, was
+	// stopped with -m immediate, or a proxy on the way dropped it): pgx
+	// reports the short read as it is.
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
 	}
 	var netErr net.Error
 	return errors.As(err, &netErr) || errors.Is(err, pgconn.ErrConnClosed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,8 @@ func TestClassifyCodes(t *testing.T) {
 		{"cannot connect now", code("57P03"), problem.KindUnavailable, false},
 		{"connection failure", code("08006"), problem.KindUnavailable, false},
 		{"closed connection", fmt.Errorf("q: %w", pgconn.ErrConnClosed), problem.KindUnavailable, false},
+		{"connection closed by the server mid-message", fmt.Errorf("q: %w", io.ErrUnexpectedEOF), problem.KindUnavailable, false},
+		{"connection closed by the server", fmt.Errorf("q: %w", io.EOF), problem.KindUnavailable, false},
 		{"not null violation stays a bug", code("23502"), problem.KindInternal, true},
 		{"syntax error", code("42601"), problem.KindInternal, true},
 		{"query deadline", fmt.Errorf("q: %w", context.DeadlineExceeded), problem.KindInternal, true},

@@ -68,6 +68,10 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*pgxpool.Poo
 	cfg.MaxConnLifetimeJitter = 5 * time.Minute
 	cfg.MaxConnIdleTime = 15 * time.Minute
 	cfg.HealthCheckPeriod = 30 * time.Second
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		registerUUID(c.TypeMap())
+		return nil
+	}
 	for _, o := range opts {
 		o(cfg)
 	}

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// report is results.json; results.md is written from it.
+type report struct {
+	Commit           string    `json:"commit"`
+	Uncommitted      bool      `json:"uncommitted_changes"`
+	GoVersion        string    `json:"go_version"`
+	OSArch           string    `json:"os_arch"`
+	Cores            int       `json:"cores"`
+	Started          time.Time `json:"started"`
+	Settings         settings  `json:"settings"`
+	Reference        reference `json:"reference"`
+	Scenarios        []result  `json:"scenarios"`
+	ServerPeakRSSMiB float64   `json:"server_peak_rss_mib"` // VmHWM at the end of the run
+	BarePeakRSSMiB   float64   `json:"bare_peak_rss_mib"`
+	Ratios           ratios    `json:"ratios"`
+	Targets          []target  `json:"targets"`
+}
+
+type settings struct {
+	DurationS  float64 `json:"duration_s"`
+	WarmupS    float64 `json:"warmup_s"`
+	Conns      int     `json:"conns"`
+	WriteConns int     `json:"write_conns"`
+	LoginConns int     `json:"login_conns"`
+	RSARate    float64 `json:"rsa_rate_per_s"`
+	Rounds     int     `json:"interleaved_rounds"`
+}
+
+type ratios struct {
+	// AuthReadVsBare is read-tenant's requests/s over bare-read-tenant's.
+	AuthReadVsBare float64 `json:"authenticated_read_vs_bare"`
+	// LoginVsArgon2 is login's requests/s over raw argon2id hashes/s.
+	LoginVsArgon2 float64 `json:"login_vs_argon2id"`
+}
+
+type target struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"measured"`
+	Met  bool   `json:"met"`
+	Why  string `json:"why_missed,omitempty"`
+}
+
+func newReport(o options) *report {
+	r := &report{GoVersion: runtime.Version(), OSArch: runtime.GOOS + "/" + runtime.GOARCH, Cores: runtime.NumCPU(),
+		Started: time.Now().UTC().Truncate(time.Second),
+		Settings: settings{DurationS: o.duration.Seconds(), WarmupS: o.warmup.Seconds(), Conns: o.conns,
+			WriteConns: o.writeConns, LoginConns: o.hashConns, RSARate: o.rsaRate, Rounds: o.rounds}}
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		r.Commit = strings.TrimSpace(string(out))
+	}
+	if out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
+		r.Uncommitted = len(out) > 0
+	}
+	return r
+}
+
+func (r *report) scenario(name string) *result {
+	for i := range r.Scenarios {
+		if r.Scenarios[i].Name == name {
+			return &r.Scenarios[i]
+		}
+	}
+	return nil
+}
+
+// finish computes the ratios and checks the targets of issue 7 with what
+// was measured; a target whose scenario did not run is left out. A
+// scenario with failed requests misses its target whatever its rate.
+func (r *report) finish() {
+	bare, read := r.scenario("bare-read-tenant"), r.scenario("read-tenant")
+	if bare != nil && read != nil && bare.RPS > 0 {
+		r.Ratios.AuthReadVsBare = read.RPS / bare.RPS
+		r.check(targetAuthRead, "≥ 75 % of bare req/s", read,
+			fmt.Sprintf("%.0f %% (%s vs %s req/s)", 100*r.Ratios.AuthReadVsBare, num(read.RPS), num(bare.RPS)), r.Ratios.AuthReadVsBare >= 0.75)
+	}
+	if read != nil {
+		r.check(targetAuthReadP99, fmt.Sprintf("< 15 ms at %d connections", read.Conns), read, fmt.Sprintf("%.1f ms", read.P99), read.P99 < 15)
+	}
+	if l := r.scenario("login"); l != nil && r.Reference.Argon2PerSecond > 0 {
+		r.Ratios.LoginVsArgon2 = l.RPS / r.Reference.Argon2PerSecond
+		r.check(targetLogin, "≥ 90 % of raw hashes/s", l,
+			fmt.Sprintf("%.0f %% (%.1f vs %.1f /s)", 100*r.Ratios.LoginVsArgon2, l.RPS, r.Reference.Argon2PerSecond), r.Ratios.LoginVsArgon2 >= 0.9)
+	}
+	if f := r.scenario("refresh"); f != nil {
+		r.check(targetRefresh, "≥ 2,000 /s", f, num(f.RPS)+" /s", f.RPS >= 2000)
+	}
+	for _, alg := range []string{"RS256", "PS256"} {
+		if k := r.scenario("create-key-" + alg); k != nil {
+			r.check(fmt.Sprintf(targetRSAKey, alg), fmt.Sprintf("< 10 ms (paced at %g/s)", k.Rate), k, fmt.Sprintf("%.1f ms", k.P50), k.P50 < 10)
+		}
+	}
+	if r.ServerPeakRSSMiB > 0 {
+		r.check(targetMemory, "< 150 MiB (peak RSS)", nil, fmt.Sprintf("%.0f MiB", r.ServerPeakRSSMiB), r.ServerPeakRSSMiB < 150)
+	}
+}
+
+// The targets, as named in the results.
+const (
+	targetAuthRead    = "authenticated read-one-tenant vs bare"
+	targetAuthReadP99 = "authenticated read-one-tenant p99"
+	targetLogin       = "login rate vs raw argon2id"
+	targetRefresh     = "token refresh"
+	targetRSAKey      = "create %s-2048 key p50"
+	targetMemory      = "server memory during the whole run"
+)
+
+// check records a target; s, when not nil, is its scenario, whose failed
+// requests miss the target too.
+func (r *report) check(name, want string, s *result, got string, met bool) {
+	t := target{Name: name, Want: want, Got: got, Met: met}
+	if s != nil && s.Errors > 0 {
+		t.Met = false
+		t.Got += fmt.Sprintf(", %d failed (%s)", s.Errors, s.statusSummary())
+	}
+	if !t.Met {
+		why := whyMissed[name]
+		if strings.HasPrefix(name, "create ") {
+			why = whyMissed[targetRSAKey]
+		}
+		if s != nil && s.Errors > 0 {
+			why = strings.TrimSpace(fmt.Sprintf("%d requests failed; see the first errors below. %s", s.Errors, why))
+		}
+		t.Why = why
+	}
+	r.Targets = append(r.Targets, t)
+}
+
+// whyMissed says why each target is missed on the reference machine (2
+// cores, the generator and PostgreSQL beside the server) and what would meet
+// it, from the profiles (`make bench PROFILE=1`; see BENCHMARKS.md). A run
+// that misses a target prints this beside its figures.
+var whyMissed = map[string]string{
+	targetAuthRead: "The server spends about 0.09–0.10 ms of CPU per request against the bare server's " +
+		"0.05–0.06 ms (column server CPU). Beyond the bare server's query and JSON, the profile shows the " +
+		"JSON access log (~9 % of the server's CPU: slog's encoding ~3 µs and one write(2) ~2 µs per " +
+		"request), the bearer and scope checks (~5 %: since the token cache a SHA-256 and a lookup, no " +
+		"signature), kin-openapi's routing and validation (~3.5 %), metrics and context plumbing. The " +
+		"generator and PostgreSQL share the two cores, and anything else running moves the ratio by " +
+		"several points. What would give it a margin: an access log written per batch of lines rather " +
+		"than per request (an operational choice: a crash may lose the last lines), skipping kin-openapi's " +
+		"security pass (authz already decides, and the pass reads and copies every request body again), " +
+		"prometheus children cached per route.",
+	targetAuthReadP99: "The tail follows the machine: at 32 connections on 2 cores the server, PostgreSQL and " +
+		"the generator queue for the CPU, and other work on the machine lengthens it. The same changes as " +
+		"for the throughput shorten it.",
+	targetLogin: "Two hashes at once keep both cores busy, so every other millisecond of CPU a sign-in " +
+		"needs comes off the hashing: beyond its hash (~28 ms of a core) a sign-in costs the server " +
+		"~1.5 ms (three handler chains, the grant's queries, a signature) and PostgreSQL, the generator " +
+		"and the rest ~3 ms (the throttling statements CountLoginAttempt and ForgiveLoginAttempt, both " +
+		"writes with row locks, the session insert); 90 % leaves ~3 ms for all of that. What would meet " +
+		"it: one throttling statement per successful sign-in instead of two, the refresh path's savings " +
+		"(one grant query, a cached active key), and reusing argon2's 19 MiB between hashes instead of " +
+		"allocating and zeroing it each time (x/crypto/argon2 does not allow it). A 409 after about 1 s " +
+		"among the answers is a PostgreSQL deadlock between concurrent sign-ins of one account (found " +
+		"after deadlock_timeout): iam's CountLoginAttempt and ForgiveLoginAttempt locked login_failures " +
+		"rows in different orders, a bug of its throttling rather than a matter of speed.",
+	targetRefresh: "A refresh is three requests through the full handler chain (iam's, then uam's user grant " +
+		"and config-vault's signing over the in-process transport: each encoded, validated, authenticated " +
+		"and logged), six queries (token lookup, user, roles, permissions, active key, the rotation) and an " +
+		"ES256 signature: about 0.9 ms of server CPU plus PostgreSQL's share, on 2 cores shared with the " +
+		"generator (busy ~90–100 %). What would meet it: one uam query returning user, roles and " +
+		"permissions; the active signing key cached per tenant in config-vault; in the all-in-one " +
+		"process, internal calls that skip validation and access logging while keeping the service " +
+		"credential check. Each is a change of the services, beyond a local fix.",
+	targetRSAKey: "RSA keys come from a pool of 4 refilled by one goroutine (about 60 ms of CPU per " +
+		"2048-bit key): creations faster than the refill, or while the cores are busy with other work, " +
+		"find it empty and generate inline. A larger SAAS_RSA_POOL_SIZE absorbs bursts; the sustained " +
+		"rate is bounded by the cores.",
+	targetMemory: "argon2id allocates its m = 19 MiB afresh for each hash, and 2 run at once " +
+		"(SAAS_HASH_CONCURRENCY = cores); with GOGC = 100 the heap grows to about twice its live size " +
+		"before a collection (two hashes and ~10 MiB of live data), and the binary's mapped pages add ~31 " +
+		"MiB: the peak is reached while signing in (the reads stay near 60 MiB). What would meet it: a " +
+		"soft memory limit (GOMEMLIMIT=100MiB kept the peak at 146 MiB in a trial), set by the " +
+		"deployment from its memory limit or derived at start from SAAS_HASH_CONCURRENCY × m; or reusing " +
+		"argon2's memory between hashes.",
+}
+
+func (r *report) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(r.markdown()), 0o644)
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	commit := r.Commit
+	if r.Uncommitted {
+		commit += " with uncommitted changes"
+	}
+	p("# Benchmark results\n")
+	p("Written by `make bench` (cmd/saas-load); how to read it: [BENCHMARKS.md](../BENCHMARKS.md).\n")
+	p("Commit %s · %s · %s · %d cores · %s UTC · each scenario %g s measured after %g s of warm-up "+
+		"(the bare reference and read-tenant alternating in %d slices), the load generator on the same machine "+
+		"as the server and PostgreSQL.\n",
+		commit, r.GoVersion, r.OSArch, r.Cores, r.Started.Format("2006-01-02 15:04"), r.Settings.DurationS, r.Settings.WarmupS, r.Settings.Rounds)
+
+	p("## Targets\n")
+	p("| target | wanted | measured | |")
+	p("|---|---|---|---|")
+	for _, t := range r.Targets {
+		met := "met"
+		if !t.Met {
+			met = "**missed**"
+		}
+		p("| %s | %s | %s | %s |", t.Name, t.Want, t.Got, met)
+	}
+	p("")
+	for _, t := range r.Targets {
+		if !t.Met && t.Why != "" {
+			p("- **%s missed.** %s", t.Name, t.Why)
+		}
+	}
+
+	p("\n## Scenarios\n")
+	p("Latencies in milliseconds, from the generator's side. Server CPU: the server's user + system time per request " +
+		"(the bare server's for its row). Busy: all cores, whatever used them (server, PostgreSQL, generator). " +
+		"Peak RSS: the server's, sampled every 50 ms during the scenario.\n")
+	p("| scenario | conns | req/s | p50 | p95 | p99 | max | errors | statuses | server CPU ms/req | busy | peak RSS MiB |")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|")
+	for _, s := range r.Scenarios {
+		conns := fmt.Sprint(s.Conns)
+		if s.Rate > 0 {
+			conns += fmt.Sprintf(" @%.0f/s", s.Rate)
+		}
+		p("| %s | %s | %s | %.2f | %.2f | %.2f | %.1f | %d | %s | %.3f | %.0f %% | %.0f |", s.Name, conns, num(s.RPS),
+			s.P50, s.P95, s.P99, s.Max, s.Errors, s.statusSummary(), s.ServerCPUms, 100*s.MachineBusy, s.PeakRSSMiB)
+	}
+	p("")
+	for _, s := range r.Scenarios {
+		p("- `%s`: %s", s.Name, s.What)
+	}
+	for _, s := range r.Scenarios {
+		for _, e := range s.FirstProblems {
+			p("- first error of `%s`: `%s`", s.Name, strings.ReplaceAll(e, "`", "'"))
+		}
+	}
+
+	p("\n## Reference points and ratios\n")
+	p("| reference | per second |")
+	p("|---|--:|")
+	p("| raw argon2id (%s) on %d goroutines, before and after the login scenario (the higher) | %s |", r.Reference.Argon2Params, r.Reference.Goroutines, num(r.Reference.Argon2PerSecond))
+	for _, alg := range keyAlgorithms {
+		if v, ok := r.Reference.SignPerSecond[alg]; ok {
+			p("| raw %s signatures of an access token (keycrypto.SignJWT) on %d goroutines | %s |", alg, r.Reference.Goroutines, num(v))
+		}
+	}
+	if s := r.scenario("bare-read-tenant"); s != nil {
+		p("| bare net/http + pgx server, read one tenant, %d connections | %s |", s.Conns, num(s.RPS))
+	}
+	p("")
+	if r.Ratios.AuthReadVsBare > 0 {
+		p("- Authenticated read of one tenant vs the bare server: **%.2f** (1.00 would mean the middleware costs nothing).", r.Ratios.AuthReadVsBare)
+	}
+	if r.Ratios.LoginVsArgon2 > 0 {
+		p("- Logins per second vs raw argon2id hashes per second: **%.2f** (a login cannot beat its one hash).", r.Ratios.LoginVsArgon2)
+	}
+	p("- Server peak RSS over the whole run (VmHWM): **%.0f MiB**; the bare server's: %.0f MiB.", r.ServerPeakRSSMiB, r.BarePeakRSSMiB)
+
+	profiled := false
+	for _, s := range r.Scenarios {
+		if len(s.ProfileTop) == 0 {
+			continue
+		}
+		if !profiled {
+			p("\n## Where the server's CPU went\n")
+			p("`go tool pprof -top` of the CPU profile taken during each scenario (flat: in the function itself; cum: with what it calls).\n")
+			profiled = true
+		}
+		p("### %s\n\n```\n%s\n```\n", s.Name, strings.Join(s.ProfileTop, "\n"))
+	}
+	return b.String()
+}
+
+// num formats a rate: no decimals from 100 on, thousands separated.
+func num(v float64) string {
+	if v < 100 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	s := fmt.Sprintf("%.0f", v)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
