@@ -418,10 +418,9 @@ func jwksFetcher(vault *cvclient.ClientWithResponses) func(ctx context.Context, 
 		case http.StatusOK:
 			return res.Body, nil
 		case http.StatusNotFound:
-			// An unknown or inactive tenant verifies nothing. Only Config
-			// Vault's own answer says so: a 404 from something else on the
-			// way (a misrouted SAAS_CONFIG_VAULT_URL) is an outage.
-			if res.HTTPResponse.Header.Get("Content-Type") != "application/problem+json" {
+			// An unknown or inactive tenant verifies nothing; only Config
+			// Vault's own 404 says so (svcclient.NotFound).
+			if !svcclient.NotFound(res.HTTPResponse) {
 				return nil, svcclient.Unavailable(fmt.Errorf("config-vault answered 404 without a problem document for the key set of %s", tenant))
 			}
 			return []byte(`{"keys":[]}`), nil

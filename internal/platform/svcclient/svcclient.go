@@ -132,6 +132,31 @@ func Unavailable(err error) error {
 	return &problem.Error{Kind: problem.KindUnavailable, Detail: "a service this request needs is unavailable", RetryAfter: RetryAfter, Err: err}
 }
 
+// Failure is what a caller returns for a call that failed: the caller's
+// own cancellation stays a cancellation (its client has gone; nothing is
+// unavailable), anything else is Unavailable.
+func Failure(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return Unavailable(err)
+}
+
+// StatusError is an answer the caller did not expect, by its status.
+type StatusError int
+
+func (s StatusError) Error() string {
+	return fmt.Sprintf("answered %d %s", int(s), http.StatusText(int(s)))
+}
+
+// NotFound reports whether resp is the callee's own 404, a problem document:
+// a 404 from something else on the way (a misrouted SAAS_<SERVICE>_URL, a
+// proxy) says nothing about the resource and is an outage.
+func NotFound(resp *http.Response) bool {
+	return resp != nil && resp.StatusCode == http.StatusNotFound &&
+		resp.Header.Get("Content-Type") == "application/problem+json"
+}
+
 // unavailable is the error of a call to service that got no answer. The
 // cause stays in Err, for the log.
 func unavailable(service string, err error) *problem.Error {
