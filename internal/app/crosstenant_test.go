@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +21,7 @@ import (
 	uamapi "github.com/saasplatform/saas/gen/api/uam"
 	"github.com/saasplatform/saas/internal/app/apptest"
 	"github.com/saasplatform/saas/internal/platform/authz"
+	"github.com/saasplatform/saas/internal/platform/contract"
 )
 
 // specs are every service's contract with its path prefix: the matrix
@@ -113,7 +113,7 @@ func probe(t *testing.T, doc *openapi3.T, base string, op authz.Operation, value
 	contentType := ""
 	if rb := operation.RequestBody; rb != nil && rb.Value != nil {
 		if mt := rb.Value.Content.Get("application/json"); mt != nil {
-			b, err := json.Marshal(sample(mt.Schema.Value, "", values))
+			b, err := json.Marshal(samples(values).Of(mt.Schema.Value, ""))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func probe(t *testing.T, doc *openapi3.T, base string, op authz.Operation, value
 		} else if mt := rb.Value.Content.Get("application/x-www-form-urlencoded"); mt != nil {
 			form := url.Values{}
 			for name, prop := range mt.Schema.Value.Properties {
-				form.Set(name, fmt.Sprint(sample(prop.Value, name, values)))
+				form.Set(name, fmt.Sprint(samples(values).Of(prop.Value, name)))
 			}
 			body, contentType = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
 		}
@@ -149,73 +149,11 @@ func probe(t *testing.T, doc *openapi3.T, base string, op authz.Operation, value
 	return req
 }
 
-// sample is a valid value of schema: tenant A's id for a property of that
-// name, else the first enum value, else something of the right type and
-// format.
-func sample(s *openapi3.Schema, name string, values map[string]string) any {
-	if v, ok := values[name]; ok {
-		return v
-	}
-	if v, ok := fixed[name]; ok {
-		return v
-	}
-	if len(s.AllOf) > 0 {
-		return sample(s.AllOf[0].Value, name, values)
-	}
-	if len(s.Enum) > 0 {
-		return s.Enum[0]
-	}
-	switch {
-	case s.Type.Is("object"):
-		obj := map[string]any{}
-		for _, req := range s.Required {
-			if prop := s.Properties[req]; prop != nil {
-				obj[req] = sample(prop.Value, req, values)
-			}
-		}
-		// An update of nothing is refused (minProperties): add optional
-		// properties, in name order, until there are enough.
-		for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
-			if uint64(len(obj)) >= s.MinProps {
-				break
-			}
-			if _, ok := obj[name]; !ok {
-				obj[name] = sample(s.Properties[name].Value, name, values)
-			}
-		}
-		return obj
-	case s.Type.Is("array"):
-		return []any{}
-	case s.Type.Is("boolean"):
-		return false
-	case s.Type.Is("integer"), s.Type.Is("number"):
-		if s.Min != nil {
-			return *s.Min
-		}
-		return 1
-	}
-	switch s.Format {
-	case "uuid":
-		return values["tenant_id"]
-	case "email":
-		return "probe@example.com"
-	case "uri":
-		return "https://example.com/probe"
-	case "date-time":
-		return "2030-01-01T00:00:00Z"
-	}
-	return "probe"
-}
-
-// fixed are values for properties whose patterns a generic string fails.
-var fixed = map[string]any{
-	"name":             "matrix-probe",
-	"domain":           "probe.example.com",
-	"avatar_url":       "https://example.com/avatar.png",
-	"password":         "a long and unusual probe passphrase",
-	"current_password": adminPassword,
-	"new_password":     adminPassword,
-	"email":            "probe@example.com",
+// samples fill bodies with tenant A's ids and otherwise valid values.
+func samples(values map[string]string) contract.Samples {
+	fixed := maps.Clone(contract.DefaultFixed)
+	fixed["current_password"], fixed["new_password"] = adminPassword, adminPassword // B's own, unchanged
+	return contract.Samples{Values: values, Fixed: fixed}
 }
 
 func do(t *testing.T, req *http.Request) (int, string) {

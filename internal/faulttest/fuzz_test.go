@@ -31,6 +31,7 @@ import (
 	iamapi "github.com/saasplatform/saas/gen/api/iam"
 	uamapi "github.com/saasplatform/saas/gen/api/uam"
 	"github.com/saasplatform/saas/internal/app/apptest"
+	"github.com/saasplatform/saas/internal/platform/contract"
 	"github.com/saasplatform/saas/internal/platform/httpapi"
 )
 
@@ -452,7 +453,7 @@ func generate(doc *openapi3.T, prefix, path, method string, item *openapi3.PathI
 		case "path":
 			v, ok := values[p.Name]
 			if !ok {
-				v = fmt.Sprint(sample(p.Schema.Value, p.Name, values))
+				v = fmt.Sprint(contract.Samples{Values: values, Fixed: contract.DefaultFixed}.Of(p.Schema.Value, p.Name))
 			}
 			pathValues[p.Name] = url.PathEscape(v)
 		case "header":
@@ -463,7 +464,7 @@ func generate(doc *openapi3.T, prefix, path, method string, item *openapi3.PathI
 	}
 	var sampleBody map[string]any
 	if bodySchema != nil {
-		sampleBody, _ = sample(bodySchema, "", values).(map[string]any)
+		sampleBody, _ = contract.Samples{Values: values, Fixed: contract.DefaultFixed}.Of(bodySchema, "").(map[string]any)
 		base.contentType = mediaType
 		base.body = encodeBody(mediaType, sampleBody)
 	}
@@ -514,7 +515,7 @@ func generate(doc *openapi3.T, prefix, path, method string, item *openapi3.PathI
 			add(with("query", p.Name+"="+short(v), func(r *fuzzRequest) { r.query.Set(p.Name, v) }))
 		}
 		add(with("query", p.Name+" twice", func(r *fuzzRequest) {
-			v := fmt.Sprint(sample(p.Schema.Value, p.Name, values))
+			v := fmt.Sprint(contract.Samples{Values: values, Fixed: contract.DefaultFixed}.Of(p.Schema.Value, p.Name))
 			r.query[p.Name] = []string{v, v}
 		}))
 	}
@@ -675,10 +676,10 @@ type member struct {
 }
 
 func members(s *openapi3.Schema, sampleBody map[string]any, prefix string) []member {
-	s = flatten(s)
+	s = contract.Flatten(s)
 	var out []member
 	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
-		ps := flatten(s.Properties[name].Value)
+		ps := contract.Flatten(s.Properties[name].Value)
 		m := member{path: prefix + name, schema: ps, required: slices.Contains(s.Required, name)}
 		out = append(out, m)
 		if ps.Type.Is("object") && prefix == "" {
@@ -686,13 +687,6 @@ func members(s *openapi3.Schema, sampleBody map[string]any, prefix string) []mem
 		}
 	}
 	return out
-}
-
-func flatten(s *openapi3.Schema) *openapi3.Schema {
-	for len(s.AllOf) > 0 && len(s.Properties) == 0 && s.AllOf[0].Value != nil {
-		s = s.AllOf[0].Value
-	}
-	return s
 }
 
 // setAt returns a copy of body with the member at path set to v (or
@@ -780,73 +774,6 @@ func badParamValues(s *openapi3.Schema) []string {
 		out = append(out, "not-one-of-them")
 	}
 	return out
-}
-
-// sample is a valid value of s where it can tell: the fixture's id for a
-// member of that name, a fixed value for members with patterns, else the
-// first enum value or something of the right type and format.
-func sample(s *openapi3.Schema, name string, values map[string]string) any {
-	if v, ok := values[name]; ok {
-		return v
-	}
-	if v, ok := fixedSamples[name]; ok {
-		return v
-	}
-	s = flatten(s)
-	if len(s.Enum) > 0 {
-		return s.Enum[0]
-	}
-	switch {
-	case s.Type.Is("object"):
-		obj := map[string]any{}
-		for _, req := range s.Required {
-			if prop := s.Properties[req]; prop != nil {
-				obj[req] = sample(prop.Value, req, values)
-			}
-		}
-		for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
-			if uint64(len(obj)) >= s.MinProps {
-				break
-			}
-			if _, ok := obj[name]; !ok {
-				obj[name] = sample(s.Properties[name].Value, name, values)
-			}
-		}
-		return obj
-	case s.Type.Is("array"):
-		return []any{}
-	case s.Type.Is("boolean"):
-		return false
-	case s.Type.Is("integer"), s.Type.Is("number"):
-		if s.Min != nil {
-			return *s.Min
-		}
-		return 1
-	}
-	switch s.Format {
-	case "uuid":
-		return values["tenant_id"]
-	case "email":
-		return "probe@example.com"
-	case "uri":
-		return "https://example.com/probe"
-	case "date-time":
-		return "2030-01-01T00:00:00Z"
-	}
-	return "probe"
-}
-
-var fixedSamples = map[string]any{
-	"name":             "fuzz-probe",
-	"domain":           "probe.example.com",
-	"avatar_url":       "https://example.com/avatar.png",
-	"password":         "a long and unusual probe passphrase",
-	"current_password": "a long and unusual probe passphrase",
-	"new_password":     "another long and unusual passphrase",
-	"email":            "probe@example.com",
-	"slug":             "probe",
-	"locale":           "en",
-	"timezone":         "Europe/Berlin",
 }
 
 // snapshotter hashes the row versions of every table of every service's
