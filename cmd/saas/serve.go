@@ -42,6 +42,7 @@ func openDatabase(ctx context.Context, cfg config, selected []app.Service) (*pgx
 }
 
 func serve(ctx context.Context, cfg config, selected []app.Service) error {
+	setMemoryLimit(cfg.App.Argon2, cfg.App.HashConcurrency)
 	stopTracing, err := startTracing(ctx, selected)
 	if err != nil {
 		return err

@@ -4,9 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -212,4 +220,147 @@ func TestPostgresStoppedDuringLoad(t *testing.T) {
 	if len(created) < 20 {
 		t.Errorf("only %d writes were answered 201", len(created))
 	}
+}
+
+// freeze stops the server and every backend with SIGSTOP, as a hung host or
+// a server stuck on I/O would look: connections stay open and the kernel
+// still accepts and acknowledges, but nothing answers. The postmaster
+// first, so that it forks no backend the second step would miss.
+func (c *pgCluster) freeze() error {
+	pid, err := c.postmasterPID()
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("SIGSTOP the postmaster %d: %w", pid, err)
+	}
+	// pkill exits 1 when no process matched: with no backend, that is fine.
+	if out, err := exec.Command("pkill", "-STOP", "-P", strconv.Itoa(pid)).CombinedOutput(); err != nil && len(out) > 0 {
+		return fmt.Errorf("pkill -STOP -P %d: %v: %s", pid, err, out)
+	}
+	return nil
+}
+
+// thaw undoes freeze: the backends first, then the postmaster.
+func (c *pgCluster) thaw() error {
+	pid, err := c.postmasterPID()
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command("pkill", "-CONT", "-P", strconv.Itoa(pid)).CombinedOutput(); err != nil && len(out) > 0 {
+		return fmt.Errorf("pkill -CONT -P %d: %v: %s", pid, err, out)
+	}
+	return syscall.Kill(pid, syscall.SIGCONT)
+}
+
+// postmasterPID is the first line of the data directory's postmaster.pid.
+func (c *pgCluster) postmasterPID() (int, error) {
+	b, err := os.ReadFile(filepath.Join(c.data, "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
+}
+
+// The platform's PostgreSQL hangs (SIGSTOP to the postmaster and every
+// backend) instead of going away: nothing refuses a connection or closes
+// one, so only the platform's own deadlines can end the wait. Proven:
+//
+//   - while it is frozen, reads and writes, the pool's connections all busy
+//     with hung statements and more requests queued behind them, are each
+//     answered 503 problem+json within 8 s (httpapi.RequestTimeout, 5 s,
+//     plus scheduling), and /readyz answers 503;
+//   - the process is left with no more goroutines than before: no handler,
+//     no statement waits on for ever;
+//   - after SIGCONT, the same platform serves again without a restart.
+func TestPostgresHungAnswers503(t *testing.T) {
+	if testing.Short() {
+		t.Skip("freezes a private PostgreSQL for several seconds")
+	}
+	cluster := startPGCluster(t)
+	p := apptest.StartWith(t, apptest.Options{DatabaseURL: cluster.url("saas")})
+	admin := p.AdminToken(t)
+	tenant := created(t, "POST", p.URL+"/config-vault/v1/tenants", admin, `{"name":"Hung","domain":"hung.example.com"}`)
+	read := p.URL + "/config-vault/v1/tenants/" + tenant
+	if a := mustSend(t, "GET", read, admin, ""); a.status != http.StatusOK {
+		t.Fatalf("GET the tenant before the freeze: %s", a)
+	}
+	before := settledGoroutines()
+
+	if err := cluster.freeze(); err != nil {
+		t.Fatal(err)
+	}
+	// Registered after apptest's cleanup, so it runs first: the platform's
+	// pool and pg_ctl stop need a server that runs.
+	thawOnce := sync.OnceValue(cluster.thaw)
+	t.Cleanup(func() { _ = thawOnce() })
+	frozen := time.Now()
+
+	// Twice the pool's connections (8 on this machine) at once: the first
+	// ones hang in statements on connections that were open, the rest wait
+	// for a connection or for a new one that never completes its startup.
+	const n, bound = 16, 8 * time.Second
+	answers := make([]answer, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if i%2 == 0 {
+				answers[i], errs[i] = send(ctx, nil, "GET", read, admin, "")
+			} else {
+				answers[i], errs[i] = send(ctx, nil, "POST", p.URL+"/config-vault/v1/tenants", admin,
+					fmt.Sprintf(`{"name":"Hung %d","domain":"hung-%d.example.com"}`, i, i))
+			}
+		})
+	}
+	ready := mustSend(t, "GET", p.URL+"/readyz", "", "")
+	wg.Wait()
+	took := time.Since(frozen)
+	var slowest time.Duration
+	for i := range n {
+		name := fmt.Sprintf("request %d (%s), the database frozen", i, map[bool]string{true: "read", false: "write"}[i%2 == 0])
+		switch a := answers[i]; {
+		case errs[i] != nil:
+			t.Errorf("%s: no answer after %s: %v", name, a.latency, errs[i])
+		case !isProblem(a, http.StatusServiceUnavailable):
+			t.Errorf("%s: %s, want 503 problem+json", name, a)
+		case a.latency > bound:
+			t.Errorf("%s: answered after %s, want within %s", name, a.latency, bound)
+		default:
+			slowest = max(slowest, a.latency)
+		}
+	}
+	if ready.status != http.StatusServiceUnavailable || ready.latency > bound {
+		t.Errorf("/readyz with the database frozen: %s in %s, want 503 within %s", ready, ready.latency, bound)
+	}
+
+	// Nothing lingers: handlers returned, and pgx closed the connections
+	// whose statements hung (connection attempts still waiting on the frozen
+	// postmaster end with the connect timeout, 5 s).
+	after := runtime.NumGoroutine()
+	const slack = 10
+	if !waitFor(8*time.Second, func() bool { after = runtime.NumGoroutine(); return after <= before+slack }) {
+		var dump strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&dump, 1)
+		t.Errorf("%d goroutines before the freeze, still %d with it frozen and every request answered:\n%s", before, after, dump.String())
+	}
+
+	if err := thawOnce(); err != nil {
+		t.Fatal(err)
+	}
+	thawed := time.Now()
+	if !waitFor(15*time.Second, func() bool {
+		return mustSend(t, "GET", p.URL+"/readyz", "", "").status == http.StatusOK &&
+			mustSend(t, "GET", read, admin, "").status == http.StatusOK
+	}) {
+		t.Fatal("the platform did not serve again within 15 s of SIGCONT")
+	}
+	if a := mustSend(t, "POST", p.URL+"/config-vault/v1/tenants", admin, `{"name":"Thawed","domain":"thawed.example.com"}`); a.status != http.StatusCreated {
+		t.Errorf("a write after the thaw: %s, want 201", a)
+	}
+	t.Logf("%d requests with the database frozen, all answered in %s (the slowest in %s); goroutines %d before, %d after; serving again %s after SIGCONT",
+		n, took.Round(time.Millisecond), slowest.Round(time.Millisecond), before, after, time.Since(thawed).Round(time.Millisecond))
 }

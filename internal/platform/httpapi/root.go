@@ -34,7 +34,7 @@ func Root(apis []API, extra map[string]http.Handler) (http.Handler, error) {
 	}
 	mux.HandleFunc("/", NotFound)
 	service := serviceOf(apis)
-	h := Chain(cleanPathsOnly(mux), RequestID, observe(service), Recover)
+	h := Chain(cleanPathsOnly(mux), RequestID, observe(service), Recover, withDeadline(RequestTimeout))
 	if tracing.Enabled() {
 		// Probes, scrapes and docs pages are not worth a trace.
 		h = otelhttp.NewHandler(h, "http.server", otelhttp.WithFilter(func(r *http.Request) bool {
@@ -42,6 +42,38 @@ func Root(apis []API, extra map[string]http.Handler) (http.Handler, error) {
 		}))
 	}
 	return h, nil
+}
+
+// RequestTimeout bounds the work of one request: its context ends then, so
+// that database work (pool acquire, queries, a new connection) and calls to
+// other services give up and the request is answered 503 problem+json
+// instead of waiting without limit.
+//
+// It is the one bound that holds for a PostgreSQL that hangs without
+// refusing (stopped, or stuck on I/O): the server's kernel still accepts
+// connections and acknowledges what is sent, so TCP keepalive and
+// tcp_user_timeout never fire, and a server-side statement_timeout is not
+// enforced by a server that does not run. New connections are bounded by
+// pg's connect timeout, everything else by this deadline: pgx closes a
+// connection whose context ends mid-statement (its deadline handler), so
+// neither requests nor connections pile up, and the pool makes fresh ones
+// once the database answers again.
+//
+// In `make bench-load` the slowest scenario's p99 stays under 300 ms on a
+// saturated 2-core machine, and a sign-in waits at most 2 s for a hashing
+// slot, so 5 s cuts nothing but a stuck dependency, and is short enough
+// for a client to retry (the answer is KindUnavailable's 503).
+const RequestTimeout = 5 * time.Second
+
+// withDeadline gives each request's context a deadline d from now.
+func withDeadline(d time.Duration) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 }
 
 // routeAs labels the requests of an extra route with its pattern.

@@ -26,6 +26,13 @@ import (
 // connectTimeout bounds each connection attempt unless the URL sets
 // connect_timeout: an unreachable server should fail a start or a readiness
 // probe within seconds, not after the kernel's TCP timeout.
+//
+// A server that hangs rather than refuses (stopped, stuck on I/O) is not
+// this package's to bound: its kernel still completes handshakes and
+// acknowledges every byte, so TCP keepalive and tcp_user_timeout never
+// fire, and it enforces no statement_timeout while it does not run. Work
+// on an open connection ends with its caller's context (pgx then closes
+// the connection); httpapi gives every request a deadline for that.
 const connectTimeout = 5 * time.Second
 
 // Option adjusts Open.

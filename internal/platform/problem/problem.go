@@ -134,18 +134,29 @@ type Problem struct {
 	Errors   []FieldError `json:"errors,omitempty"`
 }
 
-// From builds the problem document for err. Errors without a kind become a bare
-// 500 whose detail reveals nothing.
-func From(err error, instance string) Problem {
+// asError is err as an *Error: itself, or what a context's end or an
+// unexpected error stands for.
+func asError(err error) *Error {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		// The client went away or the server's deadline passed: nobody's bug.
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request's deadline passed waiting on something (a hung
+		// database, a slow service): nobody's bug, and worth a retry.
+		e = &Error{Kind: KindUnavailable, Detail: "the request took too long to complete; try again shortly", RetryAfter: time.Second}
+	case errors.Is(err, context.Canceled):
+		// The client went away: nobody reads the answer.
 		e = &Error{Kind: KindUnavailable, Detail: "the request was cancelled before it completed"}
 	default:
 		e = &Error{Kind: KindInternal, Detail: "an unexpected error occurred"}
 	}
+	return e
+}
+
+// From builds the problem document for err. Errors without a kind become a bare
+// 500 whose detail reveals nothing.
+func From(err error, instance string) Problem {
+	e := asError(err)
 	info, ok := table[e.Kind]
 	if !ok {
 		info = table[KindInternal]
@@ -187,8 +198,7 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	if p.Status >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "status", p.Status, "error", err.Error())
 	}
-	var e *Error
-	if errors.As(err, &e) && e.RetryAfter > 0 {
+	if e := asError(err); e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	w.Header().Set("Content-Type", ContentType)

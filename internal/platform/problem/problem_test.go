@@ -46,6 +46,7 @@ func TestWrite(t *testing.T) {
 		{errors.New("pq: password authentication failed for user secret"), 500, "an unexpected error occurred", "", 0},
 		{&Error{Kind: KindInternal, Detail: "leaky detail"}, 500, "an unexpected error occurred", "", 0},
 		{fmt.Errorf("query: %w", context.Canceled), 503, "the request was cancelled before it completed", "", 0},
+		{fmt.Errorf("query: %w", context.DeadlineExceeded), 503, "the request took too long to complete; try again shortly", "1", 0},
 		{&Error{Kind: KindRateLimited, Detail: "slow down", RetryAfter: 1500 * time.Millisecond}, 429, "slow down", "2", 0},
 	} {
 		rec := httptest.NewRecorder()
