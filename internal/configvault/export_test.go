@@ -36,3 +36,14 @@ func OpenedSigners(s *Service) int64 { return s.signers.opened.Load() }
 // SetFirstKeyWait changes how long a sign waits for another request creating
 // the tenant's key.
 func SetFirstKeyWait(s *Service, d time.Duration) { s.firstKeyWait = d }
+
+// CachedActiveKeys is how many owners have their signing key choice cached.
+func CachedActiveKeys(s *Service) int { return s.activeKeys.len() }
+
+// PassActiveKeyTTL makes the cached key choices stale, as activeKeyTTL
+// passing would: what a replica sees of a change made by another one.
+func PassActiveKeyTTL(s *Service) {
+	s.activeKeys.mu.Lock()
+	clear(s.activeKeys.entries)
+	s.activeKeys.mu.Unlock()
+}

@@ -58,6 +58,9 @@ type Service struct {
 	waitingForRSASlot func()
 	// signers caches opened signing keys for SignToken; see signerCache.
 	signers *signerCache
+	// activeKeys caches SignToken's choice of key per owner for a short
+	// while; see activeKeyCache and forgetKeys.
+	activeKeys *activeKeyCache
 	// platform is the platform tenant (EnsurePlatformTenant), which may be
 	// neither deactivated nor deleted: its administrators would lose the
 	// platform, and a restart would not bring it back.
@@ -71,11 +74,21 @@ type Service struct {
 // NewService wires the use cases to a database and the master keyring.
 // keygen may be nil; keys are then generated inline.
 func NewService(pool *pgxpool.Pool, keyring *keycrypto.Keyring, keygen *keycrypto.Pool) *Service {
-	return &Service{
+	s := &Service{
 		store: newStore(pool), keyring: keyring, generate: keygen.Generate,
 		rsaSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), rsaSlotWait: maxRSASlotWait,
 		signers: newSignerCache(maxCachedSigners), firstKeyWait: maxFirstKeyWait, now: time.Now,
 	}
+	s.activeKeys = newActiveKeyCache(activeKeyTTL, func() time.Time { return s.now() })
+	return s
+}
+
+// forgetKeys drops what this process remembers about the signing keys of a
+// tenant (its own and its sites'), or of one site: the cached choices of
+// SignToken. Called after every committed change of a key, tenant or site
+// state, before the change is answered.
+func (s *Service) forgetKeys(tenantID, siteID *uuid.UUID) {
+	s.activeKeys.forgetOwned(tenantID, siteID)
 }
 
 // Patch is a partial update; nil fields keep their value.
@@ -191,6 +204,9 @@ func (s *Service) UpdateTenant(ctx context.Context, id uuid.UUID, p Patch, ifMat
 		return Tenant{}, problem.Conflict("the platform tenant cannot be deactivated")
 	}
 	t, err := s.store.updateTenant(ctx, id, p, etag.Expected(ifMatch))
+	if p.IsActive != nil {
+		s.forgetKeys(&id, nil) // even on error: the write may have committed
+	}
 	if err == nil && !t.IsActive {
 		s.signers.forgetOwned(&id, nil) // an inactive tenant signs nothing
 	}
@@ -208,6 +224,7 @@ func (s *Service) DeleteTenant(ctx context.Context, id uuid.UUID, ifMatch *strin
 		return problem.Conflict("the platform tenant cannot be deleted")
 	}
 	err := s.store.deleteTenant(ctx, id, etag.Expected(ifMatch))
+	s.forgetKeys(&id, nil)
 	if err == nil {
 		s.signers.forgetOwned(&id, nil)
 	}
@@ -297,6 +314,9 @@ func (s *Service) UpdateSite(ctx context.Context, id uuid.UUID, p Patch, ifMatch
 		return Site{}, err
 	}
 	st, err := s.store.updateSite(ctx, id, p, etag.Expected(ifMatch))
+	if p.IsActive != nil {
+		s.forgetKeys(nil, &id)
+	}
 	if err == nil && !st.IsActive {
 		s.signers.forgetOwned(nil, &id) // an inactive site signs nothing
 	}
@@ -310,6 +330,7 @@ func (s *Service) DeleteSite(ctx context.Context, id uuid.UUID, ifMatch *string)
 		return err
 	}
 	err := s.store.deleteSite(ctx, id, etag.Expected(ifMatch))
+	s.forgetKeys(nil, &id)
 	if err == nil {
 		s.signers.forgetOwned(nil, &id)
 	}
@@ -372,6 +393,7 @@ func (s *Service) CreateKey(ctx context.Context, in NewKey) (SigningKey, error) 
 		k.KeySize = &size
 	}
 	created, err := s.store.createKey(ctx, sealedKey{SigningKey: k, ciphertext: ciphertext, masterKeyID: masterKeyID})
+	s.forgetKeys(&in.TenantID, nil) // a site's own key comes before its tenant's at once
 	if err == nil {
 		keysCreated.WithLabelValues(string(spec.Algorithm)).Inc()
 	}
@@ -532,10 +554,15 @@ func (s *Service) SiteJWKS(ctx context.Context, siteID uuid.UUID) ([]json.RawMes
 // revoke becomes a no-op, an activate after a revoke a 409), a bounded number
 // of times. With If-Match, the client's versions decide: once the key has
 // moved past them, the answer is 412. A key that is no longer active
-// leaves the signer cache at once (it could not sign anyway: SignToken reads
-// the key's state on every call).
+// leaves the signer cache at once, and every change drops SignToken's cached
+// choice of key for the tenant before it is answered (activeKeyCache).
 func (s *Service) SetKeyStatus(ctx context.Context, ref string, to KeyStatus, ifMatch *string) (SigningKey, error) {
 	k, err := s.setKeyStatus(ctx, ref, to, ifMatch)
+	if err != nil {
+		s.forgetKeys(nil, nil) // the write may have committed; the key's owner is unknown here
+	} else {
+		s.forgetKeys(&k.TenantID, nil)
+	}
 	if err == nil && k.Status != KeyActive {
 		s.signers.forget(k.ID)
 	}
@@ -575,7 +602,9 @@ func (s *Service) DeleteKey(ctx context.Context, ref string, ifMatch *string) er
 	if err != nil {
 		return err
 	}
-	if err := s.store.deleteKey(ctx, k.ID, etag.Expected(ifMatch)); err != nil {
+	err = s.store.deleteKey(ctx, k.ID, etag.Expected(ifMatch))
+	s.forgetKeys(&k.TenantID, nil)
+	if err != nil {
 		return err
 	}
 	s.signers.forget(k.ID)

@@ -85,9 +85,11 @@ type SignedToken struct {
 // always the tenant's: it is added when absent, and claims naming another
 // tenant are refused. The header is alg, kid and typ, nothing else.
 //
-// Every call reads the key's state from the database (one query, which is
-// also the key selection), so a key revoked or deactivated anywhere never
-// signs again, even though its opened signer may still be cached here.
+// The key is chosen by one query (which also reads its state), cached per
+// owner for activeKeyTTL: a key revoked or deactivated through this process
+// never signs once that request has been answered (the change drops the
+// cached choice first); one revoked through another replica stops signing
+// here within activeKeyTTL.
 func (s *Service) SignToken(ctx context.Context, in TokenRequest) (SignedToken, error) {
 	typ, err := parseTokenType(in.Type)
 	if err != nil {
@@ -115,13 +117,25 @@ func (s *Service) SignToken(ctx context.Context, in TokenRequest) (SignedToken, 
 
 // signingKey finds the owner's usable key and its signer, creating a key for
 // the tenant when there is none.
+//
+// The choice is cached per owner for activeKeyTTL (activeKeyCache): every
+// change of a key, tenant or site through this process drops it before it
+// is answered, so the query runs about once per owner and TTL.
 func (s *Service) signingKey(ctx context.Context, o keyOwner, validUntil *time.Time) (*sealedKey, crypto.Signer, error) {
+	k, gen := s.activeKeys.get(o, validUntil)
+	if k != nil {
+		signer, err := s.signers.get(k, s.keyring)
+		return k, signer, err
+	}
 	k, state, err := s.store.activeSealedKey(ctx, s.store.q, o, validUntil)
 	if err != nil {
 		return nil, nil, err
 	}
 	if k != nil {
 		signer, err := s.signers.get(k, s.keyring)
+		if err == nil {
+			s.activeKeys.put(o, k, gen)
+		}
 		return k, signer, err
 	}
 	if err := ownerCannotSign(o, state); err != nil {

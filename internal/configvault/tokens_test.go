@@ -372,8 +372,9 @@ func TestRevokedKeyNeverSignsAgain(t *testing.T) {
 		t.Fatal("a token of the revoked key still verifies with the published key set")
 	}
 
-	// Revoked in the database only: the cached signer of the second key is
-	// never asked for, because every sign reads the key's state.
+	// Revoked in the database only (by another replica): the cached signer
+	// of the second key is never asked for once activeKeyTTL has passed,
+	// because the key is then chosen again from the database.
 	e.sign(ten.Id, nil, someClaims)
 	if n := configvault.CachedSigners(e.svc); n != 1 {
 		t.Fatalf("%d cached signers, want the second key's", n)
@@ -382,6 +383,7 @@ func TestRevokedKeyNeverSignsAgain(t *testing.T) {
 	if err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("revoke in the database: %v %v", tag, err)
 	}
+	configvault.PassActiveKeyTTL(e.svc)
 	third := e.sign(ten.Id, nil, someClaims)
 	if third.Kid == second.Kid || third.Kid == first.Kid {
 		t.Fatalf("a revoked key (%s) signed", third.Kid)
@@ -635,7 +637,66 @@ func TestANewKeySignsOnceItHasBeenPublishedAMinute(t *testing.T) {
 	if _, err := e.pool.Exec(ctx, `UPDATE configvault.signing_keys SET created_at = now() - interval '61 seconds' WHERE id = $1`, second.Id); err != nil {
 		t.Fatal(err)
 	}
+	configvault.PassActiveKeyTTL(e.svc) // the choice is cached for activeKeyTTL
 	if tok := e.sign(ten.Id, nil, someClaims); tok.Kid != second.Kid {
 		t.Fatalf("a minute on, signed by %s, want the newer %s", tok.Kid, second.Kid)
 	}
+}
+
+// SignToken caches its choice of key per owner, and every change through the
+// service drops it before it is answered: a key revoked, deactivated or
+// outranked by a new site key here never signs after that request.
+func TestSigningKeyChoiceIsCachedAndDroppedOnChange(t *testing.T) {
+	e := newEnv(t)
+	ten := e.tenant("cached-choice")
+	first := e.sign(ten.Id, nil, someClaims)
+	if n := configvault.CachedActiveKeys(e.svc); n != 0 {
+		t.Fatalf("%d cached choices after the first key was created on need, want 0", n)
+	}
+	e.sign(ten.Id, nil, someClaims)
+	if n := configvault.CachedActiveKeys(e.svc); n != 1 {
+		t.Fatalf("%d cached choices after a sign, want 1", n)
+	}
+	// Cached: a change behind the service's back is not seen within the TTL.
+	if _, err := e.pool.Exec(ctx, `UPDATE configvault.signing_keys SET status = 'inactive', version = version + 1 WHERE kid = $1`, first.Kid); err != nil {
+		t.Fatal(err)
+	}
+	if tok := e.sign(ten.Id, nil, someClaims); tok.Kid != first.Kid {
+		t.Fatalf("signed by %s within the TTL, want the cached %s", tok.Kid, first.Kid)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE configvault.signing_keys SET status = 'active', version = version + 1 WHERE kid = $1`, first.Kid); err != nil {
+		t.Fatal(err)
+	}
+
+	// Revoked through the service: dropped before the answer.
+	rv, _ := e.c.RevokeKeyWithResponse(ctx, first.Kid, nil)
+	status(t, rv.StatusCode(), 200, rv.Body)
+	if n := configvault.CachedActiveKeys(e.svc); n != 0 {
+		t.Fatalf("%d cached choices after a revoke, want 0", n)
+	}
+	second := e.sign(ten.Id, nil, someClaims)
+	if second.Kid == first.Kid {
+		t.Fatal("the revoked key signed after its revoke was answered")
+	}
+	e.sign(ten.Id, nil, someClaims)
+
+	// A new key of the tenant drops the tenant's choices too.
+	e.key(client.SigningKeyCreate{TenantId: ten.Id, Algorithm: ptr(client.ES256)})
+	if n := configvault.CachedActiveKeys(e.svc); n != 0 {
+		t.Fatalf("%d cached choices after a key was created, want 0", n)
+	}
+	e.sign(ten.Id, nil, someClaims)
+
+	// Deactivated through the service.
+	d, _ := e.c.DeactivateKeyWithResponse(ctx, second.Kid, nil)
+	status(t, d.StatusCode(), 200, d.Body)
+	if tok := e.sign(ten.Id, nil, someClaims); tok.Kid == second.Kid {
+		t.Fatal("a deactivated key signed after its deactivation was answered")
+	}
+
+	// An inactive tenant signs nothing at once.
+	e.sign(ten.Id, nil, someClaims)
+	u, _ := e.c.UpdateTenantWithResponse(ctx, ten.Id, nil, client.TenantUpdate{IsActive: ptr(false)})
+	status(t, u.StatusCode(), 200, u.Body)
+	e.signStatus(ten.Id, nil, someClaims, 404) // not the cached key
 }

@@ -133,11 +133,22 @@ func callerHolds(ctx context.Context, perms []string) error {
 	return nil
 }
 
-// tenantExists is nil for a tenant Config Vault knows, else a not-found problem.
+// tenantExists is nil for a tenant Config Vault knows, else a not-found
+// problem. A positive answer is reused for tenantExistsTTL; "not found" and
+// failures are never cached.
 func (s *Service) tenantExists(ctx context.Context, tenantID uuid.UUID) error {
-	_, err := s.vault.tenant(ctx, tenantID)
+	_, err := s.known.Get(ctx, tenantID, func(ctx context.Context) (struct{}, error) {
+		_, err := s.vault.tenant(ctx, tenantID)
+		return struct{}{}, err
+	})
 	return err
 }
+
+// tenantExistsTTL is how long IAM trusts that a tenant exists, as UAM's
+// Directory does: every client request asks, tenants are deleted rarely, and
+// a deleted tenant's clients go with their rows' own checks. A tenant deleted
+// in Config Vault may thus still be seen for up to this long.
+const tenantExistsTTL = 30 * time.Second
 
 // CreateClient registers a client of the tenant and returns it with its
 // secret: 256 random bits, shown this once and stored as a SHA-256 hash.

@@ -16,6 +16,7 @@ import (
 	uamclient "github.com/saasplatform/saas/gen/client/uam"
 	db "github.com/saasplatform/saas/gen/db/iam"
 	"github.com/saasplatform/saas/internal/platform/authn"
+	"github.com/saasplatform/saas/internal/platform/ttlcache"
 )
 
 // DefaultAccessTokenTTL is the lifetime of access tokens: short, because
@@ -57,6 +58,7 @@ type Service struct {
 	throttle *Throttle
 	users    users
 	vault    vault
+	known    *ttlcache.Cache[uuid.UUID, struct{}] // tenants Config Vault said exist, for a short while
 	verifier *authn.Verifier
 
 	publicURL    string // without a trailing slash; also the audience
@@ -103,7 +105,7 @@ func NewService(pool *pgxpool.Pool, usersClient *uamclient.ClientWithResponses, 
 	}
 	return &Service{
 		q: db.New(pool), refresh: refresh, throttle: throttle,
-		users: users{usersClient}, vault: vault{vaultClient}, verifier: opts.Verifier,
+		users: users{usersClient}, vault: vault{vaultClient}, known: ttlcache.New[uuid.UUID, struct{}](tenantExistsTTL), verifier: opts.Verifier,
 		publicURL: strings.TrimRight(opts.PublicURL, "/"), issuerPrefix: authn.DefaultIssuerPrefix(opts.PublicURL),
 		platform: opts.PlatformTenantID, ttl: opts.AccessTokenTTL, trustedProxies: opts.TrustedProxies,
 	}, nil

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"golang.org/x/crypto/argon2"
 
 	client "github.com/saasplatform/saas/gen/client/uam"
@@ -57,4 +58,48 @@ func BenchmarkCredentialCheck(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
 	})
+}
+
+// BenchmarkUserGrant reads a user's grant (what every IAM refresh asks)
+// through the whole HTTP stack as IAM does, for a user with a tenant-wide
+// and a site role.
+func BenchmarkUserGrant(b *testing.B) {
+	e := setupEnv(b)
+	tenant := e.tenant()
+	site := e.site(tenant)
+	u := e.user(tenant, "ada@example.com", goodPassword)
+	e.c.AssignRoleWithResponse(ctx, tenant, u.Id, viewerRole, nil)
+	e.c.AssignRoleWithResponse(ctx, tenant, u.Id, editorRole, &client.AssignRoleParams{SiteId: &site})
+	c, err := client.NewClientWithResponses(e.url+uam.Prefix,
+		client.WithHTTPClient(&http.Client{Transport: e.is.Transport(b, "iam", "uam", nil)}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The service method alone: what the database round trips cost.
+	b.Run("service", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.svc.UserGrant(ctx, tenant, u.Id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("http", func(b *testing.B) {
+		benchGrantHTTP(b, c, tenant, u.Id)
+	})
+}
+
+func benchGrantHTTP(b *testing.B, c *client.ClientWithResponses, tenant, user uuid.UUID) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r, err := c.GetUserGrantWithResponse(ctx, tenant, user)
+			if err != nil || r.StatusCode() != http.StatusOK {
+				b.Errorf("grant: %v %d", err, r.StatusCode())
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "grants/s")
 }

@@ -2,6 +2,7 @@ package uam_test
 
 import (
 	"net/http"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -181,5 +182,39 @@ func TestStampMovesWhenAccessIsTakenAway(t *testing.T) {
 	}
 	if s := e.stamp(tenant, u.Id); !equalStamps(s, stamp) {
 		t.Errorf("an email or profile change moved the stamp from %v to %v", stamp, s)
+	}
+}
+
+// The grant's one query answers exactly what the credential check's three
+// do: roles, tenant-wide permissions, and per site only what the tenant-wide
+// roles lack, in the same order.
+func TestUserGrantMatchesTheCredentialCheck(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.tenant()
+	site1, site2 := e.site(tenant), e.site(tenant)
+	u := e.user(tenant, "grace@example.com", goodPassword)
+	e.c.AssignRoleWithResponse(ctx, tenant, u.Id, viewerRole, nil)
+	e.c.AssignRoleWithResponse(ctx, tenant, u.Id, editorRole, &client.AssignRoleParams{SiteId: &site1})
+	e.c.AssignRoleWithResponse(ctx, tenant, u.Id, viewerRole, &client.AssignRoleParams{SiteId: &site2})
+	e.c.AssignRoleWithResponse(ctx, tenant, u.Id, editorRole, &client.AssignRoleParams{SiteId: &site2})
+
+	r := e.grant(tenant, u.Id)
+	check := e.check(tenant, "grace@example.com", goodPassword)
+	if r.JSON200 == nil || check.JSON200 == nil {
+		t.Fatalf("grant %d %s, check %d %s", r.StatusCode(), r.Body, check.StatusCode(), check.Body)
+	}
+	g, c := r.JSON200, check.JSON200
+	if len(g.Permissions.Sites) != 2 || len(g.Permissions.TenantWide) == 0 {
+		t.Fatalf("grant permissions = %+v, want tenant-wide ones and two sites", g.Permissions)
+	}
+	if !slices.Equal(g.Roles, c.Roles) || !reflect.DeepEqual(g.Permissions, c.Permissions) {
+		t.Errorf("the grant and the credential check disagree:\n%s\n%s", r.Body, check.Body)
+	}
+
+	// A user without roles: empty lists, not nulls.
+	v := e.user(tenant, "vera@example.com", goodPassword)
+	if r := e.grant(tenant, v.Id); r.JSON200 == nil || r.JSON200.Roles == nil || len(r.JSON200.Roles) != 0 ||
+		r.JSON200.Permissions.TenantWide == nil || len(r.JSON200.Permissions.Sites) != 0 {
+		t.Errorf("grant of a user without roles: %d %s", r.StatusCode(), r.Body)
 	}
 }

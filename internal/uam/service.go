@@ -417,11 +417,9 @@ func (s *Service) UserGrant(ctx context.Context, tenantID, userID uuid.UUID) (Lo
 	if err := s.dir.TenantExists(ctx, tenantID); err != nil {
 		return Login{}, err
 	}
-	u, err := s.store.user(ctx, tenantID, userID)
-	if err != nil {
-		return Login{}, err
-	}
-	return s.login(ctx, u)
+	// One query for the user, its roles and its permissions (this runs on
+	// every refresh), answering as login does.
+	return s.store.grant(ctx, tenantID, userID)
 }
 
 // upgradeHash re-hashes a password checked against older parameters. It is

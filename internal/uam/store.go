@@ -3,6 +3,7 @@ package uam
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -108,6 +109,46 @@ func (s *store) recordLogin(ctx context.Context, tenantID, id uuid.UUID) (db.Uam
 func (s *store) userRow(ctx context.Context, tenantID, id uuid.UUID) (db.UamUser, error) {
 	row, err := s.q.GetUser(ctx, db.GetUserParams{TenantID: tenantID, ID: id})
 	return row, notFoundOr(err, "user %s not found", id)
+}
+
+// grant reads a user with role names and effective permissions in one
+// query: what user, UserRoleNames and effective answer, for UserGrant.
+func (s *store) grant(ctx context.Context, tenantID, id uuid.UUID) (Login, error) {
+	row, err := s.q.UserGrant(ctx, db.UserGrantParams{TenantID: tenantID, UserID: id})
+	if err != nil {
+		return Login{}, notFoundOr(err, "user %s not found", id)
+	}
+	l := Login{User: userFromRow(row.UamUser), Roles: row.RoleNames,
+		Permissions: Effective{TenantWide: row.TenantWide, Sites: []SitePermissions{}}}
+	if l.Roles == nil {
+		l.Roles = []string{}
+	}
+	if l.Permissions.TenantWide == nil {
+		l.Permissions.TenantWide = []string{}
+	}
+	if len(row.SiteIds) != len(row.SiteNames) {
+		return Login{}, fmt.Errorf("uam: grant of user %s: %d site ids for %d names", id, len(row.SiteIds), len(row.SiteNames))
+	}
+	var tenantWide map[string]bool
+	if len(row.SiteIds) > 0 {
+		tenantWide = make(map[string]bool, len(row.TenantWide))
+		for _, n := range row.TenantWide {
+			tenantWide[n] = true
+		}
+	}
+	e := &l.Permissions
+	for i, site := range row.SiteIds { // ordered by site, then name
+		name := row.SiteNames[i]
+		if tenantWide[name] {
+			continue // a site adds only what the tenant-wide roles lack
+		}
+		if n := len(e.Sites); n == 0 || e.Sites[n-1].SiteID != site {
+			e.Sites = append(e.Sites, SitePermissions{SiteID: site})
+		}
+		last := &e.Sites[len(e.Sites)-1]
+		last.Permissions = append(last.Permissions, name)
+	}
+	return l, nil
 }
 
 func (s *store) user(ctx context.Context, tenantID, id uuid.UUID) (User, error) {

@@ -53,3 +53,35 @@ FROM uam.role_assignments a JOIN uam.roles r ON r.id = a.role_id
 WHERE a.tenant_id = @tenant_id AND a.user_id = @user_id
 GROUP BY r.name
 ORDER BY r.name COLLATE "C";
+
+-- name: UserGrant :one
+-- A user with role names and effective permissions in one round trip (for
+-- UserGrant, on every IAM refresh): the same answers as GetUser,
+-- UserRoleNames and EffectivePermissions. Permissions come as tenant-wide
+-- names and, per site, parallel arrays of site ids and names, ordered by
+-- site then name. No row: no such user in the tenant.
+WITH g AS (
+    SELECT a.site_id, p.name
+    FROM uam.role_assignments a
+    JOIN uam.role_permissions rp ON rp.role_id = a.role_id
+    JOIN uam.permissions p ON p.id = rp.permission_id
+    WHERE a.tenant_id = @tenant_id AND a.user_id = @user_id AND (p.tenant_id IS NULL OR p.tenant_id = @tenant_id)
+    UNION
+    SELECT a.site_id, p.name
+    FROM uam.role_assignments a
+    JOIN uam.roles r ON r.id = a.role_id AND r.all_tenant_permissions
+    JOIN uam.permissions p ON p.level = 'tenant' AND (p.tenant_id IS NULL OR p.tenant_id = @tenant_id)
+    WHERE a.tenant_id = @tenant_id AND a.user_id = @user_id
+)
+SELECT sqlc.embed(u),
+    coalesce((SELECT array_agg(rn.name ORDER BY rn.name COLLATE "C") FROM (
+        SELECT r.name
+        FROM uam.role_assignments a JOIN uam.roles r ON r.id = a.role_id
+        WHERE a.tenant_id = @tenant_id AND a.user_id = @user_id
+        GROUP BY r.name
+    ) rn), '{}')::text[] AS role_names,
+    coalesce((SELECT array_agg(g.name ORDER BY g.name COLLATE "C") FROM g WHERE g.site_id IS NULL), '{}')::text[] AS tenant_wide,
+    coalesce((SELECT array_agg(g.site_id ORDER BY g.site_id, g.name COLLATE "C") FROM g WHERE g.site_id IS NOT NULL), '{}')::uuid[] AS site_ids,
+    coalesce((SELECT array_agg(g.name ORDER BY g.site_id, g.name COLLATE "C") FROM g WHERE g.site_id IS NOT NULL), '{}')::text[] AS site_names
+FROM uam.users u
+WHERE u.tenant_id = @tenant_id AND u.id = @user_id;

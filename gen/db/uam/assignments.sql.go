@@ -206,6 +206,75 @@ func (q *Queries) UnassignRole(ctx context.Context, arg UnassignRoleParams) (int
 	return result.RowsAffected(), nil
 }
 
+const userGrant = `-- name: UserGrant :one
+WITH g AS (
+    SELECT a.site_id, p.name
+    FROM uam.role_assignments a
+    JOIN uam.role_permissions rp ON rp.role_id = a.role_id
+    JOIN uam.permissions p ON p.id = rp.permission_id
+    WHERE a.tenant_id = $1 AND a.user_id = $2 AND (p.tenant_id IS NULL OR p.tenant_id = $1)
+    UNION
+    SELECT a.site_id, p.name
+    FROM uam.role_assignments a
+    JOIN uam.roles r ON r.id = a.role_id AND r.all_tenant_permissions
+    JOIN uam.permissions p ON p.level = 'tenant' AND (p.tenant_id IS NULL OR p.tenant_id = $1)
+    WHERE a.tenant_id = $1 AND a.user_id = $2
+)
+SELECT u.tenant_id, u.id, u.email, u.email_verified, u.status, u.password_hash, u.version, u.created_at, u.updated_at, u.last_login_at, u.security_stamp,
+    coalesce((SELECT array_agg(rn.name ORDER BY rn.name COLLATE "C") FROM (
+        SELECT r.name
+        FROM uam.role_assignments a JOIN uam.roles r ON r.id = a.role_id
+        WHERE a.tenant_id = $1 AND a.user_id = $2
+        GROUP BY r.name
+    ) rn), '{}')::text[] AS role_names,
+    coalesce((SELECT array_agg(g.name ORDER BY g.name COLLATE "C") FROM g WHERE g.site_id IS NULL), '{}')::text[] AS tenant_wide,
+    coalesce((SELECT array_agg(g.site_id ORDER BY g.site_id, g.name COLLATE "C") FROM g WHERE g.site_id IS NOT NULL), '{}')::uuid[] AS site_ids,
+    coalesce((SELECT array_agg(g.name ORDER BY g.site_id, g.name COLLATE "C") FROM g WHERE g.site_id IS NOT NULL), '{}')::text[] AS site_names
+FROM uam.users u
+WHERE u.tenant_id = $1 AND u.id = $2
+`
+
+type UserGrantParams struct {
+	TenantID uuid.UUID
+	UserID   uuid.UUID
+}
+
+type UserGrantRow struct {
+	UamUser    UamUser
+	RoleNames  []string
+	TenantWide []string
+	SiteIds    []uuid.UUID
+	SiteNames  []string
+}
+
+// A user with role names and effective permissions in one round trip (for
+// UserGrant, on every IAM refresh): the same answers as GetUser,
+// UserRoleNames and EffectivePermissions. Permissions come as tenant-wide
+// names and, per site, parallel arrays of site ids and names, ordered by
+// site then name. No row: no such user in the tenant.
+func (q *Queries) UserGrant(ctx context.Context, arg UserGrantParams) (UserGrantRow, error) {
+	row := q.db.QueryRow(ctx, userGrant, arg.TenantID, arg.UserID)
+	var i UserGrantRow
+	err := row.Scan(
+		&i.UamUser.TenantID,
+		&i.UamUser.ID,
+		&i.UamUser.Email,
+		&i.UamUser.EmailVerified,
+		&i.UamUser.Status,
+		&i.UamUser.PasswordHash,
+		&i.UamUser.Version,
+		&i.UamUser.CreatedAt,
+		&i.UamUser.UpdatedAt,
+		&i.UamUser.LastLoginAt,
+		&i.UamUser.SecurityStamp,
+		&i.RoleNames,
+		&i.TenantWide,
+		&i.SiteIds,
+		&i.SiteNames,
+	)
+	return i, err
+}
+
 const userRoleNames = `-- name: UserRoleNames :many
 SELECT r.name
 FROM uam.role_assignments a JOIN uam.roles r ON r.id = a.role_id
