@@ -27,8 +27,9 @@ const (
 //
 // The cache decides nothing about whether a key may sign: SignToken asks it
 // only for a key its active-key query chose (or activeKeyCache kept, for at
-// most activeKeyTTL and never past a change made through this process). Entries of keys that stop signing here (deactivated,
-// revoked, deleted, with their site or tenant) are dropped at once, to keep
+// most activeKeyTTL and never past a change made through this process).
+// Entries of keys that stop signing here (deactivated, revoked, deleted, with
+// their site or tenant) are dropped at once, to keep
 // private keys in memory no longer than they are used; those changed by
 // another replica go when they are idle or crowded out.
 type signerCache struct {

@@ -777,7 +777,7 @@ type ClientInterface interface {
 
 	// RevokeKey Revoke a key for good
 	//
-	// The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
+	// The key is never published or used again. The replica that answers stops signing with it at once; other replicas of the service within two seconds (they reuse the key they chose for an owner that long). Revoking a revoked key changes nothing, so concurrent revocations all succeed.
 	//
 	// Corresponds with POST /keys/{key}/revoke (the `RevokeKey` operationId).
 	RevokeKey(ctx context.Context, key KeyRef, params *RevokeKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1142,7 +1142,7 @@ func (c *Client) DeactivateKey(ctx context.Context, key KeyRef, params *Deactiva
 
 // RevokeKey Revoke a key for good
 //
-// The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
+// The key is never published or used again. The replica that answers stops signing with it at once; other replicas of the service within two seconds (they reuse the key they chose for an owner that long). Revoking a revoked key changes nothing, so concurrent revocations all succeed.
 //
 // Corresponds with POST /keys/{key}/revoke (the `RevokeKey` operationId).
 func (c *Client) RevokeKey(ctx context.Context, key KeyRef, params *RevokeKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2989,7 +2989,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeKeyWithResponse Revoke a key for good
 	//
-	// The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
+	// The key is never published or used again. The replica that answers stops signing with it at once; other replicas of the service within two seconds (they reuse the key they chose for an owner that long). Revoking a revoked key changes nothing, so concurrent revocations all succeed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5388,7 +5388,7 @@ func (c *ClientWithResponses) DeactivateKeyWithResponse(ctx context.Context, key
 
 // RevokeKeyWithResponse Revoke a key for good
 //
-// The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
+// The key is never published or used again. The replica that answers stops signing with it at once; other replicas of the service within two seconds (they reuse the key they chose for an owner that long). Revoking a revoked key changes nothing, so concurrent revocations all succeed.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -386,7 +386,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a key for good
-         * @description The key is never published or used again. Revoking a revoked key changes nothing, so concurrent revocations all succeed.
+         * @description The key is never published or used again. The replica that answers stops signing with it at once; other replicas of the service within two seconds (they reuse the key they chose for an owner that long). Revoking a revoked key changes nothing, so concurrent revocations all succeed.
          */
         post: operations["revokeKey"];
         delete?: never;
