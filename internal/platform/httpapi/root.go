@@ -44,10 +44,21 @@ func Root(apis []API, extra map[string]http.Handler) (http.Handler, error) {
 	return h, nil
 }
 
-// RequestTimeout bounds the work of one request: its context ends then, so
-// that database work (pool acquire, queries, a new connection) and calls to
-// other services give up and the request is answered 503 problem+json
-// instead of waiting without limit.
+// RequestTimeout bounds the work of one request, not counting the time its
+// body takes to arrive: its context ends then, so that database work (pool
+// acquire, queries, a new connection) and calls to other services give up
+// and the request is answered 503 problem+json instead of waiting without
+// limit.
+//
+// The clock starts with the request, so that routing and API.Authorize
+// (which may fetch signing keys, ask another service or the database) are
+// bounded too, and stops while Mount reads the body (see extendDeadline): a
+// client uploading a large body slowly (content items take up to 4 MiB) is
+// not the server being slow, and must not leave the work its request asks
+// for no time. Reading the body is bounded by the http.Server's ReadTimeout
+// instead (30 s in cmd/saas). Routes outside the APIs (health, metrics,
+// docs, 404s) read no body: their deadline stays RequestTimeout from the
+// start.
 //
 // It is the one bound that holds for a PostgreSQL that hangs without
 // refusing (stopped, or stuck on I/O): the server's kernel still accepts
@@ -65,15 +76,48 @@ func Root(apis []API, extra map[string]http.Handler) (http.Handler, error) {
 // for a client to retry (the answer is KindUnavailable's 503).
 const RequestTimeout = 5 * time.Second
 
+// minPause is the shortest body read extendDeadline gives back.
+const minPause = time.Millisecond
+
+// budgetKey holds the *budget withDeadline gave a request.
+const budgetKey ctxKey = infoKey + 1
+
+// budget is what extendDeadline needs from withDeadline.
+type budget struct {
+	client   context.Context // the context before the deadline: it ends when the client goes away
+	deadline time.Time
+}
+
 // withDeadline gives each request's context a deadline d from now.
 func withDeadline(d time.Duration) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), d)
+			b := &budget{client: r.Context(), deadline: time.Now().Add(d)}
+			ctx, cancel := context.WithDeadline(context.WithValue(r.Context(), budgetKey, b), b.deadline)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// extendDeadline moves the deadline withDeadline gave r later by paused, the
+// time Mount spent reading the body. That deadline may have passed during
+// the read, and a context cannot be revived, so r is served on with a new
+// one: r's values (the request id, the caller Authorize added), the moved
+// deadline (already past if the budget was spent before the read: then its
+// Err is DeadlineExceeded at once, as before), and cancelled, as r's was,
+// when the client goes away. Call the returned func when done. Outside Root
+// (no withDeadline) r is returned as it is, and so it is after a read
+// shorter than minPause (every request without a body): three contexts and
+// a timer per request are not worth a millisecond of budget.
+func extendDeadline(r *http.Request, paused time.Duration) (*http.Request, context.CancelFunc) {
+	b, _ := r.Context().Value(budgetKey).(*budget)
+	if b == nil || paused < minPause || b.client.Err() != nil {
+		return r, func() {} // r's context has no deadline, or has ended for good
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), b.deadline.Add(paused))
+	stop := context.AfterFunc(b.client, cancel)
+	return r.WithContext(ctx), func() { stop(); cancel() }
 }
 
 // routeAs labels the requests of an extra route with its pattern.

@@ -133,7 +133,12 @@ func Mount(api API) (http.Handler, error) {
 			refuse(w, r, err)
 			return
 		}
-		if err := readBody(w, r, route, maxBody); err != nil {
+		// A slow upload must not eat the deadline of the work (RequestTimeout).
+		readStart := time.Now()
+		err = readBody(w, r, route, maxBody)
+		r, done := extendDeadline(r, time.Since(readStart))
+		defer done()
+		if err != nil {
 			refuse(w, r, err)
 			return
 		}
