@@ -34,9 +34,12 @@ type result struct {
 	Statuses   map[string]int `json:"statuses"` // by HTTP status; "transport" for failed exchanges
 	PeakRSSMiB float64        `json:"server_peak_rss_mib,omitempty"`
 	// ServerCPUms is the server's CPU time per request (user + system);
-	// MachineBusy the share of all cores busy (anything: server, database,
+	// DatabaseCPUms the same of every PostgreSQL process on this machine
+	// (0 when none runs here); MachineBusy the share of all cores busy
+	// (anything: server, database,
 	// generator) during the measured time.
 	ServerCPUms   float64  `json:"server_cpu_ms_per_request,omitempty"`
+	DatabaseCPUms float64  `json:"database_cpu_ms_per_request,omitempty"`
 	MachineBusy   float64  `json:"machine_busy,omitempty"`
 	Profile       string   `json:"profile,omitempty"` // file of the server's CPU profile
 	ProfileTop    []string `json:"profile_top,omitempty"`
@@ -60,6 +63,7 @@ type runner struct {
 	acc   []sample         // measured so far
 	first map[int]string   // per status (0: transport): the first failure's answer
 	cpu   cpuTimes         // server CPU seconds measured (busy) over slices (total)
+	db    cpuTimes         // PostgreSQL's CPU seconds (busy) over slices (total)
 	mach  cpuTimes         // the machine's busy and total CPU seconds
 	secs  float64          // measured seconds
 	peak  float64          // the process's peak RSS in MiB
@@ -103,8 +107,8 @@ func (r *runner) run(ctx context.Context, warmup, d time.Duration, profile bool)
 	if profile && r.e.opts.profileDir != "" && !r.s.bare {
 		prof = takeProfile(ctx, r.e.opts, r.s.name, measureFrom, d)
 	}
-	cpuAtStart := make(chan [2]cpuTimes, 1) // the process's and the machine's
-	time.AfterFunc(time.Until(measureFrom), func() { cpuAtStart <- [2]cpuTimes{procCPU(r.pid), machineCPU()} })
+	cpuAtStart := make(chan [3]cpuTimes, 1) // the process's, the machine's and PostgreSQL's
+	time.AfterFunc(time.Until(measureFrom), func() { cpuAtStart <- [3]cpuTimes{procCPU(r.pid), machineCPU(), databaseCPU()} })
 
 	samples := make([][]sample, len(r.nexts))
 	var wg sync.WaitGroup
@@ -141,7 +145,7 @@ func (r *runner) run(ctx context.Context, warmup, d time.Duration, profile bool)
 		})
 	}
 	wg.Wait()
-	cpu1, mach1 := procCPU(r.pid), machineCPU()
+	cpu1, mach1, db1 := procCPU(r.pid), machineCPU(), databaseCPU()
 	at := <-cpuAtStart
 	if at[0].total > 0 {
 		r.cpu.busy += cpu1.busy - at[0].busy
@@ -150,6 +154,10 @@ func (r *runner) run(ctx context.Context, warmup, d time.Duration, profile bool)
 	if at[1].total > 0 {
 		r.mach.busy += mach1.busy - at[1].busy
 		r.mach.total += mach1.total - at[1].total
+	}
+	if at[2].total > 0 && db1.total > 0 {
+		r.db.busy += db1.busy - at[2].busy
+		r.db.total++
 	}
 	r.secs += d.Seconds()
 	r.acc = append(r.acc, slices.Concat(samples...)...)
@@ -177,6 +185,9 @@ func (r *runner) result() result {
 	}
 	if r.cpu.total > 0 && res.Requests > 0 {
 		res.ServerCPUms = 1000 * r.cpu.busy / float64(res.Requests)
+	}
+	if r.db.total > 0 && res.Requests > 0 {
+		res.DatabaseCPUms = 1000 * r.db.busy / float64(res.Requests)
 	}
 	if r.mach.total > 0 {
 		res.MachineBusy = r.mach.busy / r.mach.total
@@ -268,6 +279,37 @@ func procCPU(pid int) cpuTimes {
 	u, _ := strconv.ParseFloat(f[11], 64)
 	s, _ := strconv.ParseFloat(f[12], 64)
 	return cpuTimes{busy: (u + s) / clockTicks, total: 1}
+}
+
+// databaseCPU is the user and system time of every PostgreSQL process on
+// this machine (total: 1 when one was found): the backends serving the
+// server's connections, and the postmaster's reaped children, so that a
+// backend ending between two readings still counts. It assumes, as `make
+// bench` arranges, that no other PostgreSQL work runs during the scenario.
+func databaseCPU() cpuTimes {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var t cpuTimes
+	for _, dir := range dirs {
+		comm, err := os.ReadFile(dir + "/comm")
+		if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+			continue
+		}
+		b, err := os.ReadFile(dir + "/stat")
+		if err != nil {
+			continue
+		}
+		_, rest, _ := strings.Cut(string(b), ") ")
+		f := strings.Fields(rest)
+		if len(f) < 15 {
+			continue
+		}
+		for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+			v, _ := strconv.ParseFloat(f[i], 64)
+			t.busy += v / clockTicks
+		}
+		t.total = 1
+	}
+	return t
 }
 
 // machineCPU is the time all cores were busy and the time they existed.

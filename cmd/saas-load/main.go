@@ -172,8 +172,8 @@ func runGroup(ctx context.Context, e *env, rep *report, group []scenario) ([]res
 	var results []result
 	for _, r := range runners {
 		res := r.result()
-		logf("%-20s %7.0f req/s  p50 %6.2f  p95 %6.2f  p99 %6.2f ms  server CPU %.2f ms/req  busy %3.0f %%  %s",
-			res.Name, res.RPS, res.P50, res.P95, res.P99, res.ServerCPUms, 100*res.MachineBusy, res.statusSummary())
+		logf("%-20s %7.0f req/s  p50 %6.2f  p95 %6.2f  p99 %6.2f ms  server CPU %.2f  DB CPU %.2f ms/req  busy %3.0f %%  %s",
+			res.Name, res.RPS, res.P50, res.P95, res.P99, res.ServerCPUms, res.DatabaseCPUms, 100*res.MachineBusy, res.statusSummary())
 		results = append(results, res)
 	}
 	return results, nil

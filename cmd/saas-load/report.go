@@ -235,17 +235,17 @@ func (r *report) markdown() string {
 
 	p("\n## Scenarios\n")
 	p("Latencies in milliseconds, from the generator's side. Server CPU: the server's user + system time per request " +
-		"(the bare server's for its row). Busy: all cores, whatever used them (server, PostgreSQL, generator). " +
-		"Peak RSS: the server's, sampled every 50 ms during the scenario.\n")
-	p("| scenario | conns | req/s | p50 | p95 | p99 | max | errors | statuses | server CPU ms/req | busy | peak RSS MiB |")
-	p("|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|")
+		"(the bare server's for its row). DB CPU: the same of every PostgreSQL process on the machine. Busy: all cores, " +
+		"whatever used them (server, PostgreSQL, generator). Peak RSS: the server's, sampled every 50 ms during the scenario.\n")
+	p("| scenario | conns | req/s | p50 | p95 | p99 | max | errors | statuses | server CPU ms/req | DB CPU ms/req | busy | peak RSS MiB |")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|")
 	for _, s := range r.Scenarios {
 		conns := fmt.Sprint(s.Conns)
 		if s.Rate > 0 {
 			conns += fmt.Sprintf(" @%.0f/s", s.Rate)
 		}
-		p("| %s | %s | %s | %.2f | %.2f | %.2f | %.1f | %d | %s | %.3f | %.0f %% | %.0f |", s.Name, conns, num(s.RPS),
-			s.P50, s.P95, s.P99, s.Max, s.Errors, s.statusSummary(), s.ServerCPUms, 100*s.MachineBusy, s.PeakRSSMiB)
+		p("| %s | %s | %s | %.2f | %.2f | %.2f | %.1f | %d | %s | %.3f | %.3f | %.0f %% | %.0f |", s.Name, conns, num(s.RPS),
+			s.P50, s.P95, s.P99, s.Max, s.Errors, s.statusSummary(), s.ServerCPUms, s.DatabaseCPUms, 100*s.MachineBusy, s.PeakRSSMiB)
 	}
 	p("")
 	for _, s := range r.Scenarios {

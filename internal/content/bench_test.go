@@ -69,7 +69,6 @@ func BenchmarkContent(b *testing.B) {
 			b.Run(fmt.Sprintf("search-%s/items=%d", q.name, n), func(b *testing.B) {
 				e, c := site(n)
 				b.ResetTimer()
-				b.ResetTimer()
 				var latencies []time.Duration
 				hits := 0
 				search := func() {
