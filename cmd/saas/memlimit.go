@@ -21,11 +21,11 @@ const memoryLimitBase = 48 << 20
 
 // memoryLimit is the soft memory limit `saas serve` sets when the operator
 // has not set GOMEMLIMIT: the base plus the memory of the password hashes
-// that may run at once (each argon2id hash allocates m KiB, and
-// SAAS_HASH_CONCURRENCY of them, by default one per core, run together).
-// Without it the heap target is twice the live heap, and the hashes' 19 MiB
-// blocks, garbage as soon as a hash ends, let the peak RSS reach twice what
-// is live (measured in `make bench-load`: see BENCHMARKS.md).
+// that may run at once (each hashing slot keeps m KiB of argon2 blocks, and
+// there are SAAS_HASH_CONCURRENCY slots, by default one per core). Without
+// it the heap target is twice the live heap, so the slots' blocks (live for
+// good once the slots have hashed) would let the heap grow by as much again
+// before a collection (measured in `make bench-load`: see BENCHMARKS.md).
 func memoryLimit(p password.Params, hashConcurrency int) int64 {
 	if hashConcurrency <= 0 {
 		hashConcurrency = runtime.GOMAXPROCS(0) // as password.NewHasher

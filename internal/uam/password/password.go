@@ -3,8 +3,11 @@
 //
 // Hashing is argon2id with parameters stored in a PHC string, so the
 // parameters can be raised later: a hash made with other parameters still
-// verifies, and Verify reports that it should be replaced. A semaphore bounds
-// the hashes running at once, because each one allocates Params.Memory KiB.
+// verifies, and Verify reports that it should be replaced. A fixed set of
+// slots bounds the hashes running at once, because each one needs
+// Params.Memory KiB; each slot keeps that memory from one hash to the next
+// (internal/platform/argon2), so a hash allocates nothing the collector must
+// reclaim and the memory of hashing stays flat under load.
 //
 // Passwords are Unicode-normalised to NFC before they are hashed, verified or
 // vetted, as the OpaqueString profile of RFC 8265 does (NIST SP 800-63B
@@ -29,9 +32,9 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/saasplatform/saas/internal/platform/argon2"
 	"github.com/saasplatform/saas/internal/platform/problem"
 )
 
@@ -158,11 +161,26 @@ func canonicalUint(s string, max uint64) (uint64, bool) {
 }
 
 // Hasher hashes and verifies passwords with a bound on concurrent hashes.
+//
+// Each hashing slot owns the block memory of its hashes (an argon2.Memory),
+// reused from one hash to the next without zeroing. A slot holds none until
+// its first hash, so a Hasher that has not hashed holds nothing; after that
+// the slot keeps Params.Memory KiB (19 MiB by default). Free slots are taken
+// in turn, so after a few hashes every slot holds its memory: maxConcurrent ×
+// Params.Memory in all, for the life of the Hasher, which the server's soft
+// memory limit counts already (cmd/saas/memlimit.go). A stored hash with a
+// larger m than Params (Verify accepts up to MaxMemory) grows its slot's
+// memory for that one hash, and the slot drops it afterwards rather than
+// keeping up to 1 GiB for good; the slot's next hash allocates again.
 type Hasher struct {
 	params Params
-	sem    chan struct{} // one token per running argon2 call
-	wait   time.Duration
-	dummy  string // a PHC string at params that no password matches, for VerifyDummy
+	// slots holds one entry per hashing slot that is free: taking one is
+	// acquiring the slot, so len(slots) is the number of free slots. An
+	// entry is the slot's memory, nil until the slot first hashes (or after
+	// it dropped an oversized memory).
+	slots chan *argon2.Memory
+	wait  time.Duration
+	dummy string // a PHC string at params that no password matches, for VerifyDummy
 }
 
 // NewHasher returns a Hasher that writes hashes at p and runs at most
@@ -185,7 +203,11 @@ func NewHasher(p Params, maxConcurrent int, wait time.Duration) *Hasher {
 	salt, key := make([]byte, SaltLen), make([]byte, KeyLen)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails (it crashes the program instead)
 	_, _ = rand.Read(key)
-	return &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), wait: wait, dummy: encodePHC(p, salt, key)}
+	slots := make(chan *argon2.Memory, maxConcurrent)
+	for range maxConcurrent {
+		slots <- nil // allocated at the slot's first hash
+	}
+	return &Hasher{params: p, slots: slots, wait: wait, dummy: encodePHC(p, salt, key)}
 }
 
 // Params are the parameters new hashes are made with.
@@ -247,40 +269,58 @@ func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
 	return err
 }
 
-// derive runs argon2id on the NFC form of pw while holding a slot.
+// derive runs argon2id on the NFC form of pw in a slot's memory.
 func (h *Hasher) derive(ctx context.Context, pw string, salt []byte, p Params, keyLen uint32) ([]byte, error) {
-	if err := h.acquire(ctx); err != nil {
+	mem, err := h.acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
-	defer func() { <-h.sem }()
-	return argon2.IDKey([]byte(norm.NFC.String(pw)), salt, p.Time, p.Memory, p.Threads, keyLen), nil
+	if mem == nil {
+		mem = new(argon2.Memory)
+	}
+	defer h.release(mem)
+	return mem.IDKey([]byte(norm.NFC.String(pw)), salt, p.Time, p.Memory, p.Threads, keyLen), nil
 }
 
-// acquire takes a hashing slot, waiting at most h.wait and never past ctx.
-// argon2 cannot be interrupted, so a cancelled ctx is checked before starting
-// rather than wasting a slot on a caller who has gone.
-func (h *Hasher) acquire(ctx context.Context) error {
+// acquire takes a hashing slot, and with it the slot's memory (nil if it has
+// none yet), waiting at most h.wait and never past ctx. argon2 cannot be
+// interrupted, so a cancelled ctx is checked before starting rather than
+// wasting a slot on a caller who has gone.
+func (h *Hasher) acquire(ctx context.Context) (*argon2.Memory, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	select {
-	case h.sem <- struct{}{}:
-		return nil
+	case mem := <-h.slots:
+		return mem, nil
 	default:
 	}
 	if h.wait <= 0 {
-		return busy()
+		return nil, busy()
 	}
 	t := time.NewTimer(h.wait)
 	defer t.Stop()
 	select {
-	case h.sem <- struct{}{}:
-		return nil
+	case mem := <-h.slots:
+		return mem, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	case <-t.C:
-		return busy()
+		return nil, busy()
 	}
+}
+
+// release gives a slot back with its memory, unless a stored hash's larger m
+// grew the memory beyond Params.Memory: that is dropped, so that a rare old
+// or foreign hash does not pin up to MaxMemory for the life of the process.
+// (A hash with m at most Params.Memory never grows it past that: argon2
+// rounds m down to a multiple of 4p, or up to 8p <= 128 KiB, far below
+// MinMemory.) The send never blocks: every entry taken is given back once.
+func (h *Hasher) release(mem *argon2.Memory) {
+	if mem.KiB() > int(h.params.Memory) {
+		mem = nil
+	}
+	h.slots <- mem
 }
 
 func busy() error {

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	xargon2 "golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/saasplatform/saas/internal/platform/argon2"
 	"github.com/saasplatform/saas/internal/platform/problem"
 )
 
@@ -33,13 +34,22 @@ func mustHash(t testing.TB, h *Hasher, pw string) string {
 	return phc
 }
 
+// takeSlot takes a free hashing slot, as a concurrent hash would, and returns
+// the function that gives it back.
+func takeSlot(h *Hasher) (giveBack func()) {
+	mem := <-h.slots
+	return func() { h.slots <- mem }
+}
+
 // rawPHC builds a stored hash directly, for parameters Hash would not use.
+// It hashes with x/crypto's argon2, not the fork the Hasher uses, so the tests
+// also check that hashes stored before the fork still verify.
 func rawPHC(p Params, pw string, saltLen, keyLen int) string {
 	salt := make([]byte, saltLen)
 	for i := range salt {
 		salt[i] = byte(i + 1)
 	}
-	return encodePHC(p, salt, argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(keyLen)))
+	return encodePHC(p, salt, xargon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(keyLen)))
 }
 
 func TestHashVerifyRoundTrip(t *testing.T) {
@@ -189,7 +199,7 @@ func TestVerifyRefusesMalformed(t *testing.T) {
 			// The only slot is taken and nobody waits: if Verify tried to hash,
 			// it would report ErrBusy rather than the malformed hash.
 			h := NewHasher(DefaultParams(), 1, 0)
-			h.sem <- struct{}{}
+			takeSlot(h)
 			ok, rehash, err := h.Verify(context.Background(), pw, tc.phc)
 			if ok || rehash || !errors.Is(err, ErrMalformedHash) {
 				t.Fatalf("Verify = %v, %v, %v; want false, false, ErrMalformedHash", ok, rehash, err)
@@ -292,8 +302,69 @@ func TestParams(t *testing.T) {
 		}()
 		NewHasher(Params{Memory: 1024, Time: 1, Threads: 1}, 1, 0)
 	}()
-	if h := NewHasher(d, 0, 0); cap(h.sem) != runtime.GOMAXPROCS(0) || h.Params() != d {
-		t.Errorf("NewHasher(d, 0, 0): %d slots, params %+v; want GOMAXPROCS=%d slots", cap(h.sem), h.Params(), runtime.GOMAXPROCS(0))
+	if h := NewHasher(d, 0, 0); cap(h.slots) != runtime.GOMAXPROCS(0) || len(h.slots) != cap(h.slots) || h.Params() != d {
+		t.Errorf("NewHasher(d, 0, 0): %d slots (%d free), params %+v; want GOMAXPROCS=%d slots, all free",
+			cap(h.slots), len(h.slots), h.Params(), runtime.GOMAXPROCS(0))
+	}
+}
+
+// slotMemories is the memory of each free slot, which it leaves in place.
+func slotMemories(h *Hasher) []*argon2.Memory {
+	mems := make([]*argon2.Memory, len(h.slots))
+	for i := range mems {
+		mems[i] = <-h.slots
+	}
+	for _, m := range mems {
+		h.slots <- m
+	}
+	return mems
+}
+
+// A slot holds no memory until it hashes, then keeps and reuses it; a stored
+// hash with a larger m than the Hasher's grows it for that hash only.
+func TestHasherMemory(t *testing.T) {
+	ctx := context.Background()
+	const pw = "a long enough password"
+	if mems := slotMemories(NewHasher(DefaultParams(), 4, 0)); len(mems) != 4 || mems[0] != nil || mems[3] != nil {
+		t.Fatalf("a new Hasher's slots hold memory: %v", mems)
+	}
+
+	h := NewHasher(DefaultParams(), 1, 0)
+	phc := mustHash(t, h, pw)
+	mem := slotMemories(h)[0]
+	if mem == nil || mem.KiB() != int(DefaultParams().Memory) {
+		t.Fatalf("after a hash the slot holds %v, want %d KiB", mem, DefaultParams().Memory)
+	}
+	for name, stored := range map[string]string{
+		"same params":    phc,
+		"smaller memory": rawPHC(Params{Memory: 4096, Time: 1, Threads: 1}, pw, SaltLen, KeyLen),
+		"4 lanes":        rawPHC(Params{Memory: DefaultParams().Memory, Time: 1, Threads: 4}, pw, SaltLen, KeyLen),
+	} {
+		if ok, _, err := h.Verify(ctx, pw, stored); !ok || err != nil {
+			t.Fatalf("%s: Verify = %v, %v", name, ok, err)
+		}
+		if again := slotMemories(h)[0]; again != mem || again.KiB() != int(DefaultParams().Memory) {
+			t.Fatalf("%s: the slot's memory was replaced or resized (%d KiB)", name, again.KiB())
+		}
+	}
+
+	// A larger stored m (still within MaxMemory) verifies, and its memory is
+	// not kept.
+	big := rawPHC(Params{Memory: 2 * DefaultParams().Memory, Time: 1, Threads: 1}, pw, SaltLen, KeyLen)
+	if ok, rehash, err := h.Verify(ctx, pw, big); !ok || !rehash || err != nil {
+		t.Fatalf("larger m: Verify = %v, %v, %v; want true, true, nil", ok, rehash, err)
+	}
+	if ok, _, err := h.Verify(ctx, "wrong password!", big); ok || err != nil {
+		t.Fatalf("larger m, wrong password: Verify = %v, %v", ok, err)
+	}
+	if m := slotMemories(h)[0]; m != nil {
+		t.Fatalf("after a larger stored m the slot kept %d KiB", m.KiB())
+	}
+	if ok, _, err := h.Verify(ctx, pw, phc); !ok || err != nil {
+		t.Fatalf("after the larger m: Verify = %v, %v", ok, err)
+	}
+	if m := slotMemories(h)[0]; m == nil || m.KiB() != int(DefaultParams().Memory) {
+		t.Fatal("the slot did not allocate its memory again")
 	}
 }
 
@@ -304,7 +375,7 @@ func TestHasherBusy(t *testing.T) {
 	ctx := context.Background()
 	phc := mustHash(t, h, "a long enough password")
 
-	h.sem <- struct{}{} // a concurrent hash holds the only slot
+	giveBack := takeSlot(h) // a concurrent hash holds the only slot
 	checkBusy := func(what string, err error) {
 		t.Helper()
 		var pe *problem.Error
@@ -318,7 +389,7 @@ func TestHasherBusy(t *testing.T) {
 	checkBusy("Verify", err)
 	checkBusy("VerifyDummy", h.VerifyDummy(ctx, "whoever"))
 
-	<-h.sem
+	giveBack()
 	if _, err := h.Hash(ctx, "a long enough password"); err != nil {
 		t.Fatalf("Hash after the slot freed: %v", err)
 	}
@@ -340,8 +411,8 @@ func TestHasherConcurrentHash(t *testing.T) {
 			t.Errorf("queued Hash %d: %v", i, err)
 		}
 	}
-	if len(h.sem) != 0 {
-		t.Fatalf("%d slots still taken after all hashes returned", len(h.sem))
+	if len(h.slots) != cap(h.slots) {
+		t.Fatalf("%d slots still taken after all hashes returned", cap(h.slots)-len(h.slots))
 	}
 }
 
@@ -362,7 +433,7 @@ func TestHasherContext(t *testing.T) {
 	// Cancelling while waiting for a slot ends the wait with ctx.Err(). The
 	// context is cancelled once acquire asks for Done, that is once it is past
 	// its first ctx.Err() check and waiting, so the wait itself is tested.
-	h.sem <- struct{}{}
+	giveBack := takeSlot(h)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	waiting := &doneSpy{Context: ctx, asked: make(chan struct{})}
@@ -376,8 +447,8 @@ func TestHasherContext(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) || errors.Is(err, ErrBusy) {
 		t.Fatalf("Hash cancelled while waiting: %v; want context.Canceled", err)
 	}
-	<-h.sem
-	if len(h.sem) != 0 {
+	giveBack()
+	if len(h.slots) != cap(h.slots) {
 		t.Fatal("a cancelled wait took a slot")
 	}
 }
@@ -430,7 +501,7 @@ func TestTooLong(t *testing.T) {
 	// Over the cap Verify answers "wrong" without hashing (the only slot is
 	// taken and nobody waits, so an attempt would be ErrBusy).
 	busy := NewHasher(DefaultParams(), 1, 0)
-	busy.sem <- struct{}{}
+	takeSlot(busy)
 	if ok, rehash, err := busy.Verify(ctx, long, phc); ok || rehash || err != nil {
 		t.Fatalf("Verify(%d bytes) = %v, %v, %v; want false, false, nil", len(long), ok, rehash, err)
 	}
@@ -447,7 +518,7 @@ func FuzzVerify(f *testing.F) {
 	// A fixed hash (seeds are shared with worker processes) of "fuzzing" at
 	// cheap parameters, which Verify accepts and asks to upgrade.
 	cheap := "$argon2id$v=19$m=64,t=1,p=1$AQIDBAUGBwgJCgsMDQ4PEA$" + base64.RawStdEncoding.EncodeToString(
-		argon2.IDKey([]byte("fuzzing"), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 1, 64, 1, KeyLen))
+		xargon2.IDKey([]byte("fuzzing"), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 1, 64, 1, KeyLen))
 	f.Add("fuzzing", cheap)
 	f.Add("fuzzing", strings.Replace(cheap, "argon2id", "argon2i", 1))
 	f.Add("fuzzing", strings.Replace(cheap, "m=64", "m=4294967295", 1))
