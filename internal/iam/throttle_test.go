@@ -236,6 +236,39 @@ func TestThrottleAdmitsConcurrentAttemptsOneByOne(t *testing.T) {
 	}
 }
 
+// Right passwords signing in to one account from one address, many at a
+// time and over and over (a service account's workers behind one NAT, or
+// `make bench-load`'s login scenario): every attempt is either admitted or,
+// past the pair's free attempts in flight, refused with a wait; none fails.
+// When a success deleted the account's and the pair's rows, concurrent
+// attempts kept re-creating them and ran into each other's inserts until
+// Admit gave up with a unique violation (a 409 to the client).
+func TestThrottleConcurrentSuccessesNeverFail(t *testing.T) {
+	t.Parallel()
+	th, _ := newThrottle(t, iam.ThrottleConfig{Pair: lenient, Account: lenient, Address: lenient})
+	a := iam.Attempt{TenantID: newID(t), Account: "svc@example.com", Address: netip.MustParseAddr("192.0.2.77")}
+	ctx := context.Background()
+	failures := testkit.Concurrently(16, func(int) int {
+		failed := 0
+		for range 40 {
+			d, err := th.Admit(ctx, a)
+			if err == nil && d == 0 {
+				err = th.Success(ctx, a)
+			}
+			if err != nil {
+				t.Log(err)
+				failed++
+			}
+		}
+		return failed
+	})
+	for _, n := range failures {
+		if n > 0 {
+			t.Fatalf("failed sign-ins per worker: %v, want none", failures)
+		}
+	}
+}
+
 func TestRateLimitedCarriesRetryAfter(t *testing.T) {
 	err := iam.RateLimited(90 * time.Second)
 	var pe *problem.Error

@@ -119,17 +119,14 @@ WITH locked AS MATERIALIZED (
        OR (f.tenant_id IS NULL AND f.kind = 'address' AND f.key = $5)
     ORDER BY f.kind, f.key, f.tenant_id
     FOR UPDATE OF f
-),
-reset AS (
-    DELETE FROM iam.login_failures d
-    USING locked l
-    WHERE l.kind IN ('account', 'pair') AND d.kind = l.kind AND d.key = l.key AND d.tenant_id = l.tenant_id
 )
 UPDATE iam.login_failures f
-SET failures = f.failures - 1,
-    blocked_until = CASE WHEN f.failures - 1 > $1::integer THEN f.blocked_until END
+SET failures = CASE WHEN l.kind = 'address' THEN f.failures - 1 ELSE 0 END,
+    blocked_until = CASE WHEN l.kind = 'address' AND f.failures - 1 > $1::integer
+                         THEN f.blocked_until END
 FROM locked l
-WHERE l.kind = 'address' AND f.tenant_id IS NULL AND f.kind = 'address' AND f.key = l.key AND f.failures > 0
+WHERE f.kind = l.kind AND f.key = l.key AND f.tenant_id IS NOT DISTINCT FROM l.tenant_id
+  AND f.failures > 0
 `
 
 type ForgiveLoginAttemptParams struct {
@@ -146,6 +143,12 @@ type ForgiveLoginAttemptParams struct {
 // CountLoginAttempt's order (kind, key, tenant): locked in another, a
 // sign-in and a concurrent attempt on the same keys could each hold a row
 // the other waits for.
+//
+// Starting afresh sets the count to zero and keeps the row (PurgeLoginFailures
+// deletes it once quiet): deleted, it was inserted again by the next attempt,
+// and concurrent sign-ins of one account kept running into each other's
+// inserts until CountLoginAttempt gave up with a unique violation. A kept row
+// is also one in-place update per sign-in instead of an insert and a delete.
 func (q *Queries) ForgiveLoginAttempt(ctx context.Context, arg ForgiveLoginAttemptParams) error {
 	_, err := q.db.Exec(ctx, forgiveLoginAttempt,
 		arg.AddressFreeAttempts,
