@@ -388,24 +388,17 @@ func (s *Service) CheckCredentials(ctx context.Context, tenantID uuid.UUID, emai
 	if rehash {
 		s.upgradeHash(ctx, row, pw)
 	}
-	if row, err = s.store.recordLogin(ctx, tenantID, row.ID); err != nil {
-		return Login{}, classify(err)
+	// The user, stamped, with roles and effective permissions: one write and
+	// one query (UserGrant's). A user deleted since the check fails like an
+	// unknown one.
+	err = s.store.recordLogin(ctx, tenantID, row.ID)
+	var l Login
+	if err == nil {
+		l, err = s.store.grant(ctx, tenantID, row.ID)
 	}
-	return s.login(ctx, userFromRow(row))
-}
-
-// login is what a signed-in user may do: the user with roles and effective
-// permissions.
-func (s *Service) login(ctx context.Context, u User) (Login, error) {
-	l := Login{User: u}
-	var err error
-	if l.Roles, err = s.store.q.UserRoleNames(ctx, db.UserRoleNamesParams{TenantID: u.TenantID, UserID: u.ID}); err != nil {
-		return Login{}, classify(err)
+	if problem.Is(err, problem.KindNotFound) {
+		return Login{}, errBadCredentials
 	}
-	if l.Roles == nil {
-		l.Roles = []string{}
-	}
-	l.Permissions, err = s.store.effective(ctx, u.TenantID, u.ID)
 	return l, err
 }
 

@@ -91,18 +91,13 @@ func missed(exists func() error) error {
 // recordLogin stamps last_login_at without waiting for the commit to reach
 // disk: every sign-in writes it, and a crash losing the last few stamps loses
 // nothing that matters, while a synchronous flush per sign-in would cap the
-// sign-in rate at the disk's flush rate.
-func (s *store) recordLogin(ctx context.Context, tenantID, id uuid.UUID) (db.UamUser, error) {
-	var row db.UamUser
-	err := s.inTx(ctx, func(q *db.Queries) error {
-		if err := q.AsyncCommit(ctx); err != nil {
-			return err
-		}
-		var err error
-		row, err = q.RecordLogin(ctx, db.RecordLoginParams{TenantID: tenantID, ID: id})
-		return err
-	})
-	return row, err
+// sign-in rate at the disk's flush rate. A user gone meanwhile is not found.
+func (s *store) recordLogin(ctx context.Context, tenantID, id uuid.UUID) error {
+	n, err := s.q.RecordLogin(ctx, db.RecordLoginParams{TenantID: tenantID, ID: id})
+	if err == nil && n == 0 {
+		err = pgx.ErrNoRows
+	}
+	return notFoundOr(err, "user %s not found", id)
 }
 
 // userRow reads a user with its password hash, for the password operations.
@@ -112,7 +107,8 @@ func (s *store) userRow(ctx context.Context, tenantID, id uuid.UUID) (db.UamUser
 }
 
 // grant reads a user with role names and effective permissions in one
-// query: what user, UserRoleNames and effective answer, for UserGrant.
+// query (what user and effective answer, and the role names), for a
+// sign-in (CheckCredentials) and for UserGrant.
 func (s *store) grant(ctx context.Context, tenantID, id uuid.UUID) (Login, error) {
 	row, err := s.q.UserGrant(ctx, db.UserGrantParams{TenantID: tenantID, UserID: id})
 	if err != nil {

@@ -47,17 +47,10 @@ SELECT g.site_id, g.name FROM (
 ) g
 ORDER BY g.site_id NULLS FIRST, g.name COLLATE "C";
 
--- name: UserRoleNames :many
-SELECT r.name
-FROM uam.role_assignments a JOIN uam.roles r ON r.id = a.role_id
-WHERE a.tenant_id = @tenant_id AND a.user_id = @user_id
-GROUP BY r.name
-ORDER BY r.name COLLATE "C";
-
 -- name: UserGrant :one
 -- A user with role names and effective permissions in one round trip (for
--- UserGrant, on every IAM refresh): the same answers as GetUser,
--- UserRoleNames and EffectivePermissions. Permissions come as tenant-wide
+-- every sign-in and every IAM refresh): the user as GetUser answers it, the
+-- names of its roles, and what EffectivePermissions answers. Permissions come as tenant-wide
 -- names and, per site, parallel arrays of site ids and names, ordered by
 -- site then name. No row: no such user in the tenant.
 WITH g AS (

@@ -59,15 +59,15 @@ RETURNING *;
 UPDATE uam.users SET password_hash = @new_hash
 WHERE tenant_id = @tenant_id AND id = @id AND password_hash = @old_hash;
 
--- name: AsyncCommit :exec
--- For the current transaction only: commit without waiting for the flush.
-SET LOCAL synchronous_commit TO OFF;
-
--- name: RecordLogin :one
+-- name: RecordLogin :execrows
 -- last_login_at is part of the user's representation, so its ETag moves on.
+-- The statement is its own transaction, and set_config(..., true) is SET
+-- LOCAL for it: it commits without waiting for the WAL flush, in one round
+-- trip (BEGIN, SET LOCAL, UPDATE, COMMIT took four).
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
 UPDATE uam.users SET last_login_at = now(), version = version + 1
-WHERE tenant_id = @tenant_id AND id = @id
-RETURNING *;
+FROM async_commit
+WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: DeleteUser :execrows
 -- The profile and role assignments go with it through ON DELETE CASCADE.

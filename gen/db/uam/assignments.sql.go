@@ -248,8 +248,8 @@ type UserGrantRow struct {
 }
 
 // A user with role names and effective permissions in one round trip (for
-// UserGrant, on every IAM refresh): the same answers as GetUser,
-// UserRoleNames and EffectivePermissions. Permissions come as tenant-wide
+// every sign-in and every IAM refresh): the user as GetUser answers it, the
+// names of its roles, and what EffectivePermissions answers. Permissions come as tenant-wide
 // names and, per site, parallel arrays of site ids and names, ordered by
 // site then name. No row: no such user in the tenant.
 func (q *Queries) UserGrant(ctx context.Context, arg UserGrantParams) (UserGrantRow, error) {
@@ -273,37 +273,4 @@ func (q *Queries) UserGrant(ctx context.Context, arg UserGrantParams) (UserGrant
 		&i.SiteNames,
 	)
 	return i, err
-}
-
-const userRoleNames = `-- name: UserRoleNames :many
-SELECT r.name
-FROM uam.role_assignments a JOIN uam.roles r ON r.id = a.role_id
-WHERE a.tenant_id = $1 AND a.user_id = $2
-GROUP BY r.name
-ORDER BY r.name COLLATE "C"
-`
-
-type UserRoleNamesParams struct {
-	TenantID uuid.UUID
-	UserID   uuid.UUID
-}
-
-func (q *Queries) UserRoleNames(ctx context.Context, arg UserRoleNamesParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, userRoleNames, arg.TenantID, arg.UserID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		items = append(items, name)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
