@@ -143,49 +143,44 @@ func (r *report) check(name, want string, s *result, got string, met bool) {
 // it, from the profiles (`make bench PROFILE=1`; see BENCHMARKS.md). A run
 // that misses a target prints this beside its figures.
 var whyMissed = map[string]string{
-	targetAuthRead: "The server spends about 0.09–0.10 ms of CPU per request against the bare server's " +
-		"0.05–0.06 ms (column server CPU). Beyond the bare server's query and JSON, the profile shows the " +
-		"JSON access log (~9 % of the server's CPU: slog's encoding ~3 µs and one write(2) ~2 µs per " +
-		"request), the bearer and scope checks (~5 %: since the token cache a SHA-256 and a lookup, no " +
-		"signature), kin-openapi's routing and validation (~3.5 %), metrics and context plumbing. The " +
-		"generator and PostgreSQL share the two cores, and anything else running moves the ratio by " +
-		"several points. What would give it a margin: an access log written per batch of lines rather " +
-		"than per request (an operational choice: a crash may lose the last lines), skipping kin-openapi's " +
-		"security pass (authz already decides, and the pass reads and copies every request body again), " +
-		"prometheus children cached per route.",
+	targetAuthRead: "The server spends about 0.11 ms of CPU per request against the bare server's 0.07 " +
+		"(column server CPU; PostgreSQL's share is the same for both, column DB CPU). Beyond the bare " +
+		"server's query and JSON, each request pays for the token check (a SHA-256 and a cache lookup, no " +
+		"signature: ~3 % of the server's CPU), the access log's JSON encoding (~3 %; its writes are batched), " +
+		"kin-openapi's routing and validation (~2 %), five context layers (request id, route, deadline, " +
+		"budget, principal: ~3 % with their allocations), metrics (~1 %). The ratio moves by ±3 points " +
+		"between runs on this virtual machine (0.72–0.78 over the day's last runs). What would give it a " +
+		"margin: one context value carrying request id, route, deadline budget and principal; prometheus " +
+		"children cached per route; an access-log encoder without slog's generic attribute handling.",
 	targetAuthReadP99: "The tail follows the machine: at 32 connections on 2 cores the server, PostgreSQL and " +
 		"the generator queue for the CPU, and other work on the machine lengthens it. The same changes as " +
 		"for the throughput shorten it.",
 	targetLogin: "Two hashes at once keep both cores busy, so every other millisecond of CPU a sign-in " +
-		"needs comes off the hashing: beyond its hash (~28 ms of a core) a sign-in costs the server " +
-		"~1.5 ms (three handler chains, the grant's queries, a signature) and PostgreSQL, the generator " +
-		"and the rest ~3 ms (the throttling statements CountLoginAttempt and ForgiveLoginAttempt, both " +
-		"writes with row locks, the session insert); 90 % leaves ~3 ms for all of that. What would meet " +
-		"it: one throttling statement per successful sign-in instead of two, the refresh path's savings " +
-		"(one grant query, a cached active key), and reusing argon2's 19 MiB between hashes instead of " +
-		"allocating and zeroing it each time (x/crypto/argon2 does not allow it). A 409 after about 1 s " +
-		"among the answers is a PostgreSQL deadlock between concurrent sign-ins of one account (found " +
-		"after deadlock_timeout): iam's CountLoginAttempt and ForgiveLoginAttempt locked login_failures " +
-		"rows in different orders, a bug of its throttling rather than a matter of speed.",
-	targetRefresh: "A refresh is three requests through the full handler chain (iam's, then uam's user grant " +
-		"and config-vault's signing over the in-process transport: each encoded, validated, authenticated " +
-		"and logged), six queries (token lookup, user, roles, permissions, active key, the rotation) and an " +
-		"ES256 signature: about 0.9 ms of server CPU plus PostgreSQL's share, on 2 cores shared with the " +
-		"generator (busy ~90–100 %). What would meet it: one uam query returning user, roles and " +
-		"permissions; the active signing key cached per tenant in config-vault; in the all-in-one " +
-		"process, internal calls that skip validation and access logging while keeping the service " +
-		"credential check. Each is a change of the services, beyond a local fix.",
+		"needs comes off the hashing: at ~23 ms of a core per hash, 90 % leaves 2.5 ms per sign-in for " +
+		"everything else on the machine. Measured: the server ~3.5 ms beyond its hash (iam's, uam's and " +
+		"config-vault's handler chains, the grant, a signature, the JSON) and PostgreSQL ~2.4 ms (column " +
+		"DB CPU) for the sign-in's six statements: the throttle's count and forgive, the user by email, the " +
+		"last-login stamp, the grant, the new session, one of them with a synchronous commit. What would " +
+		"meet it: PostgreSQL on cores of its own (then the server's ~3.5 ms per 23 ms hash give ~0.87 of " +
+		"its cores' hashing), or fewer statements per sign-in than the services' boundaries allow today " +
+		"(iam's throttle and session and uam's stamp and grant are two services' data).",
+	targetRefresh: "A refresh costs the server ~1.0 ms of CPU (iam's handler, uam's GetUserGrant and " +
+		"config-vault's SignToken over the in-process transport, each through the whole handler chain, an " +
+		"ES256 signature) and PostgreSQL ~0.8 ms (the token lookup, the user's grant, the rotation: an " +
+		"update and an insert into five indexes with a synchronous commit): with the generator, ~2 ms of " +
+		"CPU per refresh, so 2 cores give ~1,000/s. 2,000/s on this machine would need all of that within " +
+		"1 ms. What would meet it: PostgreSQL on a machine of its own, leaving the server's 2 cores to " +
+		"refresh at ~1 ms each; on one shared machine, more cores.",
 	targetRSAKey: "RSA keys come from a pool of 4 refilled by one goroutine (about 60 ms of CPU per " +
 		"2048-bit key): creations faster than the refill, or while the cores are busy with other work, " +
 		"find it empty and generate inline. A larger SAAS_RSA_POOL_SIZE absorbs bursts; the sustained " +
 		"rate is bounded by the cores.",
-	targetMemory: "argon2id allocates its m = 19 MiB afresh for each hash, and 2 run at once " +
-		"(SAAS_HASH_CONCURRENCY = cores); with GOGC = 100 the heap grows to about twice its live size " +
-		"before a collection (two hashes and ~10 MiB of live data), and the binary's mapped pages add ~31 " +
-		"MiB: the peak is reached while signing in (the reads stay near 60 MiB). What would meet it: a " +
-		"soft memory limit (GOMEMLIMIT=100MiB kept the peak at 146 MiB in a trial), set by the " +
-		"deployment from its memory limit or derived at start from SAAS_HASH_CONCURRENCY × m; or reusing " +
-		"argon2's memory between hashes.",
+	targetMemory: "The heap holds the hashing slots' argon2 memory for good (SAAS_HASH_CONCURRENCY × m, " +
+		"2 × 19 MiB by default) beside ~30 MiB of live data, and the binary's mapped pages add ~30 MiB; " +
+		"the soft memory limit derived at start (base + slots × m, unless GOMEMLIMIT is set) keeps the " +
+		"collector from letting the heap double. Past 150 MiB means more hashing slots or larger argon2 " +
+		"parameters than the defaults, or another GOMEMLIMIT: lower SAAS_HASH_CONCURRENCY or set GOMEMLIMIT " +
+		"from the container's limit.",
 }
 
 func (r *report) write(dir string) error {

@@ -103,7 +103,7 @@ const envDoc = `Environment:
   SAAS_HASH_CONCURRENCY      password hashes computed at once (default: the number of cores);
                              each takes m KiB of memory, so this bounds their memory
   GOMEMLIMIT                 Go's soft memory limit (such as 512MiB); when unset, 'saas serve' sets
-                             48 MiB + SAAS_HASH_CONCURRENCY x argon2 m (86 MiB with the defaults on
+                             64 MiB + SAAS_HASH_CONCURRENCY x argon2 m (102 MiB with the defaults on
                              2 cores), which keeps the peak RSS under 150 MiB; set it from the
                              container's memory limit (about 80 % of it) to use more
   OTEL_EXPORTER_OTLP_ENDPOINT

@@ -16,11 +16,11 @@ func TestMemoryLimitFormula(t *testing.T) {
 		concurrency int
 		want        int64
 	}{
-		{def, 1, 48<<20 + 19456<<10},
-		{def, 2, 48<<20 + 2*19456<<10}, // 86 MiB on the 2-core bench machine
-		{def, 8, 48<<20 + 8*19456<<10},
-		{password.Params{Memory: 65536, Time: 3, Threads: 1}, 4, 48<<20 + 4*64<<20},
-		{def, 0, 48<<20 + int64(runtime.GOMAXPROCS(0))*19456<<10}, // the hasher's default: one per core
+		{def, 1, 64<<20 + 19456<<10},
+		{def, 2, 64<<20 + 2*19456<<10}, // 102 MiB on the 2-core bench machine
+		{def, 8, 64<<20 + 8*19456<<10},
+		{password.Params{Memory: 65536, Time: 3, Threads: 1}, 4, 64<<20 + 4*64<<20},
+		{def, 0, 64<<20 + int64(runtime.GOMAXPROCS(0))*19456<<10}, // the hasher's default: one per core
 	} {
 		if got := memoryLimit(c.params, c.concurrency); got != c.want {
 			t.Errorf("memoryLimit(%s, %d) = %d, want %d", c.params, c.concurrency, got, c.want)
