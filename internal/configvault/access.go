@@ -33,9 +33,9 @@ type reach struct {
 // reachOf is the reach of the call ctx carries:
 //
 //   - a request admitted as a platform administrator's (authz.PlatformAdmin:
-//     a principal of the platform tenant holding the operation's permission
-//     tenant-wide, the other services' credentials included) reaches every
-//     tenant;
+//     a principal of the platform tenant with a platform-level permission,
+//     or another service's credential, holding the operation's permission
+//     tenant-wide) reaches every tenant;
 //   - any other authenticated request reaches its principal's tenant only;
 //   - a call without a principal reaches every tenant. It did not come
 //     through the authorization middleware, which puts a principal into

@@ -311,18 +311,25 @@ func TestGrantOnlyWhatYouHoldOnASite(t *testing.T) {
 	}
 }
 
-// A platform administrator acts in any tenant, and there grants what the
+// A platform administrator (a member of the platform tenant with a
+// platform-level permission) acts in any tenant, and there grants what the
 // tenant has though it holds none of the tenant's own permissions: it gives
-// tenants their first administrator. In the platform tenant itself the rule
-// holds for everyone, since anyone there holding roles:assign is admitted as
-// a platform administrator.
+// tenants their first administrator. A member of the platform tenant with the
+// same tenant-level permissions but no platform-level one is an ordinary
+// member of the platform tenant: other tenants are 404 to it.
 func TestPlatformAdministratorGrantsAcrossTenants(t *testing.T) {
 	e := newEnv(t)
 	platform := authtest.PlatformTenantID
 	e.platformTenant(platform)
 	tenant := e.tenant()
 	e.tenantPermission(tenant, "invoices:read", "")
-	operator := e.with(authtest.Grant{Tenant: platform, Scopes: tenantLevelPerms})
+	member := e.with(authtest.Grant{Tenant: platform, Scopes: tenantLevelPerms})
+	operator := e.with(authtest.Grant{Tenant: platform, Scopes: append(slices.Clone(tenantLevelPerms), "tenants:write")})
+
+	m, err := e.c.CreateUserWithResponse(ctx, tenant, nil, client.UserCreate{Email: "first@example.com"}, member)
+	expectStatus(t, "a platform member without platform permissions creates a user in the tenant", m, m.Body, err, http.StatusNotFound)
+	ml, err := e.c.ListUsersWithResponse(ctx, tenant, nil, member)
+	expectStatus(t, "a platform member without platform permissions lists the tenant's users", ml, ml.Body, err, http.StatusNotFound)
 
 	c, err := e.c.CreateUserWithResponse(ctx, tenant, nil, client.UserCreate{Email: "first@example.com"}, operator)
 	expectStatus(t, "the operator creates a user in the tenant", c, c.Body, err, http.StatusCreated)

@@ -759,10 +759,9 @@ func (s *Service) Unassign(ctx context.Context, tenantID, userID, roleID uuid.UU
 // A platform administrator acting in another tenant is exempt: it holds the
 // platform tenant's permissions, never another tenant's own, and it must be
 // able to give a tenant its first administrator. Within its own tenant the
-// rule holds for it as for anyone, because in the platform tenant authz
-// admits everyone holding the operation's permission (roles:assign,
-// roles:write) as a platform administrator, and exempting them would exempt
-// all. A request without a principal grants nothing.
+// rule holds for it as for anyone: there it grants from what it holds, as
+// every member of the platform tenant does. A request without a principal
+// grants nothing.
 func mayGrant(ctx context.Context, tenantID uuid.UUID, perms []string, site *uuid.UUID) error {
 	return holdsAll(ctx, tenantID, perms, site, "the role grants %s, which you do not hold %s: you may grant only permissions you hold")
 }

@@ -34,12 +34,13 @@
 //     nothing. Missing: 403 with `Bearer error="insufficient_scope",
 //     scope="<the first missing permission>"`.
 //   - Platform administrators are principals of Options.PlatformTenantID
-//     who satisfy the operation's requirement with tenant-wide permissions
-//     of an alternative that names at least one permission. They pass the
-//     tenant match above and act across tenants; a platform-tenant
-//     principal without the permission gets 404 like anyone else, and an
-//     operation that asks for no permission (any valid token) never admits
-//     anyone across tenants.
+//     with platform scopes (services, and users or clients holding a
+//     platform-level permission such as tenants:write tenant-wide) who
+//     satisfy the operation's requirement with tenant-wide permissions of an
+//     alternative that names at least one permission. They pass the tenant
+//     match above and act across tenants; any other platform-tenant
+//     principal gets 404 like anyone else, and an operation that asks for no
+//     permission (any valid token) never admits anyone across tenants.
 //
 // The verified principal is put in the request's context
 // ([authn.WithPrincipal], read with [authn.FromContext]) and named in the
@@ -154,7 +155,7 @@ func (a *Authorizer) Authorize(w http.ResponseWriter, r *http.Request, route *ro
 	p := claims.Principal()
 	httpapi.SetPrincipal(r.Context(), p.Subject)
 
-	admin := a.platform != uuid.Nil && p.TenantID == a.platform && pol.scopesSatisfied(&p, nil)
+	admin := a.platform != uuid.Nil && p.TenantID == a.platform && platformScoped(&p) && pol.scopesSatisfied(&p, nil)
 	if pol.tenantScoped && !admin {
 		if tenant, ok := parseID(pathParams[TenantParam]); ok && tenant != p.TenantID {
 			problem.Write(w, r, problem.NotFound("no resource at %s", r.URL.Path))
@@ -177,6 +178,24 @@ func (a *Authorizer) Authorize(w http.ResponseWriter, r *http.Request, route *ro
 		ctx = context.WithValue(ctx, adminKey{}, true)
 	}
 	return r.WithContext(ctx), true
+}
+
+// platformScoped reports whether a principal of the platform tenant is one
+// of its administrators (ARCHITECTURE §6: "members of the platform tenant
+// with platform scopes"): a service, or a user or client holding a
+// platform-level permission tenant-wide. Other members of the platform tenant
+// are ordinary members of it: a role with users:read given to a support
+// engineer there reads the platform tenant's users, not every tenant's.
+func platformScoped(p *authn.Principal) bool {
+	if p.Service != "" {
+		return true
+	}
+	for _, perm := range authn.PlatformPermissions() {
+		if p.Has(perm, nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseID reads an id as request validation accepts it (format uuid: 36

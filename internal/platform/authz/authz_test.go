@@ -124,8 +124,11 @@ var tokens = map[string]authn.Claims{
 	"a-site": claims(tenantA, "a-site", nil, map[uuid.UUID][]string{
 		site1: {"content:write", "sites:read", "things:read"},
 	}),
-	"b-reader":   claims(tenantB, "b-reader", []string{"things:read", "things:write"}, nil),
-	"p-admin":    claims(platform, "p-admin", []string{"things:read", "content:write"}, nil),
+	"b-reader": claims(tenantB, "b-reader", []string{"things:read", "things:write"}, nil),
+	"p-admin":  claims(platform, "p-admin", []string{"things:read", "content:write", "tenants:write"}, nil),
+	// A member of the platform tenant with the operations' permissions but
+	// no platform-level one: an ordinary member of that tenant.
+	"p-member":   claims(platform, "p-member", []string{"things:read", "content:write"}, nil),
 	"p-plain":    claims(platform, "p-plain", nil, nil),
 	"p-siteonly": claims(platform, "p-siteonly", nil, map[uuid.UUID][]string{site1: {"things:read"}}),
 }
@@ -255,6 +258,10 @@ func TestEnforcement(t *testing.T) {
 		{name: "platform admin across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-admin"}, status: 200, subject: "p-admin", admin: true},
 		{name: "platform admin across tenants, site route", method: "PUT", path: "/tenants/" + B + "/sites/" + S2 + "/content", auth: []string{"Bearer p-admin"}, status: 200, subject: "p-admin", admin: true},
 		{name: "platform admin on a route of no tenant", method: "GET", path: "/things", auth: []string{"Bearer p-admin"}, status: 200, subject: "p-admin", admin: true},
+		{name: "platform member without platform scopes across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-member"}, status: 404},
+		{name: "platform member without platform scopes, site route", method: "PUT", path: "/tenants/" + B + "/sites/" + S2 + "/content", auth: []string{"Bearer p-member"}, status: 404},
+		{name: "platform member without platform scopes in its tenant", method: "GET", path: "/tenants/" + P + "/things", auth: []string{"Bearer p-member"}, status: 200, subject: "p-member"},
+		{name: "platform member without platform scopes on a route of no tenant is no admin", method: "GET", path: "/things", auth: []string{"Bearer p-member"}, status: 200, subject: "p-member"},
 		{name: "platform principal without the permission across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-plain"}, status: 404},
 		{name: "platform principal with the permission on a site only across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-siteonly"}, status: 404},
 		{name: "platform principal without the permission in its tenant", method: "GET", path: "/tenants/" + P + "/things", auth: []string{"Bearer p-plain"}, status: 403, challenge: challengeScope("things:read")},
@@ -426,6 +433,7 @@ func TestMayActIn(t *testing.T) {
 	}{
 		{"GET", "/sites/" + site1.String(), "Bearer a-site", true, false},
 		{"GET", "/things", "Bearer p-admin", true, true},
+		{"GET", "/things", "Bearer p-member", false, false},
 		{"GET", "/me", "Bearer p-plain", false, false},
 		{"POST", "/open", "", false, false},
 	} {
