@@ -187,8 +187,9 @@ func (t *Throttle) keys(a Attempt) []throttleKey {
 
 // countTries bounds the runs of CountLoginAttempt. A run fails only when a
 // concurrent attempt created one of its keys meanwhile, and the next run
-// finds that key: one more run than an attempt has keys is enough, short of
-// successes deleting keys as fast as attempts create them.
+// finds that key: one more run than an attempt has keys is enough. Keys are
+// deleted only by Purge, once quiet for longer than every ForgetAfter (a
+// success resets them in place), so a key found stays found.
 const countTries = 4
 
 // Admit counts the attempt against its keys before its password is checked

@@ -92,9 +92,12 @@ SELECT coalesce(blocked_until, sqlc.arg(now)::timestamptz)::timestamptz AS block
 -- and concurrent sign-ins of one account kept running into each other's
 -- inserts until CountLoginAttempt gave up with a unique violation. A kept row
 -- is also one in-place update per sign-in instead of an insert and a delete.
-WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)),
-locked AS MATERIALIZED (
-    SELECT f.tenant_id, f.kind, f.key FROM iam.login_failures f
+-- The async_commit column is evaluated for every row locked: locking one
+-- writes (its transaction id into the row), so the commit then skips the
+-- flush whether or not the UPDATE changes anything.
+WITH locked AS MATERIALIZED (
+    SELECT f.tenant_id, f.kind, f.key, set_config('synchronous_commit', 'off', true) AS async_commit
+    FROM iam.login_failures f
     WHERE (f.tenant_id = sqlc.arg(tenant_id)::uuid
            AND ((f.kind = 'account' AND f.key = sqlc.arg(account)) OR (f.kind = 'pair' AND f.key = sqlc.arg(pair))))
        OR (f.tenant_id IS NULL AND f.kind = 'address' AND f.key = sqlc.arg(address))
@@ -105,7 +108,7 @@ UPDATE iam.login_failures f
 SET failures = CASE WHEN l.kind = 'address' THEN f.failures - 1 ELSE 0 END,
     blocked_until = CASE WHEN l.kind = 'address' AND f.failures - 1 > sqlc.arg(address_free_attempts)::integer
                          THEN f.blocked_until END
-FROM locked l, async_commit
+FROM locked l
 WHERE f.kind = l.kind AND f.key = l.key AND f.tenant_id IS NOT DISTINCT FROM l.tenant_id
   AND f.failures > 0;
 

@@ -26,6 +26,9 @@
 //     lane; pass 0 reads only the previous block and blocks of completed
 //     segments or earlier in the same segment), so a reused Memory's stale
 //     contents never reach a result, and nothing needs zeroing.
+//   - Once the key is out, the first two blocks of each lane are cleared:
+//     after a single pass they still hold what the password and salt alone
+//     derive, and a kept Memory outlives the hash.
 //   - Argon2i's exported entry point (Key) is left out, and so is the loong64
 //     assembly: platforms other than amd64 use the generic Go code. The
 //     internal modes stay, because Argon2id is Argon2i's addressing followed by
@@ -131,7 +134,18 @@ func (m *Memory) deriveKey(mode int, password, salt, secret, data []byte, time, 
 	}
 	B := initBlocks(m.use(memory), &h0, memory, uint32(threads))
 	processBlocks(B, time, memory, uint32(threads), mode)
-	return extractKey(B, memory, uint32(threads), keyLen)
+	key := extractKey(B, memory, uint32(threads), keyLen)
+	// A kept Memory outlives the hash. With one pass, the first two blocks
+	// of each lane are still what initBlocks derived from the password and
+	// salt alone: a memory dump would let guesses be checked against them
+	// at the cost of a BLAKE2b each. Clear them (later passes overwrite
+	// them anyway, and every other block depends on the whole memory).
+	lanes := memory / uint32(threads)
+	for lane := uint32(0); lane < uint32(threads); lane++ {
+		B[lane*lanes] = block{}
+		B[lane*lanes+1] = block{}
+	}
+	return key
 }
 
 const (

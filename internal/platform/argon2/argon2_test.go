@@ -315,3 +315,23 @@ var testVectors = []struct {
 		hash: "1640b932f4b60e272f5d2207b9a9c626ffa1bd88d2349016",
 	},
 }
+
+// A kept Memory holds nothing derived from the password and salt alone: the
+// first two blocks of every lane, which a single pass leaves as initBlocks
+// wrote them, are cleared once the key is out.
+func TestMemoryKeepsNoPasswordDerivedBlocks(t *testing.T) {
+	var m Memory
+	const memory, threads = 64, 4
+	key := m.IDKey([]byte("password"), []byte("somesalt"), 1, memory, threads, 32)
+	if want := IDKey([]byte("password"), []byte("somesalt"), 1, memory, threads, 32); string(key) != string(want) {
+		t.Fatal("clearing changed the key")
+	}
+	lane := memory / threads
+	for l := range threads {
+		for _, i := range []int{l * lane, l*lane + 1} {
+			if m.blocks[i] != (block{}) {
+				t.Errorf("block %d (lane %d) still holds what the password and salt alone derive", i, l)
+			}
+		}
+	}
+}

@@ -144,6 +144,29 @@ func TestSlowBodyLeavesTheWorkItsDeadline(t *testing.T) {
 	}
 }
 
+// A deadline the request arrives with (an in-process call carries its
+// caller's) is not moved by the pause: the handler's context ends then, with
+// DeadlineExceeded, however slowly the body came.
+func TestSlowBodyKeepsTheCallersDeadline(t *testing.T) {
+	var deadline time.Time
+	var err error
+	h := deadlineServer(t, time.Minute, allowCaller, func(w http.ResponseWriter, r *http.Request) {
+		deadline, _ = r.Context().Deadline()
+		<-r.Context().Done()
+		err = r.Context().Err()
+	})
+	callerDeadline := time.Now().Add(400 * time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), callerDeadline)
+	defer cancel()
+	body := &trickle{chunks: []string{`{"name":`, ` "x"}`}, pause: 100 * time.Millisecond}
+	req := httptest.NewRequestWithContext(ctx, "POST", "/test/v1/things", body)
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if !deadline.Equal(callerDeadline) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the handler's deadline %s and end %v, want the caller's %s and DeadlineExceeded", deadline, err, callerDeadline)
+	}
+}
+
 // Once the body is read, the handler's context still ends when the client
 // goes away, although it no longer derives from the server's.
 func TestHandlerContextEndsWhenTheClientGoes(t *testing.T) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -115,8 +116,21 @@ func extendDeadline(r *http.Request, paused time.Duration) (*http.Request, conte
 	if b == nil || paused < minPause || b.client.Err() != nil {
 		return r, func() {} // r's context has no deadline, or has ended for good
 	}
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), b.deadline.Add(paused))
-	stop := context.AfterFunc(b.client, cancel)
+	deadline := b.deadline.Add(paused)
+	if d, ok := b.client.Deadline(); ok && d.Before(deadline) {
+		// A caller's own deadline (an in-process call carries its caller's)
+		// still holds: WithoutCancel drops it with the cancellation.
+		deadline = d
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), deadline)
+	stop := context.AfterFunc(b.client, func() {
+		// The caller's deadline passing is this context's own deadline (it
+		// is capped to it), whose timer says DeadlineExceeded; anything else
+		// ending the caller's context is the client going away.
+		if !errors.Is(b.client.Err(), context.DeadlineExceeded) {
+			cancel()
+		}
+	})
 	return r.WithContext(ctx), func() { stop(); cancel() }
 }
 
