@@ -149,7 +149,7 @@ var whyMissed = map[string]string{
 		"signature: ~3 % of the server's CPU), the access log's JSON encoding (~3 %; its writes are batched), " +
 		"kin-openapi's routing and validation (~2 %), five context layers (request id, route, deadline, " +
 		"budget, principal: ~3 % with their allocations), metrics (~1 %). The ratio moves by ±3 points " +
-		"between runs on this virtual machine (0.72–0.79 on 2026-11-30). What would give it a " +
+		"between runs on this virtual machine (0.72–0.82 on 2026-11-30). What would give it a " +
 		"margin: one context value carrying request id, route, deadline budget and principal; prometheus " +
 		"children cached per route; an access-log encoder without slog's generic attribute handling.",
 	targetAuthReadP99: "The tail follows the machine: at 32 connections on 2 cores the server, PostgreSQL and " +
