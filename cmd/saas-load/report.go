@@ -156,14 +156,16 @@ var whyMissed = map[string]string{
 		"the generator queue for the CPU, and other work on the machine lengthens it. The same changes as " +
 		"for the throughput shorten it.",
 	targetLogin: "Two hashes at once keep both cores busy, so every other millisecond of CPU a sign-in " +
-		"needs comes off the hashing: at ~23 ms of a core per hash, 90 % leaves 2.5 ms per sign-in for " +
-		"everything else on the machine. Measured: the server ~3 ms beyond its hash (iam's, uam's and " +
-		"config-vault's handler chains, the grant, a signature, the JSON) and PostgreSQL ~2.4 ms (column " +
-		"DB CPU) for the sign-in's six statements: the throttle's count and forgive, the user by email, the " +
-		"last-login stamp, the grant, the new session, one of them with a synchronous commit. What would " +
-		"meet it: PostgreSQL on cores of its own (then the server's ~3 ms per 23 ms hash give ~0.88 of " +
-		"its cores' hashing), or fewer statements per sign-in than the services' boundaries allow today " +
-		"(iam's throttle and session and uam's stamp and grant are two services' data).",
+		"needs comes off the hashing: at 22–24 ms of a core per raw hash, 90 % leaves ~2.5 ms per sign-in " +
+		"for everything else on the machine. Measured (column server CPU and a profile): the hash itself " +
+		"takes ~10–15 % longer inside the server than in the raw reference on an idle machine (~3 ms: " +
+		"PostgreSQL, the generator and the server's other work share its cores and caches), the rest of " +
+		"the server's work ~2 ms (iam's, uam's and config-vault's handler chains, the grant, a signature, " +
+		"the JSON), and PostgreSQL ~2.4 ms (column DB CPU) for the sign-in's six statements: the " +
+		"throttle's count and forgive, the user by email, the last-login stamp, the grant, the new " +
+		"session. What would meet it: PostgreSQL (and the clients) on cores of their own, where a sign-in " +
+		"costs its hash and ~2 ms; on one shared machine, nothing short of fewer statements than the " +
+		"services' boundaries allow (iam's throttle and session, uam's stamp and grant).",
 	targetRefresh: "A refresh costs the server ~1.0 ms of CPU (iam's handler, uam's GetUserGrant and " +
 		"config-vault's SignToken over the in-process transport, each through the whole handler chain, an " +
 		"ES256 signature) and PostgreSQL ~0.8 ms (the token lookup, the user's grant, the rotation: an " +
