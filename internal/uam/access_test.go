@@ -397,3 +397,62 @@ func TestManageOnlyUsersWhoHoldNoMore(t *testing.T) {
 	pw, err = e.c.SetUserPasswordWithResponse(ctx, tenant, writer.Id, newPassword, siteManager)
 	expectStatus(t, "reset the site writer by one holding content:write", pw, pw.Body, err, http.StatusNoContent)
 }
+
+// Taking tenants:write away needs holding it, as giving it does: a member of
+// the platform tenant with roles:write and roles:assign but not tenants:write
+// cannot take it from a role's set (one at a time or by replacing the set),
+// delete a role that holds it, or unassign such a role. Otherwise it could
+// demote every platform administrator, and since only holders may grant
+// tenants:write, no one could restore them. A holder may do all of it.
+func TestOnlyHoldersTakePlatformPermissionsAway(t *testing.T) {
+	e := newEnv(t)
+	platform := authtest.PlatformTenantID
+	e.platformTenant(platform)
+	admin := e.user(platform, "ops@example.com", "")
+	holder := e.as(platform, admin.Id, "roles:read", "roles:write", "roles:assign", "users:read", "tenants:write")
+	perms := client.PermissionSet{"tenants:write", "users:read"}
+	cr, err := e.c.CreateRoleWithResponse(ctx, platform, nil, client.RoleCreate{Name: "Ops", Permissions: &perms}, holder)
+	expectStatus(t, "a holder creates a role with tenants:write", cr, cr.Body, err, http.StatusCreated)
+	ops := *cr.JSON201
+	as, err := e.c.AssignRoleWithResponse(ctx, platform, admin.Id, ops.Id, nil, holder)
+	expectStatus(t, "a holder assigns it", as, as.Body, err, http.StatusCreated)
+	refused := func(what string, r statusCoder, body []byte, err error, perm string) {
+		t.Helper()
+		expectStatus(t, what, r, body, err, http.StatusForbidden)
+		var p client.Problem
+		if err := json.Unmarshal(body, &p); err != nil || p.Detail == nil || !strings.Contains(*p.Detail, "taking away "+perm+" ") {
+			t.Errorf("%s: %s, want a problem naming %s", what, body, perm)
+		}
+	}
+	member := e.user(platform, "member@example.com", "")
+	roleAdmin := e.as(platform, member.Id, "roles:read", "roles:write", "roles:assign", "users:read")
+
+	rm, err := e.c.RemoveRolePermissionWithResponse(ctx, platform, ops.Id, "tenants:write", nil, roleAdmin)
+	refused("a non-holder removes tenants:write from a role", rm, rm.Body, err, "tenants:write")
+	fewer := client.PermissionSet{"users:read"}
+	up, err := e.c.UpdateRoleWithResponse(ctx, platform, ops.Id, nil, client.RoleUpdate{Permissions: &fewer}, roleAdmin)
+	refused("a non-holder replaces a role's set without tenants:write", up, up.Body, err, "tenants:write")
+	del, err := e.c.DeleteRoleWithResponse(ctx, platform, ops.Id, nil, roleAdmin)
+	refused("a non-holder deletes a role holding tenants:write", del, del.Body, err, "tenants:write")
+	un, err := e.c.UnassignRoleWithResponse(ctx, platform, admin.Id, ops.Id, nil, roleAdmin)
+	refused("a non-holder unassigns a role holding tenants:write", un, un.Body, err, "tenants:write")
+	if got := e.effectiveOf(platform, admin.Id); !slices.Contains(got.TenantWide, "tenants:write") {
+		t.Fatalf("after the refusals the administrator holds %v", got.TenantWide)
+	}
+
+	// What holds no platform-level permission stays the ordinary rules' business.
+	plain := e.role(platform, "Readers", "users:read")
+	e.assignAt(platform, admin.Id, plain.Id, nil)
+	un, err = e.c.UnassignRoleWithResponse(ctx, platform, admin.Id, plain.Id, nil, roleAdmin)
+	expectStatus(t, "a non-holder unassigns a role without platform permissions", un, un.Body, err, http.StatusNoContent)
+
+	rm, err = e.c.RemoveRolePermissionWithResponse(ctx, platform, ops.Id, "tenants:write", nil, holder)
+	expectStatus(t, "a holder removes tenants:write from a role", rm, rm.Body, err, http.StatusOK)
+	if got := e.effectiveOf(platform, admin.Id); slices.Contains(got.TenantWide, "tenants:write") {
+		t.Fatalf("after the holder's removal the administrator still holds %v", got.TenantWide)
+	}
+	un, err = e.c.UnassignRoleWithResponse(ctx, platform, admin.Id, ops.Id, nil, holder)
+	expectStatus(t, "a holder unassigns the role", un, un.Body, err, http.StatusNoContent)
+	del, err = e.c.DeleteRoleWithResponse(ctx, platform, ops.Id, nil, holder)
+	expectStatus(t, "a holder deletes the role", del, del.Body, err, http.StatusNoContent)
+}

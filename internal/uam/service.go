@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -563,6 +564,10 @@ func (s *Service) changeRole(ctx context.Context, tenantID, id uuid.UUID, expect
 		if !etag.Matches(expected, locked.Version) {
 			return etag.Stale()
 		}
+		before, err := s.store.role(ctx, q, tenantID, id)
+		if err != nil {
+			return err
+		}
 		_, err = q.UpdateRole(ctx, db.UpdateRoleParams{TenantID: &tenantID, ID: id, Name: c.Name, Description: c.Description})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return problem.Conflict("%q is the name of a built-in role", *c.Name)
@@ -575,12 +580,26 @@ func (s *Service) changeRole(ctx context.Context, tenantID, id uuid.UUID, expect
 				return err
 			}
 		}
-		if role, err = s.store.role(ctx, q, tenantID, id); err != nil || !grants {
+		if role, err = s.store.role(ctx, q, tenantID, id); err != nil {
+			return err
+		}
+		if err := mayRevoke(ctx, tenantID, removed(before.Permissions, role.Permissions)); err != nil || !grants {
 			return err
 		}
 		return mayGrant(ctx, tenantID, role.Permissions, nil)
 	})
 	return role, err
+}
+
+// removed lists what is in before and not in after.
+func removed(before, after []string) []string {
+	var gone []string
+	for _, p := range before {
+		if !slices.Contains(after, p) {
+			gone = append(gone, p)
+		}
+	}
+	return gone
 }
 
 // UpdateRole changes a role; Permissions, when present, replaces the set.
@@ -618,8 +637,17 @@ func (s *Service) RemoveRolePermission(ctx context.Context, tenantID, roleID uui
 	})
 }
 
-// DeleteRole deletes a tenant's role and its assignments.
+// DeleteRole deletes a tenant's role and its assignments. A role holding a
+// platform-level permission may be deleted only by a holder of it
+// (mayRevoke).
 func (s *Service) DeleteRole(ctx context.Context, tenantID, id uuid.UUID, expected []int64) error {
+	if role, err := s.Role(ctx, tenantID, id); err == nil {
+		if err := mayRevoke(ctx, tenantID, role.Permissions); err != nil {
+			return err
+		}
+	} else if !problem.Is(err, problem.KindNotFound) {
+		return err
+	}
 	n, err := s.store.q.DeleteRole(ctx, db.DeleteRoleParams{TenantID: &tenantID, ID: id, ExpectedVersions: expected})
 	if err != nil || n > 0 {
 		return classify(err)
@@ -732,8 +760,17 @@ func (s *Service) Assign(ctx context.Context, tenantID, userID, roleID uuid.UUID
 		SiteID: row.SiteID, CreatedAt: row.CreatedAt}, row.Created, nil
 }
 
-// Unassign removes a user's role in one scope.
+// Unassign removes a user's role in one scope. A role holding a
+// platform-level permission may be taken away only by a holder of it
+// (mayRevoke).
 func (s *Service) Unassign(ctx context.Context, tenantID, userID, roleID uuid.UUID, siteID *uuid.UUID) error {
+	if role, err := s.Role(ctx, tenantID, roleID); err == nil {
+		if err := mayRevoke(ctx, tenantID, role.Permissions); err != nil {
+			return err
+		}
+	} else if !problem.Is(err, problem.KindNotFound) {
+		return err
+	}
 	n, err := s.store.q.UnassignRole(ctx, db.UnassignRoleParams{TenantID: tenantID, UserID: userID, RoleID: roleID, SiteID: siteID})
 	if err != nil {
 		return classify(err)
@@ -764,6 +801,28 @@ func (s *Service) Unassign(ctx context.Context, tenantID, userID, roleID uuid.UU
 // grants nothing.
 func mayGrant(ctx context.Context, tenantID uuid.UUID, perms []string, site *uuid.UUID) error {
 	return holdsAll(ctx, tenantID, perms, site, "the role grants %s, which you do not hold %s: you may grant only permissions you hold")
+}
+
+// mayRevoke is mayGrant's counterpart for the platform-level permissions
+// (authn.PlatformPermissions; tenants:write is the one a person holds):
+// taking one away, from a role's set, by deleting a role that holds it or by
+// unassigning such a role, needs holding it too. Only its holders may grant
+// it, and holding it is what makes a platform administrator (authz), so a
+// platform-tenant member with roles:write or roles:assign alone could
+// otherwise strip it from every administrator, and no one could give it back
+// short of editing the database. Tenant-level permissions are left to the
+// ordinary rules: the tenant's administrators can always grant them again.
+func mayRevoke(ctx context.Context, tenantID uuid.UUID, perms []string) error {
+	var platform []string
+	for _, perm := range perms {
+		if authn.IsPlatformLevel(perm) {
+			platform = append(platform, perm)
+		}
+	}
+	if len(platform) == 0 {
+		return nil
+	}
+	return holdsAll(ctx, tenantID, platform, nil, "taking away %s needs holding it %s: only its holders may take a platform-level permission from others")
 }
 
 // mayManage applies the same rule to taking over a user: resetting the
