@@ -25,8 +25,9 @@ const PlatformAdminRole = "platform-admin"
 
 // Bootstrap gives a platform tenant without users its first administrator:
 // a user with email and password holding tenant-admin (every tenant-level
-// permission; held in the platform tenant, that reaches every tenant) and
-// platform-admin (tenants:write). An empty password means a generated one,
+// permission) and platform-admin (tenants:write, which makes the holder a
+// platform administrator: its tenant-level permissions then reach every
+// tenant). An empty password means a generated one,
 // which is returned so that the caller can show it once. A tenant that has
 // any user already is left alone (created is false): the administrator may
 // since have been renamed or replaced, and a restart must not undo that.

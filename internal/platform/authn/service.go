@@ -28,9 +28,10 @@ import (
 // no other service can make its credential. A credential names the service
 // it is for (its audience) and is refused by every other. It authenticates as
 // a principal of the platform tenant named "service:<name>" holding exactly
-// the permissions ServiceGrants lists for that service, so the ordinary
-// authorization rules (platform administrators act across tenants) apply to
-// it unchanged.
+// the permissions ServiceGrants lists for that service. Authorization counts
+// every service as a platform administrator (it acts across tenants with
+// those permissions), which is why only a verified service credential
+// yields a Principal with Service set.
 //
 // Form:
 //

@@ -299,6 +299,11 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"missing sub_type", errClaims, func(e *env) string {
 			return sign(t, rsaKey, "", defaultHeaders(rsaKey), with(e.claims(e.tenant), map[string]any{"sub_type": nil}))
 		}},
+		// A service's principal acts across tenants (authz): only a verified
+		// service credential may yield one, never a signed token.
+		{"a token claiming to be a service", errClaims, func(e *env) string {
+			return sign(t, rsaKey, "", defaultHeaders(rsaKey), with(e.claims(e.tenant), map[string]any{"sub_type": "service", "sub": "service:iam", "client_id": "service:iam"}))
+		}},
 		{"user sub not a UUID", errClaims, func(e *env) string {
 			return sign(t, rsaKey, "", defaultHeaders(rsaKey), with(e.claims(e.tenant), map[string]any{"sub": "alice"}))
 		}},

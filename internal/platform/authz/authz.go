@@ -94,9 +94,10 @@ var _ Verifier = (*authn.Verifier)(nil)
 type Options struct {
 	// Verifier checks bearer tokens; required.
 	Verifier Verifier
-	// PlatformTenantID is the platform tenant, whose principals holding an
-	// operation's permission tenant-wide may act across tenants. uuid.Nil:
-	// nobody may.
+	// PlatformTenantID is the platform tenant, whose administrators (its
+	// services and its principals holding a platform-level permission) may
+	// act across tenants with an operation's permission held tenant-wide.
+	// uuid.Nil: nobody may.
 	PlatformTenantID uuid.UUID
 }
 
@@ -209,9 +210,9 @@ func parseID(s string) (uuid.UUID, bool) {
 }
 
 // PlatformAdmin reports whether the request was admitted as a platform
-// administrator's: a principal of the platform tenant holding the
-// operation's permission tenant-wide. Such a request may act on any
-// tenant's resources.
+// administrator's: a principal of the platform tenant with platform scopes
+// (platformScoped) holding the operation's permission tenant-wide. Such a
+// request may act on any tenant's resources.
 func PlatformAdmin(ctx context.Context) bool {
 	v, _ := ctx.Value(adminKey{}).(bool)
 	return v

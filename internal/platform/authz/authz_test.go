@@ -128,8 +128,16 @@ var tokens = map[string]authn.Claims{
 	"p-admin":  claims(platform, "p-admin", []string{"things:read", "content:write", "tenants:write"}, nil),
 	// A member of the platform tenant with the operations' permissions but
 	// no platform-level one: an ordinary member of that tenant.
-	"p-member":   claims(platform, "p-member", []string{"things:read", "content:write"}, nil),
-	"p-plain":    claims(platform, "p-plain", nil, nil),
+	"p-member": claims(platform, "p-member", []string{"things:read", "content:write"}, nil),
+	"p-plain":  claims(platform, "p-plain", nil, nil),
+	// tenants:write alone, or only on a site, or claimed in another tenant,
+	// and service-only permissions claimed by a token: none of them makes
+	// a platform administrator.
+	"p-twonly":   claims(platform, "p-twonly", []string{"tenants:write"}, nil),
+	"p-sitetw":   claims(platform, "p-sitetw", []string{"things:read"}, map[uuid.UUID][]string{site1: {"tenants:write"}}),
+	"b-tw":       claims(tenantB, "b-tw", []string{"things:read", "tenants:write"}, nil),
+	"p-svconly":  claims(platform, "p-svconly", []string{"things:read", "tokens:sign", "credentials:verify"}, nil),
+	"svc-reader": {TenantID: platform, Subject: "service:content", SubjectType: authn.SubTypeService, Scopes: []string{"things:read"}},
 	"p-siteonly": claims(platform, "p-siteonly", nil, map[uuid.UUID][]string{site1: {"things:read"}}),
 }
 
@@ -262,6 +270,12 @@ func TestEnforcement(t *testing.T) {
 		{name: "platform member without platform scopes, site route", method: "PUT", path: "/tenants/" + B + "/sites/" + S2 + "/content", auth: []string{"Bearer p-member"}, status: 404},
 		{name: "platform member without platform scopes in its tenant", method: "GET", path: "/tenants/" + P + "/things", auth: []string{"Bearer p-member"}, status: 200, subject: "p-member"},
 		{name: "platform member without platform scopes on a route of no tenant is no admin", method: "GET", path: "/things", auth: []string{"Bearer p-member"}, status: 200, subject: "p-member"},
+		{name: "tenants:write without the operation's permission across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-twonly"}, status: 404},
+		{name: "tenants:write without the operation's permission at home", method: "GET", path: "/tenants/" + P + "/things", auth: []string{"Bearer p-twonly"}, status: 403, challenge: challengeScope("things:read")},
+		{name: "tenants:write on a site only across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-sitetw"}, status: 404},
+		{name: "tenants:write in another tenant than the platform's", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer b-tw"}, status: 404},
+		{name: "service-only permissions claimed by a token", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-svconly"}, status: 404},
+		{name: "a service across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer svc-reader"}, status: 200, subject: "service:content", admin: true},
 		{name: "platform principal without the permission across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-plain"}, status: 404},
 		{name: "platform principal with the permission on a site only across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-siteonly"}, status: 404},
 		{name: "platform principal without the permission in its tenant", method: "GET", path: "/tenants/" + P + "/things", auth: []string{"Bearer p-plain"}, status: 403, challenge: challengeScope("things:read")},
@@ -434,6 +448,7 @@ func TestMayActIn(t *testing.T) {
 		{"GET", "/sites/" + site1.String(), "Bearer a-site", true, false},
 		{"GET", "/things", "Bearer p-admin", true, true},
 		{"GET", "/things", "Bearer p-member", false, false},
+		{"GET", "/things", "Bearer svc-reader", true, true},
 		{"GET", "/me", "Bearer p-plain", false, false},
 		{"POST", "/open", "", false, false},
 	} {
