@@ -40,11 +40,24 @@ var specs = []struct {
 // tenant-level permission, calls every protected operation of every service
 // addressing tenant A's resources. Each answer must be 404 (or 403 for an
 // operation that names no resource), or a success that shows nothing of A;
-// afterwards A's resources are all still there, unchanged.
+// afterwards A's resources are all still there, unchanged. The same for a
+// member of the platform tenant without platform-level permissions.
 func TestNoTenantReachesAnother(t *testing.T) {
 	p := apptest.Start(t)
 	a := newTenant(t, p, "alpha")
 	b := newTenant(t, p, "bravo")
+	reachesNothingOf(t, p, a, "tenant B's administrator", b.adminToken)
+	// A member of the platform tenant holding tenant-admin there but no
+	// platform-level permission is no platform administrator: the platform
+	// tenant is just its tenant.
+	reachesNothingOf(t, p, a, "a platform-tenant member without platform permissions", platformMember(t, p))
+}
+
+// reachesNothingOf calls every protected operation of every service with
+// token, addressing tenant a's resources, and checks each answer and that a
+// is unchanged afterwards.
+func reachesNothingOf(t *testing.T, p *apptest.Platform, a tenant, who, token string) {
+	t.Helper()
 	values := a.ids()
 	before := a.snapshot(t, p)
 	probed := 0
@@ -65,7 +78,7 @@ func TestNoTenantReachesAnother(t *testing.T) {
 			probed++
 			name := op.Method + " " + s.prefix + op.Path
 			req := probe(t, doc, p.URL+s.prefix, op, values)
-			req.Header.Set("Authorization", "Bearer "+b.adminToken)
+			req.Header.Set("Authorization", "Bearer "+token)
 			code, body := do(t, req)
 			switch {
 			case code == http.StatusNotFound:
@@ -76,11 +89,11 @@ func TestNoTenantReachesAnother(t *testing.T) {
 						continue
 					}
 					if strings.Contains(body, id) {
-						t.Errorf("%s: %d shows tenant A's %s: %s", name, code, id, body)
+						t.Errorf("%s: %d to %s shows tenant A's %s: %s", name, code, who, id, body)
 					}
 				}
 			default:
-				t.Errorf("%s with tenant B's token: %d %s, want 404 (or 403 without an id in the path)", name, code, body)
+				t.Errorf("%s as %s: %d %s, want 404 (or 403 without an id in the path)", name, who, code, body)
 			}
 		}
 	}
@@ -88,8 +101,34 @@ func TestNoTenantReachesAnother(t *testing.T) {
 		t.Errorf("only %d operations probed: the specs did not load as expected", probed)
 	}
 	if after := a.snapshot(t, p); after != before {
-		t.Errorf("tenant A changed:\nbefore %s\nafter  %s", before, after)
+		t.Errorf("tenant A changed by %s:\nbefore %s\nafter  %s", who, before, after)
 	}
+}
+
+// platformMember signs in a new user of the platform tenant who holds the
+// built-in tenant-admin role there (every tenant-level permission) but not
+// platform-admin (tenants:write), and returns its access token.
+func platformMember(t *testing.T, p *apptest.Platform) string {
+	t.Helper()
+	users := p.URL + "/uam/v1/tenants/" + p.PlatformTenantID.String()
+	call := func(method, url, body string) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+p.AdminToken(t))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		code, out := do(t, req)
+		if code/100 != 2 {
+			t.Fatalf("%s %s: %d %s", method, url, code, out)
+		}
+		return out
+	}
+	var u struct{ ID string }
+	_ = json.Unmarshal([]byte(call("POST", users+"/users", `{"email":"member@platform.example.com","password":"`+adminPassword+`"}`)), &u)
+	call("PUT", users+"/users/"+u.ID+"/roles/00000000-0000-7000-8000-000000000201", "")
+	token, _ := p.Login(t, &p.PlatformTenantID, "member@platform.example.com", adminPassword)
+	return token
 }
 
 // notIdentifying are path values that name nothing of tenant A by
