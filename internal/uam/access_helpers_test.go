@@ -28,7 +28,7 @@ var (
 		"users:read", "users:write",
 	}
 	// platformLevelPerms act across tenants; only the platform tenant grants them.
-	platformLevelPerms = []string{"credentials:verify", "tenants:write", "tokens:sign"}
+	platformLevelPerms = []string{"credentials:verify", "tenants:access", "tenants:write", "tokens:sign"}
 	editorPerms        = []string{"content:delete", "content:publish", "content:read", "content:write", "sites:read"}
 	viewerPerms        = []string{
 		"clients:read", "content:read", "keys:read", "permissions:read", "roles:read", "sites:read", "tenants:read", "users:read",

@@ -370,6 +370,8 @@ func TestPlatformPermissionsInPlatformTenant(t *testing.T) {
 	plain := e.bareRole(ordinary, "Plain")
 	add, err = e.c.AddRolePermissionWithResponse(ctx, ordinary, plain.Id, "tenants:write", nil, admin)
 	expectStatus(t, "add tenants:write in an ordinary tenant", add, add.Body, err, http.StatusNotFound)
+	add, err = e.c.AddRolePermissionWithResponse(ctx, ordinary, plain.Id, "tenants:access", nil, admin)
+	expectStatus(t, "add tenants:access in an ordinary tenant", add, add.Body, err, http.StatusNotFound)
 }
 
 func TestUpdateRole(t *testing.T) {

@@ -869,7 +869,7 @@ type ClientInterface interface {
 
 	// CreateTenantWithBody Create a tenant
 	//
-	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -878,7 +878,7 @@ type ClientInterface interface {
 
 	// CreateTenant Create a tenant
 	//
-	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1354,7 +1354,7 @@ func (c *Client) ListTenants(ctx context.Context, params *ListTenantsParams, req
 
 // CreateTenantWithBody Create a tenant
 //
-// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1373,7 +1373,7 @@ func (c *Client) CreateTenantWithBody(ctx context.Context, params *CreateTenantP
 
 // CreateTenant Create a tenant
 //
-// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3097,7 +3097,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTenantWithBodyWithResponse Create a tenant
 	//
-	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3106,7 +3106,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTenantWithResponse Create a tenant
 	//
-	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+	// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5568,7 +5568,7 @@ func (c *ClientWithResponses) ListTenantsWithResponse(ctx context.Context, param
 
 // CreateTenantWithBodyWithResponse Create a tenant
 //
-// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5583,7 +5583,7 @@ func (c *ClientWithResponses) CreateTenantWithBodyWithResponse(ctx context.Conte
 
 // CreateTenantWithResponse Create a tenant
 //
-// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+// Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -92,7 +92,7 @@ type ClientCreate struct {
 	// Name 1 to 200 characters.
 	Name ClientName `json:"name"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:access`, `tenants:write`: they act across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes Scopes `json:"scopes"`
 }
 
@@ -114,7 +114,7 @@ type ClientUpdate struct {
 	// Name 1 to 200 characters.
 	Name *ClientName `json:"name,omitempty"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:access`, `tenants:write`: they act across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes *Scopes `json:"scopes,omitempty"`
 }
 
@@ -135,7 +135,7 @@ type ClientWithSecret struct {
 	// Name 1 to 200 characters.
 	Name ClientName `json:"name"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:access`, `tenants:write`: they act across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes Scopes `json:"scopes"`
 
 	// SecretRotatedAt When the secret was last issued.
@@ -221,7 +221,7 @@ type MachineClient struct {
 	// Name 1 to 200 characters.
 	Name ClientName `json:"name"`
 
-	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
+	// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:access`, `tenants:write`: they act across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 	Scopes Scopes `json:"scopes"`
 
 	// SecretRotatedAt When the secret was last issued.
@@ -326,7 +326,7 @@ type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
+// Scopes Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:access`, `tenants:write`: they act across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise).
 type Scopes = []PermissionName
 
 // TokenForm Fields as RFC 6749 names them; all optional here, checked by the endpoint so that errors are RFC 6749 errors.

@@ -19,7 +19,7 @@ export interface paths {
         put?: never;
         /**
          * Create a tenant
-         * @description Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. For platform administrators only; anyone else is refused with 403. Only the platform tenant's roles and clients may hold `tenants:write`, so it is the platform administrators' permission.
+         * @description Creates an active tenant (unless `is_active` is false). The domain must be a hostname no other tenant uses, compared case-insensitively; a clash is 409. Needs `tenants:write`, which only the platform tenant's roles and clients may hold.
          */
         post: operations["createTenant"];
         delete?: never;

@@ -472,7 +472,7 @@ export interface components {
         };
         /** @description 1 to 200 characters. */
         ClientName: string;
-        /** @description Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:write`, which acts across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise). */
+        /** @description Permissions the client may ask for: only permissions the caller holds tenant-wide itself (403 otherwise), so that a client never holds more than its registrar has; never `credentials:verify` or `tokens:sign`, which only the platform's services hold, and a platform-level permission (`tenants:access`, `tenants:write`: they act across tenants) only for a client of the platform tenant (400 otherwise). Space-separated, as the client's access tokens carry them, they take at most 4096 bytes, so that those tokens fit the 8 KiB every service accepts (400 otherwise). */
         Scopes: components["schemas"]["PermissionName"][];
         MachineClient: {
             /**

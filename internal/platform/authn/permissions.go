@@ -7,7 +7,7 @@ import "slices"
 // platform tenant may hold them. UAM grants them only through the platform
 // tenant's roles, and IAM gives them only to the platform tenant's machine
 // clients. The service-only permissions are platform-level too.
-var platformPermissions = []string{"credentials:verify", "tenants:write", "tokens:sign"}
+var platformPermissions = []string{"credentials:verify", "tenants:access", "tenants:write", "tokens:sign"}
 
 // PlatformPermissions lists the platform-level permissions (a copy).
 func PlatformPermissions() []string { return slices.Clone(platformPermissions) }

@@ -35,7 +35,8 @@
 //     scope="<the first missing permission>"`.
 //   - Platform administrators are principals of Options.PlatformTenantID
 //     with platform scopes (services, and users or clients holding a
-//     platform-level permission such as tenants:write tenant-wide) who
+//     platform-level permission, tenants:access or tenants:write,
+//     tenant-wide) who
 //     satisfy the operation's requirement with tenant-wide permissions of an
 //     alternative that names at least one permission. They pass the tenant
 //     match above and act across tenants; any other platform-tenant
@@ -71,6 +72,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -184,19 +186,16 @@ func (a *Authorizer) Authorize(w http.ResponseWriter, r *http.Request, route *ro
 // platformScoped reports whether a principal of the platform tenant is one
 // of its administrators (ARCHITECTURE §6: "members of the platform tenant
 // with platform scopes"): a service, or a user or client holding a
-// platform-level permission tenant-wide. Other members of the platform tenant
+// platform-level permission tenant-wide (tenants:access, which does nothing
+// else, or tenants:write). Other members of the platform tenant
 // are ordinary members of it: a role with users:read given to a support
 // engineer there reads the platform tenant's users, not every tenant's.
 func platformScoped(p *authn.Principal) bool {
 	if p.Service != "" {
 		return true
 	}
-	for _, perm := range authn.PlatformPermissions() {
-		if p.Has(perm, nil) {
-			return true
-		}
-	}
-	return false
+	// Has: the service-only ones never count for anyone else.
+	return slices.ContainsFunc(p.Scopes, func(perm string) bool { return authn.IsPlatformLevel(perm) && p.Has(perm, nil) })
 }
 
 // parseID reads an id as request validation accepts it (format uuid: 36

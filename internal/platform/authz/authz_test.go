@@ -133,7 +133,9 @@ var tokens = map[string]authn.Claims{
 	// tenants:write alone, or only on a site, or claimed in another tenant,
 	// and service-only permissions claimed by a token: none of them makes
 	// a platform administrator.
-	"p-twonly":   claims(platform, "p-twonly", []string{"tenants:write"}, nil),
+	"p-twonly": claims(platform, "p-twonly", []string{"tenants:write"}, nil),
+	// tenants:access with a read permission: a read-only operator.
+	"p-support":  claims(platform, "p-support", []string{"tenants:access", "things:read"}, nil),
 	"p-sitetw":   claims(platform, "p-sitetw", []string{"things:read"}, map[uuid.UUID][]string{site1: {"tenants:write"}}),
 	"b-tw":       claims(tenantB, "b-tw", []string{"things:read", "tenants:write"}, nil),
 	"p-svconly":  claims(platform, "p-svconly", []string{"things:read", "tokens:sign", "credentials:verify"}, nil),
@@ -275,6 +277,8 @@ func TestEnforcement(t *testing.T) {
 		{name: "tenants:write on a site only across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-sitetw"}, status: 404},
 		{name: "tenants:write in another tenant than the platform's", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer b-tw"}, status: 404},
 		{name: "service-only permissions claimed by a token", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-svconly"}, status: 404},
+		{name: "tenants:access with the permission across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-support"}, status: 200, subject: "p-support", admin: true},
+		{name: "tenants:access without the permission across tenants", method: "PUT", path: "/tenants/" + B + "/sites/" + S2 + "/content", auth: []string{"Bearer p-support"}, status: 404},
 		{name: "a service across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer svc-reader"}, status: 200, subject: "service:content", admin: true},
 		{name: "platform principal without the permission across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-plain"}, status: 404},
 		{name: "platform principal with the permission on a site only across tenants", method: "GET", path: "/tenants/" + A + "/things", auth: []string{"Bearer p-siteonly"}, status: 404},
