@@ -109,6 +109,25 @@ func (s *Service) checkNewScopes(ctx context.Context, tenantID uuid.UUID, scopes
 	return callerHolds(ctx, scopes)
 }
 
+// mayTakeAway requires the caller to hold the platform-level permissions
+// (authn.PlatformPermissions) that a client loses when its scopes go from
+// before to after (nil: the client is deleted), as uam requires of roles:
+// a holder of clients:write alone must not be able to take the platform's
+// operator clients their tenants:write or tenants:access. Tenant-level
+// scopes are left to the ordinary rules.
+func mayTakeAway(ctx context.Context, before, after []string) error {
+	p, ok := authn.FromContext(ctx)
+	if !ok {
+		return authn.MissingToken()
+	}
+	for _, name := range before {
+		if authn.IsPlatformLevel(name) && !slices.Contains(after, name) && !p.Has(name, nil) {
+			return problem.New(problem.KindForbidden, "taking %s away from a client needs holding it tenant-wide; the access token lacks it", name)
+		}
+	}
+	return nil
+}
+
 // callerHolds requires the caller to hold each permission tenant-wide: a
 // client never gets more than whoever registered, changed or revived it
 // has, so a holder of clients:write alone cannot mint itself a tenant
@@ -224,6 +243,13 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, id uuid.UUID, c Cl
 		if err := s.checkNewScopes(ctx, tenantID, *c.Scopes); err != nil {
 			return Client{}, err
 		}
+		current, err := s.Client(ctx, tenantID, id)
+		if err != nil {
+			return Client{}, err
+		}
+		if err := mayTakeAway(ctx, current.Scopes, *c.Scopes); err != nil {
+			return Client{}, err
+		}
 		p.Scopes = *c.Scopes
 		if p.Scopes == nil {
 			p.Scopes = []string{} // an empty list, not "unchanged"
@@ -244,8 +270,16 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID, id uuid.UUID, c Cl
 	return clientOf(row), nil
 }
 
-// DeleteClient deletes a client.
+// DeleteClient deletes a client; one holding a platform-level permission only
+// for a caller holding it too (mayTakeAway).
 func (s *Service) DeleteClient(ctx context.Context, tenantID, id uuid.UUID, expected []int64) error {
+	current, err := s.Client(ctx, tenantID, id)
+	if err != nil {
+		return err
+	}
+	if err := mayTakeAway(ctx, current.Scopes, nil); err != nil {
+		return err
+	}
 	n, err := s.q.DeleteClient(ctx, db.DeleteClientParams{TenantID: tenantID, ID: id, ExpectedVersions: expected})
 	if err != nil {
 		return pg.Classify(err)

@@ -283,6 +283,41 @@ func TestPlatformPermissionsOnlyForThePlatformTenantsClients(t *testing.T) {
 	}
 }
 
+// Taking a platform-level permission away from a client, by narrowing its
+// scopes or deleting it, needs holding it, as giving it does: a platform
+// member with clients:write alone cannot disarm the platform's operator
+// clients. Tenant-level scopes stay the ordinary rules' business.
+func TestOnlyHoldersTakePlatformScopesFromClients(t *testing.T) {
+	e := newEnv(t)
+	platform := e.p.PlatformTenantID
+	r, _ := e.iam.CreateClientWithResponse(ctx, platform, client.ClientCreate{Name: "ops", Scopes: []string{"tenants:write", "clients:read"}}, bearer(e.admin))
+	if r.JSON201 == nil {
+		t.Fatalf("registering the operator client: %d %s", r.StatusCode(), r.Body)
+	}
+	ops := r.JSON201.ClientId
+	e.user(platform, "clerk@example.com", e.role(platform, "ClientClerk", "clients:read", "clients:write"))
+	clerk := bearer(e.signIn(platform, "clerk@example.com").AccessToken)
+
+	narrow := []string{"clients:read"}
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, platform, ops, nil, client.ClientUpdate{Scopes: &narrow}, clerk); u.StatusCode() != http.StatusForbidden ||
+		!strings.Contains(string(u.Body), "tenants:write") {
+		t.Errorf("a non-holder narrows the operator client: %d %s", u.StatusCode(), u.Body)
+	}
+	if d, _ := e.iam.DeleteClientWithResponse(ctx, platform, ops, nil, clerk); d.StatusCode() != http.StatusForbidden {
+		t.Errorf("a non-holder deletes the operator client: %d %s", d.StatusCode(), d.Body)
+	}
+	plain := e.registerClient(platform, "clients:read")
+	if d, _ := e.iam.DeleteClientWithResponse(ctx, platform, plain.ClientId, nil, clerk); d.StatusCode() != http.StatusNoContent {
+		t.Errorf("a non-holder deletes a client without platform scopes: %d %s", d.StatusCode(), d.Body)
+	}
+	if u, _ := e.iam.UpdateClientWithResponse(ctx, platform, ops, nil, client.ClientUpdate{Scopes: &narrow}, bearer(e.admin)); u.JSON200 == nil {
+		t.Errorf("a holder narrows the operator client: %d %s", u.StatusCode(), u.Body)
+	}
+	if d, _ := e.iam.DeleteClientWithResponse(ctx, platform, ops, nil, clerk); d.StatusCode() != http.StatusNoContent {
+		t.Errorf("deleting the client once it holds no platform scope: %d %s", d.StatusCode(), d.Body)
+	}
+}
+
 // authn.PlatformPermissions is UAM's catalogue of platform-level
 // permissions.
 func TestPlatformPermissionsAreUAMsPlatformLevel(t *testing.T) {

@@ -980,7 +980,7 @@ type ClientInterface interface {
 
 	// DeleteClient Delete a client
 	//
-	// Deletes the client; its access tokens run until they expire (and introspect as inactive).
+	// Deletes the client; its access tokens run until they expire (and introspect as inactive). A client holding a platform-level scope (`tenants:access`, `tenants:write`) may be deleted only by a caller holding it (403 otherwise).
 	//
 	// Corresponds with DELETE /tenants/{tenant_id}/clients/{client_id} (the `DeleteClient` operationId).
 	DeleteClient(ctx context.Context, tenantId TenantID, clientId ClientID, params *DeleteClientParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1346,7 +1346,7 @@ func (c *Client) CreateClient(ctx context.Context, tenantId TenantID, body Creat
 
 // DeleteClient Delete a client
 //
-// Deletes the client; its access tokens run until they expire (and introspect as inactive).
+// Deletes the client; its access tokens run until they expire (and introspect as inactive). A client holding a platform-level scope (`tenants:access`, `tenants:write`) may be deleted only by a caller holding it (403 otherwise).
 //
 // Corresponds with DELETE /tenants/{tenant_id}/clients/{client_id} (the `DeleteClient` operationId).
 func (c *Client) DeleteClient(ctx context.Context, tenantId TenantID, clientId ClientID, params *DeleteClientParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2346,7 +2346,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteClientWithResponse Delete a client
 	//
-	// Deletes the client; its access tokens run until they expire (and introspect as inactive).
+	// Deletes the client; its access tokens run until they expire (and introspect as inactive). A client holding a platform-level scope (`tenants:access`, `tenants:write`) may be deleted only by a caller holding it (403 otherwise).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3934,7 +3934,7 @@ func (c *ClientWithResponses) CreateClientWithResponse(ctx context.Context, tena
 
 // DeleteClientWithResponse Delete a client
 //
-// Deletes the client; its access tokens run until they expire (and introspect as inactive).
+// Deletes the client; its access tokens run until they expire (and introspect as inactive). A client holding a platform-level scope (`tenants:access`, `tenants:write`) may be deleted only by a caller holding it (403 otherwise).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -248,7 +248,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a client
-         * @description Deletes the client; its access tokens run until they expire (and introspect as inactive).
+         * @description Deletes the client; its access tokens run until they expire (and introspect as inactive). A client holding a platform-level scope (`tenants:access`, `tenants:write`) may be deleted only by a caller holding it (403 otherwise).
          */
         delete: operations["deleteClient"];
         options?: never;
