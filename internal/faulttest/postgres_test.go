@@ -275,9 +275,6 @@ func (c *pgCluster) postmasterPID() (int, error) {
 //     no statement waits on for ever;
 //   - after SIGCONT, the same platform serves again without a restart.
 func TestPostgresHungAnswers503(t *testing.T) {
-	if testing.Short() {
-		t.Skip("freezes a private PostgreSQL for several seconds")
-	}
 	cluster := startPGCluster(t)
 	p := apptest.StartWith(t, apptest.Options{DatabaseURL: cluster.url("saas")})
 	admin := p.AdminToken(t)

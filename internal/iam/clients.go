@@ -120,8 +120,8 @@ func mayTakeAway(ctx context.Context, before, after []string) error {
 	if !ok {
 		return authn.MissingToken()
 	}
-	for _, name := range before {
-		if authn.IsPlatformLevel(name) && !slices.Contains(after, name) && !p.Has(name, nil) {
+	for _, name := range authn.PlatformLevelTakenAway(before, after) {
+		if !p.Has(name, nil) {
 			return problem.New(problem.KindForbidden, "taking %s away from a client needs holding it tenant-wide; the access token lacks it", name)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -583,23 +582,12 @@ func (s *Service) changeRole(ctx context.Context, tenantID, id uuid.UUID, expect
 		if role, err = s.store.role(ctx, q, tenantID, id); err != nil {
 			return err
 		}
-		if err := mayRevoke(ctx, tenantID, removed(before.Permissions, role.Permissions)); err != nil || !grants {
+		if err := mayRevoke(ctx, tenantID, authn.PlatformLevelTakenAway(before.Permissions, role.Permissions)); err != nil || !grants {
 			return err
 		}
 		return mayGrant(ctx, tenantID, role.Permissions, nil)
 	})
 	return role, err
-}
-
-// removed lists what is in before and not in after.
-func removed(before, after []string) []string {
-	var gone []string
-	for _, p := range before {
-		if !slices.Contains(after, p) {
-			gone = append(gone, p)
-		}
-	}
-	return gone
 }
 
 // UpdateRole changes a role; Permissions, when present, replaces the set.
@@ -641,11 +629,7 @@ func (s *Service) RemoveRolePermission(ctx context.Context, tenantID, roleID uui
 // platform-level permission may be deleted only by a holder of it
 // (mayRevoke).
 func (s *Service) DeleteRole(ctx context.Context, tenantID, id uuid.UUID, expected []int64) error {
-	if role, err := s.Role(ctx, tenantID, id); err == nil {
-		if err := mayRevoke(ctx, tenantID, role.Permissions); err != nil {
-			return err
-		}
-	} else if !problem.Is(err, problem.KindNotFound) {
+	if err := s.mayRevokeRole(ctx, tenantID, id); err != nil {
 		return err
 	}
 	n, err := s.store.q.DeleteRole(ctx, db.DeleteRoleParams{TenantID: &tenantID, ID: id, ExpectedVersions: expected})
@@ -764,11 +748,7 @@ func (s *Service) Assign(ctx context.Context, tenantID, userID, roleID uuid.UUID
 // platform-level permission may be taken away only by a holder of it
 // (mayRevoke).
 func (s *Service) Unassign(ctx context.Context, tenantID, userID, roleID uuid.UUID, siteID *uuid.UUID) error {
-	if role, err := s.Role(ctx, tenantID, roleID); err == nil {
-		if err := mayRevoke(ctx, tenantID, role.Permissions); err != nil {
-			return err
-		}
-	} else if !problem.Is(err, problem.KindNotFound) {
+	if err := s.mayRevokeRole(ctx, tenantID, roleID); err != nil {
 		return err
 	}
 	n, err := s.store.q.UnassignRole(ctx, db.UnassignRoleParams{TenantID: tenantID, UserID: userID, RoleID: roleID, SiteID: siteID})
@@ -812,17 +792,27 @@ func mayGrant(ctx context.Context, tenantID uuid.UUID, perms []string, site *uui
 // otherwise strip it from every administrator, and no one could give it back
 // short of editing the database. Tenant-level permissions are left to the
 // ordinary rules: the tenant's administrators can always grant them again.
-func mayRevoke(ctx context.Context, tenantID uuid.UUID, perms []string) error {
-	var platform []string
-	for _, perm := range perms {
-		if authn.IsPlatformLevel(perm) {
-			platform = append(platform, perm)
-		}
-	}
-	if len(platform) == 0 {
+// taken are the platform-level permissions a change takes away
+// (authn.PlatformLevelTakenAway).
+func mayRevoke(ctx context.Context, tenantID uuid.UUID, taken []string) error {
+	if len(taken) == 0 {
 		return nil
 	}
-	return holdsAll(ctx, tenantID, platform, nil, "taking away %s needs holding it %s: only its holders may take a platform-level permission from others")
+	return holdsAll(ctx, tenantID, taken, nil, "taking away %s needs holding it %s: only its holders may take a platform-level permission from others")
+}
+
+// mayRevokeRole is mayRevoke for taking a whole role away (deleting it,
+// unassigning it). A role that does not exist takes nothing away; the
+// operation itself then answers 404.
+func (s *Service) mayRevokeRole(ctx context.Context, tenantID, roleID uuid.UUID) error {
+	role, err := s.Role(ctx, tenantID, roleID)
+	if problem.Is(err, problem.KindNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return mayRevoke(ctx, tenantID, authn.PlatformLevelTakenAway(role.Permissions, nil))
 }
 
 // mayManage applies the same rule to taking over a user: resetting the

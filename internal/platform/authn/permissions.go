@@ -12,5 +12,18 @@ var platformPermissions = []string{"credentials:verify", "tenants:access", "tena
 // PlatformPermissions lists the platform-level permissions (a copy).
 func PlatformPermissions() []string { return slices.Clone(platformPermissions) }
 
+// PlatformLevelTakenAway lists the platform-level permissions of before that
+// after lacks (after nil: all of before's): what a change to a role or a
+// client takes away that only a holder may take (uam and iam both ask).
+func PlatformLevelTakenAway(before, after []string) []string {
+	var gone []string
+	for _, p := range before {
+		if IsPlatformLevel(p) && !slices.Contains(after, p) {
+			gone = append(gone, p)
+		}
+	}
+	return gone
+}
+
 // IsPlatformLevel reports whether permission is platform-level.
 func IsPlatformLevel(permission string) bool { return slices.Contains(platformPermissions, permission) }
